@@ -1,0 +1,171 @@
+//! The command-line shell: clap definitions, global settings, and dispatch.
+//!
+//! Global flags and `COMPOSE_*` variables match Docker Compose v2. Settings are resolved
+//! once (flags > `COMPOSE_*` environment > `.env`, the latter inside the loader) into a
+//! [`LoadOptions`]; each subcommand lives in its own file.
+
+pub mod config;
+pub mod render;
+pub mod version;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indexmap::IndexMap;
+
+use crate::spec::{LoadErrors, LoadOptions};
+
+/// Which container engine drives the project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum EngineKind {
+    /// rcompose's own daemonless engine.
+    #[default]
+    Embedded,
+    /// A Docker Engine through its API.
+    Docker,
+}
+
+/// `--ansi`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum Ansi {
+    Never,
+    Always,
+    #[default]
+    Auto,
+}
+
+/// `--progress`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum Progress {
+    #[default]
+    Auto,
+    Tty,
+    Plain,
+    Json,
+    Quiet,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "rcompose", version, about = "Define and run multi-container applications, exactly like Docker Compose, without a daemon")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Compose configuration files (`-` for standard input)
+    #[arg(short = 'f', long = "file", global = true)]
+    pub file: Vec<String>,
+    /// Project name
+    #[arg(short = 'p', long = "project-name", global = true)]
+    pub project_name: Option<String>,
+    /// Specify an alternate working directory (default: the path of the first Compose file)
+    #[arg(long = "project-directory", global = true)]
+    pub project_directory: Option<PathBuf>,
+    /// Specify an alternate environment file
+    #[arg(long = "env-file", global = true)]
+    pub env_file: Vec<PathBuf>,
+    /// Specify a profile to enable
+    #[arg(long = "profile", global = true)]
+    pub profile: Vec<String>,
+    /// Control when to print ANSI control characters
+    #[arg(long, value_enum, global = true, env = "COMPOSE_ANSI", default_value = "auto")]
+    pub ansi: Ansi,
+    /// Set type of progress output
+    #[arg(long, value_enum, global = true, env = "COMPOSE_PROGRESS", default_value = "auto")]
+    pub progress: Progress,
+    /// Control max parallelism, -1 for unlimited
+    #[arg(long, global = true, env = "COMPOSE_PARALLEL_LIMIT", default_value_t = -1, allow_negative_numbers = true)]
+    pub parallel: i64,
+    /// Execute command in dry run mode
+    #[arg(long = "dry-run", global = true)]
+    pub dry_run: bool,
+    /// Run compose in backward compatibility mode
+    #[arg(long, global = true, env = "COMPOSE_COMPATIBILITY")]
+    pub compatibility: bool,
+    /// Container engine: the embedded daemonless engine or a Docker Engine
+    #[arg(long, value_enum, global = true, env = "RCOMPOSE_ENGINE", default_value = "embedded")]
+    pub engine: EngineKind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, resolve and render compose file in canonical format
+    Config(config::ConfigArgs),
+    /// Show the rcompose version information
+    Version(version::VersionArgs),
+}
+
+impl GlobalArgs {
+    /// The loader options these flags and the process environment ask for.
+    pub fn load_options(&self) -> Result<LoadOptions, String> {
+        let os_env: IndexMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+        let stdin = if self.file.iter().any(|f| f == "-") {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+            Some(s)
+        } else {
+            None
+        };
+        Ok(LoadOptions {
+            files: self.file.clone(),
+            project_name: self.project_name.clone(),
+            project_directory: self.project_directory.clone(),
+            env_files: self.env_file.clone(),
+            profiles: if self.profile.is_empty() { None } else { Some(self.profile.clone()) },
+            os_env,
+            cwd,
+            stdin,
+            ..Default::default()
+        })
+    }
+
+    pub fn colors(&self) -> bool {
+        match self.ansi {
+            Ansi::Never => false,
+            Ansi::Always => true,
+            Ansi::Auto => console::Term::stderr().features().colors_supported(),
+        }
+    }
+}
+
+/// Prints load errors like compiler diagnostics; returns exit code 1.
+pub fn report(errors: &LoadErrors, colors: bool) -> ExitCode {
+    let text = errors.render();
+    if colors {
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("error:") {
+                eprintln!("{}{}", console::style("error:").red().bold(), rest);
+            } else {
+                eprintln!("{line}");
+            }
+        }
+    } else {
+        eprintln!("{text}");
+    }
+    ExitCode::from(1)
+}
+
+pub fn warn(msg: &str, colors: bool) {
+    if colors {
+        eprintln!("{} {msg}", console::style("WARN").yellow());
+    } else {
+        eprintln!("WARN {msg}");
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Config(args) => config::run(&cli.global, &args),
+        Command::Version(args) => version::run(&args),
+    }
+}

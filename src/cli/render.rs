@@ -1,0 +1,284 @@
+//! Rendering the canonical model: `$` re-escaping, YAML in yaml.v3's style, and Go's
+//! `encoding/json` compact form (for the service hash).
+//!
+//! Pure functions of a `serde_json::Value`; only the commands write the result.
+
+use serde_json::Value;
+
+/// Re-escapes `$` as `$$` in every string and key, so the output loads back to the same
+/// model (Compose does this for `config`).
+pub fn escape_dollars(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if s.contains('$') {
+                *s = s.replace('$', "$$");
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(escape_dollars),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut val) in old {
+                escape_dollars(&mut val);
+                let k = if k.contains('$') { k.replace('$', "$$") } else { k };
+                map.insert(k, val);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Drops what Compose's YAML output omits but its JSON output prints (`omitempty` only on the
+/// yaml tags): null `command`/`entrypoint`, empty `ipam`, empty `deploy.resources` and
+/// `deploy.placement`, empty watch `exec`.
+pub fn yaml_view(v: &mut Value) {
+    let Some(root) = v.as_object_mut() else { return };
+    if let Some(Value::Object(services)) = root.get_mut("services") {
+        for svc in services.values_mut() {
+            let Some(s) = svc.as_object_mut() else { continue };
+            for k in ["command", "entrypoint"] {
+                if s.get(k).is_some_and(Value::is_null) {
+                    s.shift_remove(k);
+                }
+            }
+            if let Some(Value::Object(d)) = s.get_mut("deploy") {
+                for k in ["resources", "placement"] {
+                    if d.get(k).is_some_and(is_empty_obj) {
+                        d.shift_remove(k);
+                    }
+                }
+            }
+            if let Some(Value::Array(watch)) = s.get_mut("develop").and_then(|d| d.get_mut("watch")) {
+                for w in watch.iter_mut() {
+                    if let Some(o) = w.as_object_mut() {
+                        let empty_exec = o.get("exec").and_then(Value::as_object).is_some_and(|e| {
+                            e.iter().all(|(_, x)| x.is_null() || is_empty_obj(x))
+                        });
+                        if empty_exec {
+                            o.shift_remove("exec");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(nets)) = root.get_mut("networks") {
+        for n in nets.values_mut() {
+            if let Some(o) = n.as_object_mut() {
+                if o.get("ipam").is_some_and(is_empty_obj) {
+                    o.shift_remove("ipam");
+                }
+            }
+        }
+    }
+}
+
+fn is_empty_obj(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.is_empty())
+}
+
+/// YAML text of a value, 2-space indented, sequences indented under their key.
+pub fn to_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0),
+        Value::Array(a) if !a.is_empty() => write_seq(&mut out, a, 0),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn indent(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push(' ');
+    }
+}
+
+fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, level: usize) {
+    for (k, v) in m {
+        indent(out, level);
+        out.push_str(&quote(k));
+        out.push(':');
+        write_value(out, v, level);
+    }
+}
+
+fn write_seq(out: &mut String, a: &[Value], level: usize) {
+    for v in a {
+        indent(out, level);
+        out.push('-');
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                // First entry on the dash line, the rest aligned under it.
+                let mut first = true;
+                for (k, val) in m {
+                    if first {
+                        out.push(' ');
+                        first = false;
+                    } else {
+                        indent(out, level + 2);
+                    }
+                    out.push_str(&quote(k));
+                    out.push(':');
+                    write_value(out, val, level + 2);
+                }
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_seq(out, inner, level + 2);
+            }
+            other => {
+                out.push(' ');
+                write_scalar_inline(out, other, level + 2);
+            }
+        }
+    }
+}
+
+/// After `key:` — nested collections go on the next lines.
+fn write_value(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            write_map(out, m, level + 2);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            write_seq(out, a, level + 2);
+        }
+        other => {
+            out.push(' ');
+            write_scalar_inline(out, other, level + 2);
+        }
+    }
+}
+
+fn write_scalar_inline(out: &mut String, v: &Value, level: usize) {
+    if let Value::String(s) = v {
+        if s.contains('\n') && block_safe(s) {
+            let chomp = if s.ends_with('\n') { if s.ends_with("\n\n") { "+" } else { "" } } else { "-" };
+            out.push('|');
+            out.push_str(chomp);
+            out.push('\n');
+            let body = s.strip_suffix('\n').unwrap_or(s);
+            for line in body.split('\n') {
+                if !line.is_empty() {
+                    indent(out, level);
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+            return;
+        }
+    }
+    out.push_str(&scalar(v));
+    out.push('\n');
+}
+
+fn block_safe(s: &str) -> bool {
+    !s.starts_with(' ')
+        && !s.chars().any(|c| c.is_control() && c != '\n')
+        && !s.lines().any(|l| l.ends_with(' '))
+        && !s.ends_with("\n\n")
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => quote(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// A string as a YAML scalar: plain when that reads back as the same string, otherwise
+/// single-quoted, or double-quoted when it has characters single quotes cannot hold.
+pub fn quote(s: &str) -> String {
+    if plain_ok(s) {
+        return s.to_string();
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return serde_json::to_string(s).unwrap_or_default();
+    }
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn plain_ok(s: &str) -> bool {
+    if s.is_empty() || s.trim() != s {
+        return false;
+    }
+    let first = s.chars().next().unwrap_or(' ');
+    if "-?:,[]{}#&*!|>'\"%@`~".contains(first) && !(first == '-' && s.len() > 1 && !s.starts_with("- ") && !looks_numeric(s)) {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control()) {
+        return false;
+    }
+    if matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | "-.inf" | "+.inf" | ".nan"
+    ) {
+        return false;
+    }
+    !looks_numeric(s) && !looks_like_timestamp(s)
+}
+
+fn looks_numeric(s: &str) -> bool {
+    let t = s.trim_start_matches(['+', '-']);
+    let t = t.replace('_', "");
+    if t.is_empty() {
+        return false;
+    }
+    t.parse::<f64>().is_ok()
+        || t.starts_with("0x")
+        || t.starts_with("0o")
+        || t.starts_with("0b")
+        || (t.starts_with('.') && t[1..].chars().all(|c| c.is_ascii_digit()))
+}
+
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+}
+
+/// Go `encoding/json` compact output: like serde_json's, with `<`, `>`, `&`, U+2028 and
+/// U+2029 escaped.
+pub fn go_json(v: &Value) -> String {
+    let s = serde_json::to_string(v).unwrap_or_default();
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml_shapes() {
+        let v = json!({"a": {"b": ["x", {"c": 1, "d": null}], "e": {}}, "f": "8080", "g": "yes: no"});
+        assert_eq!(
+            to_yaml(&v),
+            "a:\n  b:\n    - x\n    - c: 1\n      d: null\n  e: {}\nf: '8080'\ng: 'yes: no'\n"
+        );
+    }
+
+    #[test]
+    fn dollars_are_escaped() {
+        let mut v = json!({"a$": "x$y"});
+        escape_dollars(&mut v);
+        assert_eq!(v, json!({"a$$": "x$$y"}));
+    }
+
+    #[test]
+    fn go_json_escapes_html() {
+        assert_eq!(go_json(&json!(["a>b"])), r#"["a\u003eb"]"#);
+    }
+}

@@ -1,0 +1,444 @@
+//! Typed deserialization of the spanned tree, with errors that carry a dotted path and a span.
+//!
+//! This is the last loading phase: the canonical tree is bound to the typed model with serde.
+//! Serde's own errors are location-free; the first wrapper that sees one stamps it with its
+//! dotted path (`services.web.ports[0]`) and span, so every type or unknown-key error can be
+//! rendered like a compiler diagnostic. Messages follow compose-go's schema wording
+//! (`services.web additional properties 'imagee' not allowed`, `... must be a list`).
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+
+use super::node::{Map, Node, Value};
+use super::source::Span;
+
+/// A typed-binding error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeError {
+    pub path: Option<String>,
+    pub span: Option<Span>,
+    pub message: String,
+    /// True when the message already starts with the path (`<path> must be ...`).
+    path_in_message: bool,
+}
+
+impl DeError {
+    fn msg(message: String) -> Self {
+        DeError { path: None, span: None, message, path_in_message: false }
+    }
+
+    fn located(mut self, path: &str, span: Span) -> Self {
+        if self.path.is_none() {
+            self.path = Some(path.to_string());
+            self.span = Some(span);
+        }
+        self
+    }
+
+    /// The message with its dotted path, as compose-go words it.
+    pub fn describe(&self) -> String {
+        match (&self.path, self.path_in_message) {
+            (Some(p), true) if p.is_empty() => self.message.trim_start().to_string(),
+            (Some(p), true) => format!("{p} {}", self.message.trim_start()),
+            (Some(p), false) if !p.is_empty() => format!("{p}: {}", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
+impl fmt::Display for DeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl de::Error for DeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DeError::msg(msg.to_string())
+    }
+
+    fn invalid_type(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
+        let _ = unexp;
+        let mut e = DeError::msg(format!("must be {}", friendly_expected(&exp.to_string())));
+        e.path_in_message = true;
+        e
+    }
+
+    fn invalid_value(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
+        let mut e = DeError::msg(format!(
+            "{} is invalid: must be {}",
+            describe_unexpected(&unexp),
+            friendly_expected(&exp.to_string())
+        ));
+        e.path_in_message = true;
+        e
+    }
+
+    fn unknown_field(field: &str, _expected: &'static [&'static str]) -> Self {
+        let mut e = DeError::msg(format!("additional properties '{field}' not allowed"));
+        e.path_in_message = true;
+        e
+    }
+
+    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
+        let mut e = DeError::msg(format!(
+            "must be one of the following: {}",
+            expected.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+        ));
+        let _ = variant;
+        e.path_in_message = true;
+        e
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        let mut e = DeError::msg(format!("missing property '{field}'"));
+        e.path_in_message = true;
+        e
+    }
+}
+
+fn describe_unexpected(u: &de::Unexpected) -> String {
+    match u {
+        de::Unexpected::Str(s) => format!("'{s}'"),
+        de::Unexpected::Signed(i) => i.to_string(),
+        de::Unexpected::Unsigned(i) => i.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Serde's "expected" phrases in compose-go's schema vocabulary.
+fn friendly_expected(exp: &str) -> String {
+    let e = exp.trim();
+    if e.starts_with("struct ") || e.starts_with("a map") || e == "map" || e.contains("mapping") {
+        return "a mapping".into();
+    }
+    if e.contains("sequence") || e.starts_with("a list") {
+        return "a list".into();
+    }
+    if e.contains("string") {
+        return "a string".into();
+    }
+    if e.contains("bool") {
+        return "a boolean".into();
+    }
+    if e.contains("i64") || e.contains("u32") || e.contains("u64") || e.contains("i32") || e.contains("integer") {
+        return "an integer".into();
+    }
+    if e.contains("f64") || e.contains("f32") || e.contains("number") {
+        return "a number".into();
+    }
+    e.to_string()
+}
+
+/// Deserializes `T` from a node; `root_path` is the dotted path of the node (may be empty).
+pub fn from_node<'a, T: de::Deserialize<'a>>(node: &'a Node, root_path: &str) -> Result<T, DeError> {
+    T::deserialize(NodeDe { node, path: root_path.to_string() })
+}
+
+/// Serde deserializer over one node.
+pub struct NodeDe<'a> {
+    pub node: &'a Node,
+    pub path: String,
+}
+
+fn child_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl<'a> NodeDe<'a> {
+    fn stamp<T>(&self, r: Result<T, DeError>) -> Result<T, DeError> {
+        r.map_err(|e| e.located(&self.path, self.node.span))
+    }
+
+    fn string_like(&self) -> Option<String> {
+        match &self.node.value {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! forward_int {
+    ($($m:ident => $v:ident : $t:ty),*) => {$(
+        fn $m<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+            // compose-go casts interpolated strings to numbers at typed paths; do the same.
+            let r = match &self.node.value {
+                Value::Int(i) => <$t>::try_from(*i).map_err(|_| de::Error::invalid_value(de::Unexpected::Signed(*i), &visitor)).and_then(|x| visitor.$v(x)),
+                Value::UInt(u) => <$t>::try_from(*u).map_err(|_| de::Error::invalid_value(de::Unexpected::Unsigned(*u), &visitor)).and_then(|x| visitor.$v(x)),
+                Value::String(s) => match s.trim().parse::<$t>() {
+                    Ok(x) => visitor.$v(x),
+                    Err(_) => Err(de::Error::invalid_type(de::Unexpected::Str(s), &visitor)),
+                },
+                Value::Float(f) if f.fract() == 0.0 && f.is_finite() => visitor.$v(*f as $t),
+                _ => return self.deserialize_any(visitor),
+            };
+            self.stamp(r)
+        }
+    )*};
+}
+
+impl<'a> Deserializer<'a> for NodeDe<'a> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let r = match &self.node.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::UInt(u) => visitor.visit_u64(*u),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::String(s) => visitor.visit_str(s),
+            Value::Seq(items) => visitor.visit_seq(NodeSeq { items, idx: 0, path: &self.path }),
+            Value::Map(map) => visitor.visit_map(NodeMap::new(map, &self.path)),
+        };
+        self.stamp(r)
+    }
+
+    fn deserialize_bool<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let r = match &self.node.value {
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::String(s) => match s.as_str() {
+                "true" | "True" | "TRUE" => visitor.visit_bool(true),
+                "false" | "False" | "FALSE" => visitor.visit_bool(false),
+                _ => Err(de::Error::invalid_type(de::Unexpected::Str(s), &visitor)),
+            },
+            _ => return self.deserialize_any(visitor),
+        };
+        self.stamp(r)
+    }
+
+    forward_int!(deserialize_i8 => visit_i8: i8, deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32, deserialize_i64 => visit_i64: i64,
+        deserialize_u8 => visit_u8: u8, deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32, deserialize_u64 => visit_u64: u64);
+
+    fn deserialize_f32<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let r = match &self.node.value {
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::Int(i) => visitor.visit_f64(*i as f64),
+            Value::UInt(u) => visitor.visit_f64(*u as f64),
+            Value::String(s) => match s.trim().parse::<f64>() {
+                Ok(x) => visitor.visit_f64(x),
+                Err(_) => Err(de::Error::invalid_type(de::Unexpected::Str(s), &visitor)),
+            },
+            _ => return self.deserialize_any(visitor),
+        };
+        self.stamp(r)
+    }
+
+    fn deserialize_char<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        // Scalars land in string fields as Go would print them.
+        let r = match &self.node.value {
+            Value::String(s) => visitor.visit_str(s),
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => {
+                visitor.visit_string(self.node.scalar_string().unwrap_or_default())
+            }
+            _ => return self.deserialize_any(visitor),
+        };
+        self.stamp(r)
+    }
+
+    fn deserialize_string<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.node.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'a>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'a>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let r = match &self.node.value {
+            Value::Seq(items) => visitor.visit_seq(NodeSeq { items, idx: 0, path: &self.path }),
+            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &visitor)),
+        };
+        self.stamp(r)
+    }
+
+    fn deserialize_tuple<V: Visitor<'a>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'a>>(self, _name: &'static str, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let r = match &self.node.value {
+            Value::Map(map) => visitor.visit_map(NodeMap::new(map, &self.path)),
+            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &visitor)),
+        };
+        self.stamp(r)
+    }
+
+    fn deserialize_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let r = match self.string_like() {
+            Some(s) => visitor.visit_enum(s.into_deserializer()),
+            None => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &"a string")),
+        };
+        self.stamp(r)
+    }
+
+    fn deserialize_identifier<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
+    }
+}
+
+struct NodeSeq<'a, 'p> {
+    items: &'a [Node],
+    idx: usize,
+    path: &'p str,
+}
+
+impl<'a> SeqAccess<'a> for NodeSeq<'a, '_> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+        let Some(node) = self.items.get(self.idx) else { return Ok(None) };
+        let path = format!("{}[{}]", self.path, self.idx);
+        self.idx += 1;
+        seed.deserialize(NodeDe { node, path }).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len() - self.idx)
+    }
+}
+
+struct NodeMap<'a, 'p> {
+    iter: indexmap::map::Iter<'a, String, super::node::Entry>,
+    current: Option<(&'a String, &'a super::node::Entry)>,
+    path: &'p str,
+}
+
+impl<'a, 'p> NodeMap<'a, 'p> {
+    fn new(map: &'a Map, path: &'p str) -> Self {
+        NodeMap { iter: map.iter(), current: None, path }
+    }
+}
+
+impl<'a> MapAccess<'a> for NodeMap<'a, '_> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+        let Some((k, entry)) = self.iter.next() else { return Ok(None) };
+        self.current = Some((k, entry));
+        let key_de: de::value::StrDeserializer<'_, DeError> = k.as_str().into_deserializer();
+        seed.deserialize(key_de)
+            .map(Some)
+            .map_err(|e| e.located(self.path, entry.key_span))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let Some((k, entry)) = self.current.take() else {
+            return Err(DeError::msg("value without key".into()));
+        };
+        seed.deserialize(NodeDe { node: &entry.value, path: child_path(self.path, k) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::node::{Entry, Map};
+    use serde::Deserialize;
+
+    fn sp(line: u32) -> Span {
+        Span::new(crate::spec::source::FileId(0), line, 1)
+    }
+
+    fn map(entries: Vec<(&str, Node)>) -> Node {
+        let mut m = Map::new();
+        for (i, (k, v)) in entries.into_iter().enumerate() {
+            m.insert(k.to_string(), Entry { key_span: sp(i as u32 + 10), value: v });
+        }
+        Node::new(Value::Map(m), sp(1))
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct S {
+        #[allow(dead_code)]
+        ports: Vec<u32>,
+    }
+
+    #[test]
+    fn unknown_key_names_parent_and_key_span() {
+        let n = map(vec![("ports", Node::seq(vec![], sp(2))), ("imagee", Node::string("x", sp(3)))]);
+        let err = from_node::<S>(&n, "services.web").unwrap_err();
+        assert_eq!(err.describe(), "services.web additional properties 'imagee' not allowed");
+        assert_eq!(err.span, Some(sp(11)));
+    }
+
+    #[test]
+    fn type_error_names_the_path() {
+        let n = map(vec![("ports", Node::new(Value::Int(80), sp(5)))]);
+        let err = from_node::<S>(&n, "services.web").unwrap_err();
+        assert_eq!(err.describe(), "services.web.ports must be a list");
+        assert_eq!(err.span, Some(sp(5)));
+    }
+
+    #[test]
+    fn nested_element_path() {
+        let n = map(vec![("ports", Node::seq(vec![Node::string("x", sp(7))], sp(6)))]);
+        let err = from_node::<S>(&n, "services.web").unwrap_err();
+        assert_eq!(err.path.as_deref(), Some("services.web.ports[0]"));
+        assert_eq!(err.span, Some(sp(7)));
+    }
+}
