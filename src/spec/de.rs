@@ -315,7 +315,16 @@ impl<'a> Deserializer<'a> for NodeDe<'a> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        self.deserialize_map(visitor)
+        // `x-*` extension keys are allowed on every object of the format and are not fields.
+        let r = match &self.node.value {
+            Value::Map(map) => {
+                let mut access = NodeMap::new(map, &self.path);
+                access.skip_extensions = true;
+                visitor.visit_map(access)
+            }
+            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &visitor)),
+        };
+        self.stamp(r)
     }
 
     fn deserialize_enum<V: Visitor<'a>>(
@@ -365,11 +374,12 @@ struct NodeMap<'a, 'p> {
     iter: indexmap::map::Iter<'a, String, super::node::Entry>,
     current: Option<(&'a String, &'a super::node::Entry)>,
     path: &'p str,
+    skip_extensions: bool,
 }
 
 impl<'a, 'p> NodeMap<'a, 'p> {
     fn new(map: &'a Map, path: &'p str) -> Self {
-        NodeMap { iter: map.iter(), current: None, path }
+        NodeMap { iter: map.iter(), current: None, path, skip_extensions: false }
     }
 }
 
@@ -377,7 +387,9 @@ impl<'a> MapAccess<'a> for NodeMap<'a, '_> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
-        let Some((k, entry)) = self.iter.next() else { return Ok(None) };
+        let Some((k, entry)) = self.iter.by_ref().find(|(k, _)| !(self.skip_extensions && k.starts_with("x-"))) else {
+            return Ok(None);
+        };
         self.current = Some((k, entry));
         let key_de: de::value::StrDeserializer<'_, DeError> = k.as_str().into_deserializer();
         seed.deserialize(key_de)

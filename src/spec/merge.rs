@@ -56,11 +56,6 @@ fn path_key(n: &Node) -> String {
     }
 }
 
-fn host_key(n: &Node) -> String {
-    let s = scalar(n);
-    s.split_once('=').map(|(h, _)| h.to_string()).unwrap_or(s)
-}
-
 fn subnet_key(n: &Node) -> String {
     field(n, "subnet")
 }
