@@ -111,7 +111,11 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    write(args, &text)
+    let code = write(args, &text);
+    // The process ends here: freeing the (possibly large) model would only cost time.
+    std::mem::forget(loaded);
+    std::mem::forget(text);
+    code
 }
 
 fn write(args: &ConfigArgs, text: &str) -> ExitCode {
@@ -162,7 +166,11 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
         return Ok(lines(p.networks.keys().cloned()));
     }
     if args.profiles {
-        let mut all: Vec<String> = p.services.values().flat_map(|s| s.profiles.iter().cloned()).collect();
+        let mut all: Vec<String> = p
+            .services
+            .values()
+            .flat_map(|s| s.profiles.iter().cloned())
+            .collect();
         all.sort();
         all.dedup();
         return Ok(lines(all));
@@ -254,7 +262,10 @@ fn variables(opts: &LoadOptions, colors: bool, args: &ConfigArgs) -> ExitCode {
             serde_json::to_string_pretty(&Value::Object(obj)).unwrap_or_default() + "\n"
         }
         Format::Yaml => {
-            let mut s = format!("{:<20}{:<20}{:<20}{}\n", "NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE");
+            let mut s = format!(
+                "{:<20}{:<20}{:<20}{}\n",
+                "NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE"
+            );
             for v in found.values() {
                 s.push_str(&format!(
                     "{:<20}{:<20}{:<20}{}\n",

@@ -48,7 +48,11 @@ pub enum Progress {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "rcompose", version, about = "Define and run multi-container applications, exactly like Docker Compose, without a daemon")]
+#[command(
+    name = "rcompose",
+    version,
+    about = "Define and run multi-container applications, exactly like Docker Compose, without a daemon"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -74,10 +78,22 @@ pub struct GlobalArgs {
     #[arg(long = "profile", global = true)]
     pub profile: Vec<String>,
     /// Control when to print ANSI control characters
-    #[arg(long, value_enum, global = true, env = "COMPOSE_ANSI", default_value = "auto")]
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        env = "COMPOSE_ANSI",
+        default_value = "auto"
+    )]
     pub ansi: Ansi,
     /// Set type of progress output
-    #[arg(long, value_enum, global = true, env = "COMPOSE_PROGRESS", default_value = "auto")]
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        env = "COMPOSE_PROGRESS",
+        default_value = "auto"
+    )]
     pub progress: Progress,
     /// Control max parallelism, -1 for unlimited
     #[arg(long, global = true, env = "COMPOSE_PARALLEL_LIMIT", default_value_t = -1, allow_negative_numbers = true)]
@@ -89,7 +105,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "COMPOSE_COMPATIBILITY")]
     pub compatibility: bool,
     /// Container engine: the embedded daemonless engine or a Docker Engine
-    #[arg(long, value_enum, global = true, env = "RCOMPOSE_ENGINE", default_value = "embedded")]
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        env = "RCOMPOSE_ENGINE",
+        default_value = "embedded"
+    )]
     pub engine: EngineKind,
 }
 
@@ -107,10 +129,13 @@ impl GlobalArgs {
         let os_env: IndexMap<String, String> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?;
         let stdin = if self.file.iter().any(|f| f == "-") {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
             Some(s)
         } else {
             None
@@ -120,7 +145,11 @@ impl GlobalArgs {
             project_name: self.project_name.clone(),
             project_directory: self.project_directory.clone(),
             env_files: self.env_file.clone(),
-            profiles: if self.profile.is_empty() { None } else { Some(self.profile.clone()) },
+            profiles: if self.profile.is_empty() {
+                None
+            } else {
+                Some(self.profile.clone())
+            },
             os_env,
             cwd,
             stdin,

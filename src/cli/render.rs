@@ -19,7 +19,11 @@ pub fn escape_dollars(v: &mut Value) {
             let old = std::mem::take(map);
             for (k, mut val) in old {
                 escape_dollars(&mut val);
-                let k = if k.contains('$') { k.replace('$', "$$") } else { k };
+                let k = if k.contains('$') {
+                    k.replace('$', "$$")
+                } else {
+                    k
+                };
                 map.insert(k, val);
             }
         }
@@ -31,10 +35,14 @@ pub fn escape_dollars(v: &mut Value) {
 /// yaml tags): null `command`/`entrypoint`, empty `ipam`, empty `deploy.resources` and
 /// `deploy.placement`, empty watch `exec`.
 pub fn yaml_view(v: &mut Value) {
-    let Some(root) = v.as_object_mut() else { return };
+    let Some(root) = v.as_object_mut() else {
+        return;
+    };
     if let Some(Value::Object(services)) = root.get_mut("services") {
         for svc in services.values_mut() {
-            let Some(s) = svc.as_object_mut() else { continue };
+            let Some(s) = svc.as_object_mut() else {
+                continue;
+            };
             for k in ["command", "entrypoint"] {
                 if s.get(k).is_some_and(Value::is_null) {
                     s.shift_remove(k);
@@ -47,12 +55,14 @@ pub fn yaml_view(v: &mut Value) {
                     }
                 }
             }
-            if let Some(Value::Array(watch)) = s.get_mut("develop").and_then(|d| d.get_mut("watch")) {
+            if let Some(Value::Array(watch)) = s.get_mut("develop").and_then(|d| d.get_mut("watch"))
+            {
                 for w in watch.iter_mut() {
                     if let Some(o) = w.as_object_mut() {
-                        let empty_exec = o.get("exec").and_then(Value::as_object).is_some_and(|e| {
-                            e.iter().all(|(_, x)| x.is_null() || is_empty_obj(x))
-                        });
+                        let empty_exec = o
+                            .get("exec")
+                            .and_then(Value::as_object)
+                            .is_some_and(|e| e.iter().all(|(_, x)| x.is_null() || is_empty_obj(x)));
                         if empty_exec {
                             o.shift_remove("exec");
                         }
@@ -158,7 +168,15 @@ fn write_value(out: &mut String, v: &Value, level: usize) {
 fn write_scalar_inline(out: &mut String, v: &Value, level: usize) {
     if let Value::String(s) = v {
         if s.contains('\n') && block_safe(s) {
-            let chomp = if s.ends_with('\n') { if s.ends_with("\n\n") { "+" } else { "" } } else { "-" };
+            let chomp = if s.ends_with('\n') {
+                if s.ends_with("\n\n") {
+                    "+"
+                } else {
+                    ""
+                }
+            } else {
+                "-"
+            };
             out.push('|');
             out.push_str(chomp);
             out.push('\n');
@@ -212,15 +230,31 @@ fn plain_ok(s: &str) -> bool {
         return false;
     }
     let first = s.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`~".contains(first) && !(first == '-' && s.len() > 1 && !s.starts_with("- ") && !looks_numeric(s)) {
+    if "-?:,[]{}#&*!|>'\"%@`~".contains(first)
+        && !(first == '-' && s.len() > 1 && !s.starts_with("- ") && !looks_numeric(s))
+    {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control()) {
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control())
+    {
         return false;
     }
     if matches!(
         s.to_ascii_lowercase().as_str(),
-        "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | "-.inf" | "+.inf" | ".nan"
+        "true"
+            | "false"
+            | "null"
+            | "~"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
     ) {
         return false;
     }
@@ -263,7 +297,8 @@ mod tests {
 
     #[test]
     fn yaml_shapes() {
-        let v = json!({"a": {"b": ["x", {"c": 1, "d": null}], "e": {}}, "f": "8080", "g": "yes: no"});
+        let v =
+            json!({"a": {"b": ["x", {"c": 1, "d": null}], "e": {}}, "f": "8080", "g": "yes: no"});
         assert_eq!(
             to_yaml(&v),
             "a:\n  b:\n    - x\n    - c: 1\n      d: null\n  e: {}\nf: '8080'\ng: 'yes: no'\n"

@@ -40,12 +40,18 @@ impl DependencyGraph {
     }
 
     /// Builds from explicit edges (service → its dependencies).
-    pub fn from_edges(edges: BTreeMap<String, BTreeMap<String, DependsOn>>) -> Result<Self, Vec<String>> {
+    pub fn from_edges(
+        edges: BTreeMap<String, BTreeMap<String, DependsOn>>,
+    ) -> Result<Self, Vec<String>> {
         if let Some(cycle) = find_cycle(&edges) {
             return Err(cycle);
         }
         let names: Vec<String> = edges.keys().cloned().collect();
-        let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         let mut graph = DiGraphMap::new();
         for i in 0..names.len() {
             graph.add_node(i);
@@ -57,7 +63,11 @@ impl DependencyGraph {
                 }
             }
         }
-        Ok(DependencyGraph { names, graph, edges })
+        Ok(DependencyGraph {
+            names,
+            graph,
+            edges,
+        })
     }
 
     pub fn services(&self) -> &[String] {
@@ -71,7 +81,11 @@ impl DependencyGraph {
 
     /// Services that directly depend on `service`.
     pub fn dependents(&self, service: &str) -> Vec<&String> {
-        self.edges.iter().filter(|(_, d)| d.contains_key(service)).map(|(n, _)| n).collect()
+        self.edges
+            .iter()
+            .filter(|(_, d)| d.contains_key(service))
+            .map(|(n, _)| n)
+            .collect()
     }
 
     /// Start order in levels: every service comes after all its dependencies; services of
@@ -94,7 +108,11 @@ impl DependencyGraph {
                     memo.insert(x, d);
                 } else {
                     stack.push((x, true));
-                    stack.extend(deps.into_iter().filter(|d| !memo.contains_key(d)).map(|d| (d, false)));
+                    stack.extend(
+                        deps.into_iter()
+                            .filter(|d| !memo.contains_key(d))
+                            .map(|d| (d, false)),
+                    );
                 }
             }
             memo[&n]
@@ -134,7 +152,10 @@ impl DependencyGraph {
                 todo.extend(deps.keys().cloned());
             }
         }
-        self.start_order().into_iter().filter(|s| keep.contains(s)).collect()
+        self.start_order()
+            .into_iter()
+            .filter(|s| keep.contains(s))
+            .collect()
     }
 }
 
@@ -188,14 +209,24 @@ mod tests {
 
     fn edges(list: &[(&str, &[&str])]) -> BTreeMap<String, BTreeMap<String, DependsOn>> {
         list.iter()
-            .map(|(n, deps)| (n.to_string(), deps.iter().map(|d| (d.to_string(), DependsOn::default())).collect()))
+            .map(|(n, deps)| {
+                (
+                    n.to_string(),
+                    deps.iter()
+                        .map(|d| (d.to_string(), DependsOn::default()))
+                        .collect(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn cycle_is_reported_in_order() {
         let e = edges(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"])]);
-        assert_eq!(DependencyGraph::from_edges(e).unwrap_err(), vec!["a", "b", "c"]);
+        assert_eq!(
+            DependencyGraph::from_edges(e).unwrap_err(),
+            vec!["a", "b", "c"]
+        );
     }
 
     #[test]
@@ -206,9 +237,17 @@ mod tests {
 
     #[test]
     fn start_and_stop_order() {
-        let e = edges(&[("web", &["db", "cache"]), ("db", &[]), ("cache", &[]), ("job", &["web"])]);
+        let e = edges(&[
+            ("web", &["db", "cache"]),
+            ("db", &[]),
+            ("cache", &[]),
+            ("job", &["web"]),
+        ]);
         let g = DependencyGraph::from_edges(e).unwrap();
-        assert_eq!(g.start_levels(), vec![vec!["cache", "db"], vec!["web"], vec!["job"]]);
+        assert_eq!(
+            g.start_levels(),
+            vec![vec!["cache", "db"], vec!["web"], vec!["job"]]
+        );
         assert_eq!(g.stop_order(), vec!["job", "web", "db", "cache"]);
     }
 
@@ -223,8 +262,11 @@ mod tests {
     fn deep_chain_does_not_overflow() {
         let mut e = BTreeMap::new();
         for i in 0..20000 {
-            let deps: BTreeMap<String, DependsOn> =
-                if i > 0 { [(format!("s{:05}", i - 1), DependsOn::default())].into() } else { BTreeMap::new() };
+            let deps: BTreeMap<String, DependsOn> = if i > 0 {
+                [(format!("s{:05}", i - 1), DependsOn::default())].into()
+            } else {
+                BTreeMap::new()
+            };
             e.insert(format!("s{i:05}"), deps);
         }
         let g = DependencyGraph::from_edges(e).unwrap();

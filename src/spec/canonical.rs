@@ -50,9 +50,21 @@ fn resource(kind: &str, node: &mut Node, _path: &str) {
     if let Some(ext) = map.get("external").map(|e| e.value.clone()) {
         if let Some(name) = ext.get("name").and_then(|n| n.scalar_string()) {
             let span = ext.span;
-            map.insert("external".into(), Entry { key_span: span, value: Node::new(Value::Bool(true), span) });
+            map.insert(
+                "external".into(),
+                Entry {
+                    key_span: span,
+                    value: Node::new(Value::Bool(true), span),
+                },
+            );
             if !map.contains_key("name") {
-                map.insert("name".into(), Entry { key_span: span, value: Node::string(name, span) });
+                map.insert(
+                    "name".into(),
+                    Entry {
+                        key_span: span,
+                        value: Node::string(name, span),
+                    },
+                );
             }
         }
     }
@@ -92,10 +104,23 @@ fn service(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
             "build" => build(value, &p, errors),
             "command" | "entrypoint" => shell_command(value, &p, errors),
             "environment" => to_mapping(value, NullAs::Null),
-            "labels" | "annotations" | "sysctls" | "storage_opt" | "log_opt" => to_mapping(value, NullAs::Empty),
+            "labels" | "annotations" | "sysctls" | "storage_opt" | "log_opt" => {
+                to_mapping(value, NullAs::Empty)
+            }
             "env_file" => env_files(value),
-            "label_file" | "dns" | "dns_search" | "dns_opt" | "tmpfs" | "cap_add" | "cap_drop"
-            | "profiles" | "external_links" | "links" | "security_opt" | "volumes_from" | "group_add"
+            "label_file"
+            | "dns"
+            | "dns_search"
+            | "dns_opt"
+            | "tmpfs"
+            | "cap_add"
+            | "cap_drop"
+            | "profiles"
+            | "external_links"
+            | "links"
+            | "security_opt"
+            | "volumes_from"
+            | "group_add"
             | "device_cgroup_rules" => string_list(value, key == "dns" || key == "dns_search"),
             "depends_on" => depends_on(value),
             "networks" => service_networks(value),
@@ -141,13 +166,21 @@ pub fn to_mapping(node: &mut Node, null_as: NullAs) {
         Value::Seq(items) => {
             let mut map = Map::new();
             for item in items.iter() {
-                let Some(text) = item.scalar_string() else { continue };
+                let Some(text) = item.scalar_string() else {
+                    continue;
+                };
                 let (k, v) = match text.split_once('=') {
                     Some((k, v)) => (k.to_string(), Node::string(v, item.span)),
                     None if null_as == NullAs::Null => (text.clone(), Node::null(item.span)),
                     None => (text.clone(), Node::string("", item.span)),
                 };
-                map.insert(k, Entry { key_span: item.span, value: v });
+                map.insert(
+                    k,
+                    Entry {
+                        key_span: item.span,
+                        value: v,
+                    },
+                );
             }
             *node = Node::new(Value::Map(map), span);
         }
@@ -158,7 +191,9 @@ pub fn to_mapping(node: &mut Node, null_as: NullAs) {
                     continue;
                 }
                 match &v.value {
-                    Value::Null if null_as == NullAs::Empty => v.value = Value::String(String::new()),
+                    Value::Null if null_as == NullAs::Empty => {
+                        v.value = Value::String(String::new())
+                    }
                     Value::Null => {}
                     Value::Seq(_) | Value::Map(_) => {} // reported by the typed phase
                     _ => {
@@ -189,7 +224,10 @@ fn string_list(node: &mut Node, drop_empty: bool) {
 fn stringify_items(node: &mut Node) {
     if let Some(items) = node.as_seq_mut() {
         for item in items.iter_mut() {
-            if matches!(item.value, Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_)) {
+            if matches!(
+                item.value,
+                Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_)
+            ) {
                 item.value = Value::String(item.scalar_string().unwrap_or_default());
             }
         }
@@ -200,8 +238,17 @@ fn shell_command(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
     let span = node.span;
     if let Value::String(s) = &node.value {
         match shellwords::split(s) {
-            Ok(words) => *node = Node::seq(words.into_iter().map(|w| Node::string(w, span)).collect(), span),
-            Err(e) => errors.push(LoadError::new(Problem::Invalid, format!("{path}: {e}")).at(span).path(path)),
+            Ok(words) => {
+                *node = Node::seq(
+                    words.into_iter().map(|w| Node::string(w, span)).collect(),
+                    span,
+                )
+            }
+            Err(e) => errors.push(
+                LoadError::new(Problem::Invalid, format!("{path}: {e}"))
+                    .at(span)
+                    .path(path),
+            ),
         }
     } else {
         stringify_items(node);
@@ -212,7 +259,13 @@ fn build(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
     let span = node.span;
     if let Value::String(s) = &node.value {
         let mut map = Map::new();
-        map.insert("context".into(), Entry { key_span: span, value: Node::string(s.clone(), span) });
+        map.insert(
+            "context".into(),
+            Entry {
+                key_span: span,
+                value: Node::string(s.clone(), span),
+            },
+        );
         *node = Node::new(Value::Map(map), span);
     }
     let Some(map) = node.as_map_mut() else { return };
@@ -223,7 +276,8 @@ fn build(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
             "labels" | "additional_contexts" => to_mapping(v, NullAs::Empty),
             "secrets" => file_refs(v),
             "extra_hosts" => extra_hosts(v),
-            "cache_from" | "cache_to" | "tags" | "platforms" | "no_cache_filter" | "entitlements" => string_list(v, false),
+            "cache_from" | "cache_to" | "tags" | "platforms" | "no_cache_filter"
+            | "entitlements" => string_list(v, false),
             "ssh" => ssh(v),
             _ => {}
         }
@@ -240,7 +294,11 @@ fn ssh(node: &mut Node) {
                 .iter()
                 .map(|(k, e)| {
                     let v = e.value.scalar_string().unwrap_or_default();
-                    let text = if v.is_empty() { k.clone() } else { format!("{k}={v}") };
+                    let text = if v.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    };
                     Node::string(text, e.key_span)
                 })
                 .collect();
@@ -260,7 +318,13 @@ fn env_files(node: &mut Node) {
         for item in items.iter_mut() {
             if let Value::String(s) = &item.value {
                 let mut map = Map::new();
-                map.insert("path".into(), Entry { key_span: item.span, value: Node::string(s.clone(), item.span) });
+                map.insert(
+                    "path".into(),
+                    Entry {
+                        key_span: item.span,
+                        value: Node::string(s.clone(), item.span),
+                    },
+                );
                 *item = Node::new(Value::Map(map), item.span);
             }
         }
@@ -273,7 +337,13 @@ fn depends_on(node: &mut Node) {
         let mut map = Map::new();
         for item in items {
             if let Some(name) = item.scalar_string() {
-                map.insert(name, Entry { key_span: item.span, value: Node::null(item.span) });
+                map.insert(
+                    name,
+                    Entry {
+                        key_span: item.span,
+                        value: Node::null(item.span),
+                    },
+                );
             }
         }
         *node = Node::new(Value::Map(map), span);
@@ -286,10 +356,22 @@ fn depends_on(node: &mut Node) {
             let key_span = entry.key_span;
             if let Some(m) = entry.value.as_map_mut() {
                 if !m.contains_key("condition") {
-                    m.insert("condition".into(), Entry { key_span, value: Node::string("service_started", key_span) });
+                    m.insert(
+                        "condition".into(),
+                        Entry {
+                            key_span,
+                            value: Node::string("service_started", key_span),
+                        },
+                    );
                 }
                 if !m.contains_key("required") {
-                    m.insert("required".into(), Entry { key_span, value: Node::new(Value::Bool(true), key_span) });
+                    m.insert(
+                        "required".into(),
+                        Entry {
+                            key_span,
+                            value: Node::new(Value::Bool(true), key_span),
+                        },
+                    );
                 }
             }
         }
@@ -302,7 +384,13 @@ fn service_networks(node: &mut Node) {
         let mut map = Map::new();
         for item in items {
             if let Some(name) = item.scalar_string() {
-                map.insert(name, Entry { key_span: item.span, value: Node::null(item.span) });
+                map.insert(
+                    name,
+                    Entry {
+                        key_span: item.span,
+                        value: Node::null(item.span),
+                    },
+                );
             }
         }
         *node = Node::new(Value::Map(map), span);
@@ -320,7 +408,9 @@ fn service_networks(node: &mut Node) {
 }
 
 fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
-    let Some(items) = node.as_seq_mut() else { return };
+    let Some(items) = node.as_seq_mut() else {
+        return;
+    };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.drain(..).enumerate() {
         let span = item.span;
@@ -335,7 +425,11 @@ fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                             if let Some(ip) = p.host_ip {
                                 put(&mut m, "host_ip", Node::string(ip, span));
                             }
-                            put(&mut m, "target", Node::new(Value::Int(p.target as i64), span));
+                            put(
+                                &mut m,
+                                "target",
+                                Node::new(Value::Int(p.target as i64), span),
+                            );
                             if let Some(pubd) = p.published {
                                 put(&mut m, "published", Node::string(pubd, span));
                             }
@@ -344,7 +438,11 @@ fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                         }
                     }
                     Err(msg) => {
-                        errors.push(LoadError::new(Problem::Invalid, msg).at(span).path(&format!("{path}[{i}]")));
+                        errors.push(
+                            LoadError::new(Problem::Invalid, msg)
+                                .at(span)
+                                .path(&format!("{path}[{i}]")),
+                        );
                     }
                 }
             }
@@ -375,7 +473,13 @@ fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
 
 fn put(m: &mut Map, key: &str, value: Node) {
     let span = value.span;
-    m.insert(key.to_string(), Entry { key_span: span, value });
+    m.insert(
+        key.to_string(),
+        Entry {
+            key_span: span,
+            value,
+        },
+    );
 }
 
 fn expose(node: &mut Node) {
@@ -383,10 +487,14 @@ fn expose(node: &mut Node) {
 }
 
 fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
-    let Some(items) = node.as_seq_mut() else { return };
+    let Some(items) = node.as_seq_mut() else {
+        return;
+    };
     for (i, item) in items.iter_mut().enumerate() {
         let span = item.span;
-        let Value::String(spec) = &item.value else { continue };
+        let Value::String(spec) = &item.value else {
+            continue;
+        };
         match volume_spec::parse(spec) {
             Ok(v) => {
                 let mut m = Map::new();
@@ -408,7 +516,11 @@ fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                         put(&mut b, "propagation", Node::string(p.clone(), span));
                     }
                     if v.kind == Some(volume_spec::VolumeKind::Bind) {
-                        put(&mut b, "create_host_path", Node::new(Value::Bool(true), span));
+                        put(
+                            &mut b,
+                            "create_host_path",
+                            Node::new(Value::Bool(true), span),
+                        );
                     }
                     if let Some(z) = &v.selinux {
                         put(&mut b, "selinux", Node::string(z.clone(), span));
@@ -424,13 +536,19 @@ fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                 }
                 *item = Node::new(Value::Map(m), span);
             }
-            Err(msg) => errors.push(LoadError::new(Problem::Invalid, msg).at(span).path(&format!("{path}[{i}]"))),
+            Err(msg) => errors.push(
+                LoadError::new(Problem::Invalid, msg)
+                    .at(span)
+                    .path(&format!("{path}[{i}]")),
+            ),
         }
     }
 }
 
 fn file_refs(node: &mut Node) {
-    let Some(items) = node.as_seq_mut() else { return };
+    let Some(items) = node.as_seq_mut() else {
+        return;
+    };
     for item in items.iter_mut() {
         if let Some(s) = item.as_str().map(str::to_string) {
             let mut m = Map::new();
@@ -449,7 +567,10 @@ fn extra_hosts(node: &mut Node) {
                 match &e.value.value {
                     Value::Seq(ips) => {
                         for ip in ips {
-                            out.push(Node::string(format!("{host}={}", ip.scalar_string().unwrap_or_default()), ip.span));
+                            out.push(Node::string(
+                                format!("{host}={}", ip.scalar_string().unwrap_or_default()),
+                                ip.span,
+                            ));
                         }
                     }
                     _ => out.push(Node::string(
@@ -461,7 +582,9 @@ fn extra_hosts(node: &mut Node) {
         }
         Value::Seq(items) => {
             for item in items {
-                let Some(text) = item.scalar_string() else { continue };
+                let Some(text) = item.scalar_string() else {
+                    continue;
+                };
                 let (host, ips) = match text.split_once('=') {
                     Some((h, ips)) => (h.to_string(), ips.to_string()),
                     None => match text.split_once(':') {
@@ -484,15 +607,22 @@ fn healthcheck(node: &mut Node) {
         let span = test.span;
         if let Value::String(s) = &test.value {
             let s = s.clone();
-            *test = Node::seq(vec![Node::string("CMD-SHELL", span), Node::string(s, span)], span);
+            *test = Node::seq(
+                vec![Node::string("CMD-SHELL", span), Node::string(s, span)],
+                span,
+            );
         }
     }
 }
 
 fn devices(node: &mut Node) {
-    let Some(items) = node.as_seq_mut() else { return };
+    let Some(items) = node.as_seq_mut() else {
+        return;
+    };
     for item in items.iter_mut() {
-        let Some(s) = item.as_str().map(str::to_string) else { continue };
+        let Some(s) = item.as_str().map(str::to_string) else {
+            continue;
+        };
         let parts: Vec<&str> = s.split(':').collect();
         let (src, dst, perm) = match parts.as_slice() {
             [a] => (*a, *a, "rwm"),
@@ -509,7 +639,9 @@ fn devices(node: &mut Node) {
 }
 
 fn device_requests(node: &mut Node, default_all: bool) {
-    let Some(items) = node.as_seq_mut() else { return };
+    let Some(items) = node.as_seq_mut() else {
+        return;
+    };
     for item in items.iter_mut() {
         let Some(m) = item.as_map_mut() else { continue };
         if let Some(e) = m.get_mut("count") {
@@ -571,7 +703,13 @@ fn models(node: &mut Node) {
         let mut map = Map::new();
         for item in items {
             if let Some(name) = item.scalar_string() {
-                map.insert(name, Entry { key_span: item.span, value: Node::null(item.span) });
+                map.insert(
+                    name,
+                    Entry {
+                        key_span: item.span,
+                        value: Node::null(item.span),
+                    },
+                );
             }
         }
         *node = Node::new(Value::Map(map), span);
@@ -579,7 +717,9 @@ fn models(node: &mut Node) {
 }
 
 fn hooks(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
-    let Some(items) = node.as_seq_mut() else { return };
+    let Some(items) = node.as_seq_mut() else {
+        return;
+    };
     for (i, item) in items.iter_mut().enumerate() {
         if let Some(c) = item.get_mut("command") {
             shell_command(c, &format!("{path}[{i}].command"), errors);
@@ -591,7 +731,9 @@ fn hooks(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
 }
 
 fn develop(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
-    let Some(watch) = node.get_mut("watch").and_then(|w| w.as_seq_mut()) else { return };
+    let Some(watch) = node.get_mut("watch").and_then(|w| w.as_seq_mut()) else {
+        return;
+    };
     for (i, item) in watch.iter_mut().enumerate() {
         let span = item.span;
         let Some(m) = item.as_map_mut() else { continue };
@@ -614,7 +756,9 @@ fn develop(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
 }
 
 fn provider(node: &mut Node) {
-    let Some(opts) = node.get_mut("options").and_then(|o| o.as_map_mut()) else { return };
+    let Some(opts) = node.get_mut("options").and_then(|o| o.as_map_mut()) else {
+        return;
+    };
     for entry in opts.values_mut() {
         let span = entry.value.span;
         match &entry.value.value {

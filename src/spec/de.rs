@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 
 use super::node::{Map, Node, Value};
 use super::source::Span;
@@ -25,7 +27,12 @@ pub struct DeError {
 
 impl DeError {
     fn msg(message: String) -> Self {
-        DeError { path: None, span: None, message, path_in_message: false }
+        DeError {
+            path: None,
+            span: None,
+            message,
+            path_in_message: false,
+        }
     }
 
     fn located(mut self, path: &str, span: Span) -> Self {
@@ -86,7 +93,11 @@ impl de::Error for DeError {
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         let mut e = DeError::msg(format!(
             "must be one of the following: {}",
-            expected.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+            expected
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         let _ = variant;
         e.path_in_message = true;
@@ -124,7 +135,12 @@ fn friendly_expected(exp: &str) -> String {
     if e.contains("bool") {
         return "a boolean".into();
     }
-    if e.contains("i64") || e.contains("u32") || e.contains("u64") || e.contains("i32") || e.contains("integer") {
+    if e.contains("i64")
+        || e.contains("u32")
+        || e.contains("u64")
+        || e.contains("i32")
+        || e.contains("integer")
+    {
         return "an integer".into();
     }
     if e.contains("f64") || e.contains("f32") || e.contains("number") {
@@ -134,8 +150,14 @@ fn friendly_expected(exp: &str) -> String {
 }
 
 /// Deserializes `T` from a node; `root_path` is the dotted path of the node (may be empty).
-pub fn from_node<'a, T: de::Deserialize<'a>>(node: &'a Node, root_path: &str) -> Result<T, DeError> {
-    T::deserialize(NodeDe { node, path: root_path.to_string() })
+pub fn from_node<'a, T: de::Deserialize<'a>>(
+    node: &'a Node,
+    root_path: &str,
+) -> Result<T, DeError> {
+    T::deserialize(NodeDe {
+        node,
+        path: root_path.to_string(),
+    })
 }
 
 /// Serde deserializer over one node.
@@ -195,7 +217,11 @@ impl<'a> Deserializer<'a> for NodeDe<'a> {
             Value::UInt(u) => visitor.visit_u64(*u),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::String(s) => visitor.visit_str(s),
-            Value::Seq(items) => visitor.visit_seq(NodeSeq { items, idx: 0, path: &self.path }),
+            Value::Seq(items) => visitor.visit_seq(NodeSeq {
+                items,
+                idx: 0,
+                path: &self.path,
+            }),
             Value::Map(map) => visitor.visit_map(NodeMap::new(map, &self.path)),
         };
         self.stamp(r)
@@ -277,34 +303,61 @@ impl<'a> Deserializer<'a> for NodeDe<'a> {
         self.deserialize_any(visitor)
     }
 
-    fn deserialize_unit_struct<V: Visitor<'a>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_any(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'a>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.value {
-            Value::Seq(items) => visitor.visit_seq(NodeSeq { items, idx: 0, path: &self.path }),
-            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &visitor)),
+            Value::Seq(items) => visitor.visit_seq(NodeSeq {
+                items,
+                idx: 0,
+                path: &self.path,
+            }),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other(self.node.kind_name()),
+                &visitor,
+            )),
         };
         self.stamp(r)
     }
 
-    fn deserialize_tuple<V: Visitor<'a>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'a>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'a>>(self, _name: &'static str, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
     fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.value {
             Value::Map(map) => visitor.visit_map(NodeMap::new(map, &self.path)),
-            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &visitor)),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other(self.node.kind_name()),
+                &visitor,
+            )),
         };
         self.stamp(r)
     }
@@ -322,7 +375,10 @@ impl<'a> Deserializer<'a> for NodeDe<'a> {
                 access.skip_extensions = true;
                 visitor.visit_map(access)
             }
-            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &visitor)),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other(self.node.kind_name()),
+                &visitor,
+            )),
         };
         self.stamp(r)
     }
@@ -335,7 +391,10 @@ impl<'a> Deserializer<'a> for NodeDe<'a> {
     ) -> Result<V::Value, DeError> {
         let r = match self.string_like() {
             Some(s) => visitor.visit_enum(s.into_deserializer()),
-            None => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.kind_name()), &"a string")),
+            None => Err(de::Error::invalid_type(
+                de::Unexpected::Other(self.node.kind_name()),
+                &"a string",
+            )),
         };
         self.stamp(r)
     }
@@ -358,8 +417,13 @@ struct NodeSeq<'a, 'p> {
 impl<'a> SeqAccess<'a> for NodeSeq<'a, '_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
-        let Some(node) = self.items.get(self.idx) else { return Ok(None) };
+    fn next_element_seed<T: DeserializeSeed<'a>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let Some(node) = self.items.get(self.idx) else {
+            return Ok(None);
+        };
         let path = format!("{}[{}]", self.path, self.idx);
         self.idx += 1;
         seed.deserialize(NodeDe { node, path }).map(Some)
@@ -379,15 +443,27 @@ struct NodeMap<'a, 'p> {
 
 impl<'a, 'p> NodeMap<'a, 'p> {
     fn new(map: &'a Map, path: &'p str) -> Self {
-        NodeMap { iter: map.iter(), current: None, path, skip_extensions: false }
+        NodeMap {
+            iter: map.iter(),
+            current: None,
+            path,
+            skip_extensions: false,
+        }
     }
 }
 
 impl<'a> MapAccess<'a> for NodeMap<'a, '_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
-        let Some((k, entry)) = self.iter.by_ref().find(|(k, _)| !(self.skip_extensions && k.starts_with("x-"))) else {
+    fn next_key_seed<K: DeserializeSeed<'a>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let Some((k, entry)) = self
+            .iter
+            .by_ref()
+            .find(|(k, _)| !(self.skip_extensions && k.starts_with("x-")))
+        else {
             return Ok(None);
         };
         self.current = Some((k, entry));
@@ -401,7 +477,10 @@ impl<'a> MapAccess<'a> for NodeMap<'a, '_> {
         let Some((k, entry)) = self.current.take() else {
             return Err(DeError::msg("value without key".into()));
         };
-        seed.deserialize(NodeDe { node: &entry.value, path: child_path(self.path, k) })
+        seed.deserialize(NodeDe {
+            node: &entry.value,
+            path: child_path(self.path, k),
+        })
     }
 }
 
@@ -418,7 +497,13 @@ mod tests {
     fn map(entries: Vec<(&str, Node)>) -> Node {
         let mut m = Map::new();
         for (i, (k, v)) in entries.into_iter().enumerate() {
-            m.insert(k.to_string(), Entry { key_span: sp(i as u32 + 10), value: v });
+            m.insert(
+                k.to_string(),
+                Entry {
+                    key_span: sp(i as u32 + 10),
+                    value: v,
+                },
+            );
         }
         Node::new(Value::Map(m), sp(1))
     }
@@ -432,9 +517,15 @@ mod tests {
 
     #[test]
     fn unknown_key_names_parent_and_key_span() {
-        let n = map(vec![("ports", Node::seq(vec![], sp(2))), ("imagee", Node::string("x", sp(3)))]);
+        let n = map(vec![
+            ("ports", Node::seq(vec![], sp(2))),
+            ("imagee", Node::string("x", sp(3))),
+        ]);
         let err = from_node::<S>(&n, "services.web").unwrap_err();
-        assert_eq!(err.describe(), "services.web additional properties 'imagee' not allowed");
+        assert_eq!(
+            err.describe(),
+            "services.web additional properties 'imagee' not allowed"
+        );
         assert_eq!(err.span, Some(sp(11)));
     }
 
@@ -448,7 +539,10 @@ mod tests {
 
     #[test]
     fn nested_element_path() {
-        let n = map(vec![("ports", Node::seq(vec![Node::string("x", sp(7))], sp(6)))]);
+        let n = map(vec![(
+            "ports",
+            Node::seq(vec![Node::string("x", sp(7))], sp(6)),
+        )]);
         let err = from_node::<S>(&n, "services.web").unwrap_err();
         assert_eq!(err.path.as_deref(), Some("services.web.ports[0]"));
         assert_eq!(err.span, Some(sp(7)));

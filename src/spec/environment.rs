@@ -15,10 +15,19 @@ use super::options::LoadOptions;
 use super::volume_spec::clean_path;
 
 /// Default compose file names, in order of preference.
-pub const CANDIDATES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const CANDIDATES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
 /// Override files picked up next to a discovered file.
-pub const OVERRIDES: [&str; 4] =
-    ["compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"];
+pub const OVERRIDES: [&str; 4] = [
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
 
 /// Where a compose file comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +56,10 @@ pub fn absolutize(base: &Path, rel: &str) -> String {
 }
 
 pub fn truthy(v: Option<&String>) -> bool {
-    matches!(v.map(|s| s.to_ascii_lowercase()).as_deref(), Some("1" | "true" | "yes" | "on" | "t" | "y"))
+    matches!(
+        v.map(|s| s.to_ascii_lowercase()).as_deref(),
+        Some("1" | "true" | "yes" | "on" | "t" | "y")
+    )
 }
 
 /// Reads env files in order and returns their merged values (later files win).
@@ -71,19 +83,31 @@ pub fn read_env_files(
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(LoadError::new(Problem::EnvFile, format!("couldn't find env file: {}", file.display())))
+                return Err(LoadError::new(
+                    Problem::EnvFile,
+                    format!("couldn't find env file: {}", file.display()),
+                ))
             }
             Err(e) => {
-                return Err(LoadError::new(Problem::EnvFile, format!("failed to read {}: {e}", file.display())))
+                return Err(LoadError::new(
+                    Problem::EnvFile,
+                    format!("failed to read {}: {e}", file.display()),
+                ))
             }
         };
         let lookup = |k: &str| os_env.get(k).cloned();
         let earlier = values.clone();
         let base = |k: &str| earlier.get(k).cloned();
-        let out = dotenv::parse_layered(&text, &lookup, &base)
-            .map_err(|e| LoadError::new(Problem::EnvFile, format!("failed to read {}: {e}", file.display())))?;
+        let out = dotenv::parse_layered(&text, &lookup, &base).map_err(|e| {
+            LoadError::new(
+                Problem::EnvFile,
+                format!("failed to read {}: {e}", file.display()),
+            )
+        })?;
         for name in out.unset {
-            warnings.push(format!("The \"{name}\" variable is not set. Defaulting to a blank string."));
+            warnings.push(format!(
+                "The \"{name}\" variable is not set. Defaulting to a blank string."
+            ));
         }
         for (k, v) in out.entries {
             if let Some(v) = v {
@@ -105,7 +129,8 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
     let mut warnings = Vec::new();
     let os_env = &opts.os_env;
     let mut env = os_env.clone();
-    env.entry("PWD".into()).or_insert_with(|| opts.cwd.display().to_string());
+    env.entry("PWD".into())
+        .or_insert_with(|| opts.cwd.display().to_string());
 
     let abs = |p: &Path| -> PathBuf {
         if p.is_absolute() {
@@ -115,18 +140,28 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
         }
     };
     let explicit_dir = opts.project_directory.as_deref().map(abs);
-    let first_file_dir = opts
-        .files
-        .first()
-        .filter(|f| f.as_str() != "-")
-        .map(|f| abs(Path::new(f)).parent().map(Path::to_path_buf).unwrap_or_else(|| opts.cwd.clone()));
-    let work_dir = explicit_dir.clone().or(first_file_dir).unwrap_or_else(|| opts.cwd.clone());
+    let first_file_dir = opts.files.first().filter(|f| f.as_str() != "-").map(|f| {
+        abs(Path::new(f))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| opts.cwd.clone())
+    });
+    let work_dir = explicit_dir
+        .clone()
+        .or(first_file_dir)
+        .unwrap_or_else(|| opts.cwd.clone());
 
     // Phase 1: env files from the working directory.
     let (env_files, explicit_env) = if !opts.env_files.is_empty() {
-        (opts.env_files.iter().map(|p| abs(p)).collect::<Vec<_>>(), true)
+        (
+            opts.env_files.iter().map(|p| abs(p)).collect::<Vec<_>>(),
+            true,
+        )
     } else if let Some(list) = os_env.get("COMPOSE_ENV_FILES").filter(|s| !s.is_empty()) {
-        (list.split(',').map(|p| abs(Path::new(p.trim()))).collect(), true)
+        (
+            list.split(',').map(|p| abs(Path::new(p.trim()))).collect(),
+            true,
+        )
     } else if !truthy(os_env.get("COMPOSE_DISABLE_ENV_FILE")) {
         (vec![work_dir.join(".env")], false)
     } else {
@@ -140,10 +175,20 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
     let files = if !opts.files.is_empty() {
         opts.files
             .iter()
-            .map(|f| if f == "-" { ConfigFile::Stdin } else { ConfigFile::Path(abs(Path::new(f))) })
+            .map(|f| {
+                if f == "-" {
+                    ConfigFile::Stdin
+                } else {
+                    ConfigFile::Path(abs(Path::new(f)))
+                }
+            })
             .collect::<Vec<_>>()
     } else if let Some(list) = env.get("COMPOSE_FILE").filter(|s| !s.is_empty()) {
-        let sep = env.get("COMPOSE_PATH_SEPARATOR").filter(|s| !s.is_empty()).cloned().unwrap_or_else(|| ":".into());
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .unwrap_or_else(|| ":".into());
         list.split(sep.as_str())
             .filter(|s| !s.is_empty())
             .map(|f| ConfigFile::Path(PathBuf::from(absolutize(&work_dir, f))))
@@ -153,7 +198,10 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
     };
 
     let project_dir = explicit_dir.unwrap_or_else(|| match files.first() {
-        Some(ConfigFile::Path(p)) => p.parent().map(Path::to_path_buf).unwrap_or_else(|| opts.cwd.clone()),
+        Some(ConfigFile::Path(p)) => p
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| opts.cwd.clone()),
         _ => opts.cwd.clone(),
     });
 
@@ -163,19 +211,32 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
         merge_missing(&mut env, values);
     }
 
-    Ok(ProjectEnv { env, files, project_dir, warnings })
+    Ok(ProjectEnv {
+        env,
+        files,
+        project_dir,
+        warnings,
+    })
 }
 
 /// Finds the compose file in `dir` or a parent, plus its override file.
 fn discover(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<ConfigFile>, LoadError> {
     let mut current = Some(dir);
     while let Some(d) = current {
-        let found: Vec<PathBuf> = CANDIDATES.iter().map(|c| d.join(c)).filter(|p| p.is_file()).collect();
+        let found: Vec<PathBuf> = CANDIDATES
+            .iter()
+            .map(|c| d.join(c))
+            .filter(|p| p.is_file())
+            .collect();
         if let Some(first) = found.first() {
             if found.len() > 1 {
                 warnings.push(format!(
                     "Found multiple config files with supported names: {}\nUsing {}",
-                    found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                    found
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     first.display()
                 ));
             }
@@ -187,5 +248,8 @@ fn discover(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<ConfigFile>, L
         }
         current = d.parent();
     }
-    Err(LoadError::new(Problem::Io, "no configuration file provided: not found"))
+    Err(LoadError::new(
+        Problem::Io,
+        "no configuration file provided: not found",
+    ))
 }

@@ -45,7 +45,12 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(problem: Problem, message: impl Into<String>) -> Self {
-        LoadError { problem, message: message.into(), span: None, path: None }
+        LoadError {
+            problem,
+            message: message.into(),
+            span: None,
+            path: None,
+        }
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -85,12 +90,19 @@ pub struct LoadErrors {
 
 impl LoadErrors {
     pub fn one(e: LoadError, sources: SourceMap) -> Self {
-        LoadErrors { errors: vec![e], sources }
+        LoadErrors {
+            errors: vec![e],
+            sources,
+        }
     }
 
     /// The diagnostics, without colour.
     pub fn render(&self) -> String {
-        self.errors.iter().map(|e| render(e, &self.sources)).collect::<Vec<_>>().join("\n")
+        self.errors
+            .iter()
+            .map(|e| render(e, &self.sources))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -127,8 +139,14 @@ pub fn render(e: &LoadError, sources: &SourceMap) -> String {
                 let pad = " ".repeat(num.len());
                 let line_shown: String = line.chars().take(200).collect();
                 let caret_col = (span.col.max(1) as usize - 1).min(line_shown.chars().count());
-                let lead: String = line_shown.chars().take(caret_col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-                out.push_str(&format!("\n {pad} |\n {num} | {line_shown}\n {pad} | {lead}^"));
+                let lead: String = line_shown
+                    .chars()
+                    .take(caret_col)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                out.push_str(&format!(
+                    "\n {pad} |\n {num} | {line_shown}\n {pad} | {lead}^"
+                ));
             }
         }
         None => {

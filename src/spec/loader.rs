@@ -54,7 +54,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadErrors> {
             loaded.warnings.splice(0..0, pe.warnings.iter().cloned());
             Ok(loaded)
         }
-        _ => Err(LoadErrors { errors: loader.errors, sources }),
+        _ => Err(LoadErrors {
+            errors: loader.errors,
+            sources,
+        }),
     }
 }
 
@@ -112,7 +115,8 @@ impl<'a> Loader<'a> {
         }
         let mut env = pe.env.clone();
         let name = self.project_name(&raws, &env, &pe.project_dir)?;
-        env.entry("COMPOSE_PROJECT_NAME".into()).or_insert_with(|| name.clone());
+        env.entry("COMPOSE_PROJECT_NAME".into())
+            .or_insert_with(|| name.clone());
 
         let ctx = FileCtx {
             env: env.clone(),
@@ -122,7 +126,9 @@ impl<'a> Loader<'a> {
         };
         let mut acc: Option<Node> = None;
         for (label, root) in raws {
-            let Some(tree) = self.process(root, &label, &ctx) else { continue };
+            let Some(tree) = self.process(root, &label, &ctx) else {
+                continue;
+            };
             match &mut acc {
                 None => acc = Some(tree),
                 Some(a) => merge::merge(a, tree, &mut Vec::new()),
@@ -143,7 +149,11 @@ impl<'a> Loader<'a> {
             if map.shift_remove("version").is_some() {
                 self.warnings.push("the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion".into());
             }
-            let ext_keys: Vec<String> = map.keys().filter(|k| k.starts_with("x-")).cloned().collect();
+            let ext_keys: Vec<String> = map
+                .keys()
+                .filter(|k| k.starts_with("x-"))
+                .cloned()
+                .collect();
             for k in ext_keys {
                 if let Some(e) = map.shift_remove(&k) {
                     extensions.insert(k, tree_json::to_json(&e.value));
@@ -154,7 +164,11 @@ impl<'a> Loader<'a> {
             Ok(p) => p,
             Err(e) => {
                 let msg = e.describe();
-                self.errors.push(LoadError::new(Problem::Schema, msg).at_opt(e.span).path(e.path.as_deref().unwrap_or("")));
+                self.errors.push(
+                    LoadError::new(Problem::Schema, msg)
+                        .at_opt(e.span)
+                        .path(e.path.as_deref().unwrap_or("")),
+                );
                 return None;
             }
         };
@@ -190,13 +204,20 @@ impl<'a> Loader<'a> {
         let mut seen = std::collections::HashSet::new();
         for name in std::mem::take(&mut self.unset) {
             if seen.insert(name.clone()) {
-                self.warnings.push(format!("The \"{name}\" variable is not set. Defaulting to a blank string."));
+                self.warnings.push(format!(
+                    "The \"{name}\" variable is not set. Defaulting to a blank string."
+                ));
             }
         }
     }
 
     /// `-p` > `COMPOSE_PROJECT_NAME` > last `name:` > directory name.
-    fn project_name(&mut self, raws: &[(String, Node)], env: &IndexMap<String, String>, dir: &Path) -> Option<String> {
+    fn project_name(
+        &mut self,
+        raws: &[(String, Node)],
+        env: &IndexMap<String, String>,
+        dir: &Path,
+    ) -> Option<String> {
         let checked = |r: Result<String, LoadError>, errors: &mut Vec<LoadError>| match r {
             Ok(n) => Some(n),
             Err(e) => {
@@ -217,7 +238,13 @@ impl<'a> Loader<'a> {
                 if !self.opts.skip_interpolation {
                     let lookup = |k: &str| env.get(k).cloned();
                     let mut unset = Vec::new();
-                    interpolation::apply(&mut n, &mut "name".to_string(), &lookup, &mut unset, &mut Vec::new());
+                    interpolation::apply(
+                        &mut n,
+                        &mut "name".to_string(),
+                        &lookup,
+                        &mut unset,
+                        &mut Vec::new(),
+                    );
                 }
                 if let Some(s) = n.scalar_string().filter(|s| !s.is_empty()) {
                     from_file = Some(s);
@@ -226,10 +253,17 @@ impl<'a> Loader<'a> {
         }
         let name = match from_file {
             Some(n) => project_name::normalize(&n),
-            None => project_name::normalize(&dir.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default()),
+            None => project_name::normalize(
+                &dir.file_name()
+                    .map(|f| f.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+            ),
         };
         if name.is_empty() {
-            self.errors.push(LoadError::new(Problem::Usage, "project name must not be empty"));
+            self.errors.push(LoadError::new(
+                Problem::Usage,
+                "project name must not be empty",
+            ));
             return None;
         }
         Some(name)
@@ -238,7 +272,10 @@ impl<'a> Loader<'a> {
     /// Reads and parses one file into a single mapping (documents merged).
     fn read_yaml(&mut self, cf: &ConfigFile) -> Option<(String, Node)> {
         let (label, bytes) = match cf {
-            ConfigFile::Stdin => ("-".to_string(), self.opts.stdin.clone().unwrap_or_default().into_bytes()),
+            ConfigFile::Stdin => (
+                "-".to_string(),
+                self.opts.stdin.clone().unwrap_or_default().into_bytes(),
+            ),
             ConfigFile::Path(p) => match std::fs::read(p) {
                 Ok(b) => (p.display().to_string(), b),
                 Err(e) => {
@@ -259,7 +296,10 @@ impl<'a> Loader<'a> {
         if bytes.len() > MAX_FILE_BYTES {
             self.errors.push(LoadError::new(
                 Problem::Io,
-                format!("{label}: file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit", bytes.len()),
+                format!(
+                    "{label}: file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit",
+                    bytes.len()
+                ),
             ));
             return None;
         }
@@ -267,7 +307,10 @@ impl<'a> Loader<'a> {
             Ok(t) => t,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
-                self.errors.push(LoadError::new(Problem::Io, format!("{label}: invalid UTF-8 at byte offset {at}")));
+                self.errors.push(LoadError::new(
+                    Problem::Io,
+                    format!("{label}: invalid UTF-8 at byte offset {at}"),
+                ));
                 return None;
             }
         };
@@ -275,7 +318,8 @@ impl<'a> Loader<'a> {
         let docs = match yaml::parse(&text, id, &self.limits) {
             Ok(d) => d,
             Err(e) => {
-                self.errors.push(LoadError::new(Problem::Syntax, format!("yaml: {e}")).at(e.span()));
+                self.errors
+                    .push(LoadError::new(Problem::Syntax, format!("yaml: {e}")).at(e.span()));
                 return None;
             }
         };
@@ -294,11 +338,16 @@ impl<'a> Loader<'a> {
             }
         }
         let Some(root) = root else {
-            self.errors.push(LoadError::new(Problem::Syntax, format!("{label}: empty compose file")).at(super::source::Span::new(id, 1, 1)));
+            self.errors.push(
+                LoadError::new(Problem::Syntax, format!("{label}: empty compose file"))
+                    .at(super::source::Span::new(id, 1, 1)),
+            );
             return None;
         };
         if root.as_map().is_none() {
-            self.errors.push(LoadError::new(Problem::Schema, "top-level object must be a mapping").at(root.span));
+            self.errors.push(
+                LoadError::new(Problem::Schema, "top-level object must be a mapping").at(root.span),
+            );
             return None;
         }
         Some((label, root))
@@ -311,11 +360,22 @@ impl<'a> Loader<'a> {
         if !self.opts.skip_interpolation {
             let env = &ctx.env;
             let lookup = |k: &str| env.get(k).cloned();
-            interpolation::apply(&mut root, &mut String::new(), &lookup, &mut self.unset, &mut self.errors);
+            interpolation::apply(
+                &mut root,
+                &mut String::new(),
+                &lookup,
+                &mut self.unset,
+                &mut self.errors,
+            );
         }
         canonical::file(&mut root, &mut self.errors);
         if !self.opts.skip_path_resolution {
-            Resolver { base: &ctx.base, home: &self.home, default_build_context: ctx.default_build_context }.file(&mut root);
+            Resolver {
+                base: &ctx.base,
+                home: &self.home,
+                default_build_context: ctx.default_build_context,
+            }
+            .file(&mut root);
         }
         if self.errors.len() > before {
             return None;
@@ -327,7 +387,9 @@ impl<'a> Loader<'a> {
     }
 
     fn apply_extends(&mut self, root: &mut Node, label: &str, ctx: &FileCtx) {
-        let Some(services) = root.get_mut("services").and_then(|s| s.as_map_mut()) else { return };
+        let Some(services) = root.get_mut("services").and_then(|s| s.as_map_mut()) else {
+            return;
+        };
         let names: Vec<String> = services.keys().cloned().collect();
         for name in names {
             self.resolve_extends(services, &name, label, ctx);
@@ -335,20 +397,39 @@ impl<'a> Loader<'a> {
     }
 
     fn resolve_extends(&mut self, services: &mut Map, name: &str, label: &str, ctx: &FileCtx) {
-        let Some(entry) = services.get(name) else { return };
-        let Some(ext) = entry.value.get("extends").cloned() else { return };
+        let Some(entry) = services.get(name) else {
+            return;
+        };
+        let Some(ext) = entry.value.get("extends").cloned() else {
+            return;
+        };
         let path = format!("services.{name}.extends");
         let (base_name, file) = match &ext.value {
             Value::String(s) => (s.clone(), None),
             Value::Map(_) => {
                 let Some(s) = ext.get("service").and_then(|s| s.as_str()) else {
-                    self.errors.push(LoadError::new(Problem::Schema, format!("{path} missing property 'service'")).at(ext.span));
+                    self.errors.push(
+                        LoadError::new(
+                            Problem::Schema,
+                            format!("{path} missing property 'service'"),
+                        )
+                        .at(ext.span),
+                    );
                     return;
                 };
-                (s.to_string(), ext.get("file").and_then(|f| f.as_str()).map(str::to_string))
+                (
+                    s.to_string(),
+                    ext.get("file").and_then(|f| f.as_str()).map(str::to_string),
+                )
             }
             _ => {
-                self.errors.push(LoadError::new(Problem::Schema, format!("{path} must be a string or a mapping")).at(ext.span));
+                self.errors.push(
+                    LoadError::new(
+                        Problem::Schema,
+                        format!("{path} must be a string or a mapping"),
+                    )
+                    .at(ext.span),
+                );
                 return;
             }
         };
@@ -359,7 +440,8 @@ impl<'a> Loader<'a> {
                 msg.push_str(&format!("\n  {s} in {f}"));
             }
             msg.push_str(&format!("\n  {name} in {label}"));
-            self.errors.push(LoadError::new(Problem::Cycle, msg).at(ext.span));
+            self.errors
+                .push(LoadError::new(Problem::Cycle, msg).at(ext.span));
             return;
         }
         self.extends_stack.push(key);
@@ -385,7 +467,9 @@ impl<'a> Loader<'a> {
             }
             return;
         };
-        let Some(entry) = services.get_mut(name) else { return };
+        let Some(entry) = services.get_mut(name) else {
+            return;
+        };
         let mut svc = entry.value.clone();
         if let Some(m) = svc.as_map_mut() {
             m.shift_remove("extends");
@@ -396,20 +480,33 @@ impl<'a> Loader<'a> {
         if base.is_null() {
             base = Node::map(svc.span);
         }
-        merge::merge(&mut base, svc, &mut vec!["services".into(), name.to_string()]);
+        merge::merge(
+            &mut base,
+            svc,
+            &mut vec!["services".into(), name.to_string()],
+        );
         entry.value = base;
     }
 
     /// The fully processed service `service` of another file.
     fn extends_source(&mut self, file: &str, service: &str, ctx: &FileCtx) -> Option<Node> {
         let path = PathBuf::from(absolutize(&ctx.base, file));
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| ctx.base.clone());
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ctx.base.clone());
         let key = (path.display().to_string(), dir.clone());
         if !self.extends_cache.contains_key(&key) {
-            let tree = self.read_yaml(&ConfigFile::Path(path.clone())).and_then(|(label, root)| {
-                let sub = FileCtx { base: dir.clone(), default_build_context: true, ..ctx.clone() };
-                self.process(root, &label, &sub)
-            });
+            let tree = self
+                .read_yaml(&ConfigFile::Path(path.clone()))
+                .and_then(|(label, root)| {
+                    let sub = FileCtx {
+                        base: dir.clone(),
+                        default_build_context: true,
+                        ..ctx.clone()
+                    };
+                    self.process(root, &label, &sub)
+                });
             self.extends_cache.insert(key.clone(), tree);
         }
         let tree = self.extends_cache.get(&key)?.as_ref()?;
@@ -418,9 +515,12 @@ impl<'a> Loader<'a> {
 
     fn apply_include(&mut self, root: &mut Node, label: &str, ctx: &FileCtx) {
         let Some(map) = root.as_map_mut() else { return };
-        let Some(inc) = map.shift_remove("include") else { return };
+        let Some(inc) = map.shift_remove("include") else {
+            return;
+        };
         let Some(items) = inc.value.as_seq() else {
-            self.errors.push(LoadError::new(Problem::Schema, "include must be a list").at(inc.value.span));
+            self.errors
+                .push(LoadError::new(Problem::Schema, "include must be a list").at(inc.value.span));
             return;
         };
         for (i, item) in items.iter().enumerate() {
@@ -436,16 +536,27 @@ impl<'a> Loader<'a> {
                 Value::String(s) => (vec![s.clone()], None, vec![]),
                 Value::Map(_) => (
                     strings(item.get("path")),
-                    item.get("project_directory").and_then(|p| p.as_str()).map(str::to_string),
+                    item.get("project_directory")
+                        .and_then(|p| p.as_str())
+                        .map(str::to_string),
                     strings(item.get("env_file")),
                 ),
                 _ => {
-                    self.errors.push(LoadError::new(Problem::Schema, format!("{ipath} must be a string or a mapping")).at(item.span));
+                    self.errors.push(
+                        LoadError::new(
+                            Problem::Schema,
+                            format!("{ipath} must be a string or a mapping"),
+                        )
+                        .at(item.span),
+                    );
                     continue;
                 }
             };
             if paths.is_empty() {
-                self.errors.push(LoadError::new(Problem::Schema, format!("{ipath}.path is required")).at(item.span));
+                self.errors.push(
+                    LoadError::new(Problem::Schema, format!("{ipath}.path is required"))
+                        .at(item.span),
+                );
                 continue;
             }
             for p in &paths {
@@ -456,10 +567,16 @@ impl<'a> Loader<'a> {
                     );
                 }
             }
-            let files: Vec<PathBuf> = paths.iter().map(|p| PathBuf::from(absolutize(&ctx.base, p))).collect();
+            let files: Vec<PathBuf> = paths
+                .iter()
+                .map(|p| PathBuf::from(absolutize(&ctx.base, p)))
+                .collect();
             let proj_dir = match &project_dir {
                 Some(d) => PathBuf::from(absolutize(&ctx.base, d)),
-                None => files[0].parent().map(Path::to_path_buf).unwrap_or_else(|| ctx.base.clone()),
+                None => files[0]
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| ctx.base.clone()),
             };
             let env_paths: Vec<PathBuf> = if env_files.is_empty() {
                 let dot = proj_dir.join(".env");
@@ -469,15 +586,19 @@ impl<'a> Loader<'a> {
                     vec![]
                 }
             } else {
-                env_files.iter().map(|p| PathBuf::from(absolutize(&ctx.base, p))).collect()
+                env_files
+                    .iter()
+                    .map(|p| PathBuf::from(absolutize(&ctx.base, p)))
+                    .collect()
             };
-            let values = match environment::read_env_files(&env_paths, &ctx.env, true, &mut self.warnings) {
-                Ok(v) => v,
-                Err(e) => {
-                    self.errors.push(e.at(item.span));
-                    continue;
-                }
-            };
+            let values =
+                match environment::read_env_files(&env_paths, &ctx.env, true, &mut self.warnings) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.errors.push(e.at(item.span));
+                        continue;
+                    }
+                };
             let mut env = ctx.env.clone();
             for (k, v) in values {
                 env.entry(k).or_insert(v);
@@ -498,12 +619,22 @@ impl<'a> Loader<'a> {
                             msg.push_str(&format!("\n include {s}"));
                         }
                     }
-                    self.errors.push(LoadError::new(Problem::Cycle, msg).at(item.span));
+                    self.errors
+                        .push(LoadError::new(Problem::Cycle, msg).at(item.span));
                     return;
                 }
-                let sub = FileCtx { env: env.clone(), base: proj_dir.clone(), default_build_context: true, include_stack: stack.clone() };
-                let Some((l, r)) = self.read_yaml(&ConfigFile::Path(f.clone())) else { continue };
-                let Some(tree) = self.process(r, &l, &sub) else { continue };
+                let sub = FileCtx {
+                    env: env.clone(),
+                    base: proj_dir.clone(),
+                    default_build_context: true,
+                    include_stack: stack.clone(),
+                };
+                let Some((l, r)) = self.read_yaml(&ConfigFile::Path(f.clone())) else {
+                    continue;
+                };
+                let Some(tree) = self.process(r, &l, &sub) else {
+                    continue;
+                };
                 match &mut included {
                     None => included = Some(tree),
                     Some(a) => merge::merge(a, tree, &mut Vec::new()),
@@ -517,28 +648,43 @@ impl<'a> Loader<'a> {
 
     /// Adds the resources of an included project; a conflicting definition is an error.
     fn import(&mut self, root: &mut Node, included: Node, span: super::source::Span) {
-        let Some(root_map) = root.as_map_mut() else { return };
-        let Value::Map(inc) = included.value else { return };
+        let Some(root_map) = root.as_map_mut() else {
+            return;
+        };
+        let Value::Map(inc) = included.value else {
+            return;
+        };
         for (kind, entry) in inc {
-            if !matches!(kind.as_str(), "services" | "networks" | "volumes" | "secrets" | "configs" | "models") {
+            if !matches!(
+                kind.as_str(),
+                "services" | "networks" | "volumes" | "secrets" | "configs" | "models"
+            ) {
                 continue;
             }
-            let Value::Map(items) = entry.value.value else { continue };
-            let target = root_map
-                .entry(kind.clone())
-                .or_insert_with(|| Entry { key_span: entry.key_span, value: Node::map(entry.key_span) });
+            let Value::Map(items) = entry.value.value else {
+                continue;
+            };
+            let target = root_map.entry(kind.clone()).or_insert_with(|| Entry {
+                key_span: entry.key_span,
+                value: Node::map(entry.key_span),
+            });
             if target.value.is_null() {
                 target.value = Node::map(entry.key_span);
             }
-            let Some(tmap) = target.value.as_map_mut() else { continue };
+            let Some(tmap) = target.value.as_map_mut() else {
+                continue;
+            };
             for (name, e) in items {
                 match tmap.get(&name) {
                     Some(existing) => {
                         if tree_json::to_json(&existing.value) != tree_json::to_json(&e.value) {
                             self.errors.push(
-                                LoadError::new(Problem::Conflict, format!("{kind}.{name} conflicts with imported resource"))
-                                    .at(existing.key_span)
-                                    .at_opt(Some(span).filter(|_| existing.key_span.is_synthetic())),
+                                LoadError::new(
+                                    Problem::Conflict,
+                                    format!("{kind}.{name} conflicts with imported resource"),
+                                )
+                                .at(existing.key_span)
+                                .at_opt(Some(span).filter(|_| existing.key_span.is_synthetic())),
                             );
                         }
                     }
@@ -565,6 +711,9 @@ pub fn raw_files(opts: &LoadOptions) -> Result<Vec<Node>, LoadErrors> {
     if loader.errors.is_empty() {
         Ok(out)
     } else {
-        Err(LoadErrors { errors: loader.errors, sources })
+        Err(LoadErrors {
+            errors: loader.errors,
+            sources,
+        })
     }
 }

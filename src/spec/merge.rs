@@ -16,15 +16,24 @@ enum SeqRule {
 }
 
 fn scalar(n: &Node) -> String {
-    n.scalar_string().unwrap_or_else(|| format!("{:?}", n.value))
+    n.scalar_string()
+        .unwrap_or_else(|| format!("{:?}", n.value))
 }
 
 fn field(n: &Node, key: &str) -> String {
-    n.get(key).and_then(|v| v.scalar_string()).unwrap_or_default()
+    n.get(key)
+        .and_then(|v| v.scalar_string())
+        .unwrap_or_default()
 }
 
 fn port_key(n: &Node) -> String {
-    format!("{}|{}|{}|{}", field(n, "host_ip"), field(n, "target"), field(n, "published"), field(n, "protocol"))
+    format!(
+        "{}|{}|{}|{}",
+        field(n, "host_ip"),
+        field(n, "target"),
+        field(n, "published"),
+        field(n, "protocol")
+    )
 }
 
 fn target_key(n: &Node) -> String {
@@ -63,15 +72,19 @@ fn subnet_key(n: &Node) -> String {
 /// The sequence rule for a path like `["services", "*", "ports"]`.
 fn seq_rule(path: &[&str]) -> SeqRule {
     match path {
-        ["services", _, "command"] | ["services", _, "entrypoint"] | ["services", _, "healthcheck", "test"] => {
-            SeqRule::Replace
-        }
+        ["services", _, "command"]
+        | ["services", _, "entrypoint"]
+        | ["services", _, "healthcheck", "test"] => SeqRule::Replace,
         ["services", _, "ports"] => SeqRule::UniqueBy(port_key),
         ["services", _, "volumes"] | ["services", _, "devices"] => SeqRule::UniqueBy(target_key),
-        ["services", _, "secrets"] | ["services", _, "build", "secrets"] => SeqRule::UniqueBy(secret_key),
+        ["services", _, "secrets"] | ["services", _, "build", "secrets"] => {
+            SeqRule::UniqueBy(secret_key)
+        }
         ["services", _, "configs"] => SeqRule::UniqueBy(config_key),
         ["services", _, "env_file"] | ["services", _, "label_file"] => SeqRule::UniqueBy(path_key),
-        ["services", _, "extra_hosts"] | ["services", _, "build", "extra_hosts"] => SeqRule::UniqueBy(scalar),
+        ["services", _, "extra_hosts"] | ["services", _, "build", "extra_hosts"] => {
+            SeqRule::UniqueBy(scalar)
+        }
         ["services", _, "expose"]
         | ["services", _, "cap_add"]
         | ["services", _, "cap_drop"]
@@ -191,7 +204,9 @@ mod tests {
     use crate::spec::yaml;
 
     fn parse(s: &str) -> Node {
-        yaml::parse(s, FileId(0), &Default::default()).unwrap().remove(0)
+        yaml::parse(s, FileId(0), &Default::default())
+            .unwrap()
+            .remove(0)
     }
 
     fn merged(a: &str, b: &str) -> Node {
@@ -237,7 +252,13 @@ mod tests {
             "services: {a: {logging: {driver: json-file, options: {max-size: 1m}}}}",
             "services: {a: {logging: {driver: syslog, options: {tag: x}}}}",
         );
-        let l = n.get("services").unwrap().get("a").unwrap().get("logging").unwrap();
+        let l = n
+            .get("services")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .get("logging")
+            .unwrap();
         assert_eq!(json(l), r#"{"driver":"syslog","options":{"tag":"x"}}"#);
     }
 }

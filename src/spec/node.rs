@@ -66,7 +66,12 @@ pub struct Node {
 
 impl Node {
     pub fn new(value: Value, span: Span) -> Self {
-        Node { value, span, tag: Tag::None, quoted: false }
+        Node {
+            value,
+            span,
+            tag: Tag::None,
+            quoted: false,
+        }
     }
 
     pub fn null(span: Span) -> Self {
@@ -130,7 +135,9 @@ impl Node {
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.as_map_mut().and_then(|m| m.get_mut(key)).map(|e| &mut e.value)
+        self.as_map_mut()
+            .and_then(|m| m.get_mut(key))
+            .map(|e| &mut e.value)
     }
 
     /// The scalar as the string Go's `fmt.Sprint` would print for it (what compose-go does
@@ -168,10 +175,18 @@ pub fn format_go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits from Rust's formatter, in exponent form.
     let e = format!("{:e}", f);

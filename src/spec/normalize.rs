@@ -51,13 +51,17 @@ pub fn node_at<'t>(tree: &'t Node, path: &str) -> Option<&'t Node> {
 pub fn key_span(tree: &Node, path: &str) -> Option<Span> {
     let (parent, key) = path.rsplit_once('.')?;
     let p = node_at(tree, parent)?;
-    p.as_map().and_then(|m| m.get(key)).map(|e| e.key_span).or_else(|| node_at(tree, path).map(|n| n.span))
+    p.as_map()
+        .and_then(|m| m.get(key))
+        .map(|e| e.key_span)
+        .or_else(|| node_at(tree, path).map(|n| n.span))
 }
 
 impl Normalizer<'_> {
     fn error(&mut self, problem: Problem, path: &str, message: String) {
         let span = key_span(self.tree, path).or_else(|| node_at(self.tree, path).map(|n| n.span));
-        self.errors.push(LoadError::new(problem, message).at_opt(span).path(path));
+        self.errors
+            .push(LoadError::new(problem, message).at_opt(span).path(path));
     }
 
     pub fn run(&mut self, project: &mut Project) {
@@ -76,9 +80,17 @@ impl Normalizer<'_> {
     fn active_profiles(&self) -> Vec<String> {
         let list = match &self.opts.profiles {
             Some(p) => p.clone(),
-            None => self.env.get("COMPOSE_PROFILES").map(|s| vec![s.clone()]).unwrap_or_default(),
+            None => self
+                .env
+                .get("COMPOSE_PROFILES")
+                .map(|s| vec![s.clone()])
+                .unwrap_or_default(),
         };
-        list.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        list.iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     fn profiles(&mut self, project: &mut Project) {
@@ -89,7 +101,10 @@ impl Normalizer<'_> {
             .services
             .iter()
             .filter(|(name, s)| {
-                !(s.profiles.is_empty() || all || targeted.contains(name) || s.profiles.iter().any(|p| active.contains(p)))
+                !(s.profiles.is_empty()
+                    || all
+                    || targeted.contains(name)
+                    || s.profiles.iter().any(|p| active.contains(p)))
             })
             .map(|(n, _)| n.clone())
             .collect();
@@ -97,8 +112,14 @@ impl Normalizer<'_> {
             project.services.remove(name);
         }
         for name in &self.opts.services {
-            if !project.services.contains_key(name) && !disabled.contains(name) && self.opts.select_services {
-                self.errors.push(LoadError::new(Problem::Reference, format!("no such service: {name}")));
+            if !project.services.contains_key(name)
+                && !disabled.contains(name)
+                && self.opts.select_services
+            {
+                self.errors.push(LoadError::new(
+                    Problem::Reference,
+                    format!("no such service: {name}"),
+                ));
             }
         }
     }
@@ -112,7 +133,11 @@ impl Normalizer<'_> {
             Ok(t) => Some(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.error(Problem::EnvFile, at, format!("env file {path} not found: stat {path}: no such file or directory"));
+                self.error(
+                    Problem::EnvFile,
+                    at,
+                    format!("env file {path} not found: stat {path}: no such file or directory"),
+                );
                 None
             }
             Err(e) => {
@@ -125,18 +150,32 @@ impl Normalizer<'_> {
     fn env_files(&mut self, project: &mut Project) {
         let names: Vec<String> = project.services.keys().cloned().collect();
         for name in names {
-            let Some(svc) = project.services.get(&name) else { continue };
+            let Some(svc) = project.services.get(&name) else {
+                continue;
+            };
             let env_files = svc.env_file.clone();
             let label_files = svc.label_file.clone();
             let own_env = svc.environment.clone();
             let mut from_files: IndexMap<String, String> = IndexMap::new();
             for (i, f) in env_files.iter().enumerate() {
                 let at = format!("services.{name}.env_file[{i}]");
-                let Some(text) = self.read(&f.path, f.required, &at) else { continue };
+                let Some(text) = self.read(&f.path, f.required, &at) else {
+                    continue;
+                };
                 let env = self.env;
-                let lookup = |k: &str| env.get(k).cloned().or_else(|| own_env.get(k).cloned().flatten());
+                let lookup = |k: &str| {
+                    env.get(k)
+                        .cloned()
+                        .or_else(|| own_env.get(k).cloned().flatten())
+                };
                 let earlier = from_files.clone();
-                let base = |k: &str| own_env.get(k).cloned().flatten().or_else(|| earlier.get(k).cloned());
+                let base = |k: &str| {
+                    own_env
+                        .get(k)
+                        .cloned()
+                        .flatten()
+                        .or_else(|| earlier.get(k).cloned())
+                };
                 let parsed = if f.format.as_deref() == Some("raw") {
                     dotenv::parse_raw_with_lookup(&text, &lookup)
                         .map_err(|e| format!("failed to parse env_file {}: {e}", f.path))
@@ -159,7 +198,9 @@ impl Normalizer<'_> {
             let mut labels_from: BTreeMap<String, String> = BTreeMap::new();
             for (i, f) in label_files.iter().enumerate() {
                 let at = format!("services.{name}.label_file[{i}]");
-                let Some(text) = self.read(f, true, &at) else { continue };
+                let Some(text) = self.read(f, true, &at) else {
+                    continue;
+                };
                 let env = self.env;
                 let lookup = |k: &str| env.get(k).cloned();
                 match dotenv::parse(&text, &lookup) {
@@ -174,14 +215,17 @@ impl Normalizer<'_> {
                 }
             }
             let resolved: BTreeMap<String, Option<String>> = {
-                let mut m: BTreeMap<String, Option<String>> = from_files.into_iter().map(|(k, v)| (k, Some(v))).collect();
+                let mut m: BTreeMap<String, Option<String>> =
+                    from_files.into_iter().map(|(k, v)| (k, Some(v))).collect();
                 for (k, v) in own_env {
                     let v = v.or_else(|| self.lookup(&k));
                     m.insert(k, v);
                 }
                 m
             };
-            let Some(svc) = project.services.get_mut(&name) else { continue };
+            let Some(svc) = project.services.get_mut(&name) else {
+                continue;
+            };
             svc.environment = resolved;
             svc.env_file.clear();
             for (k, v) in labels_from {
@@ -221,7 +265,13 @@ impl Normalizer<'_> {
             }
             for (dep, restart) in implicit {
                 if names.contains(&dep) && !svc.depends_on.contains_key(&dep) {
-                    svc.depends_on.insert(dep, DependsOn { restart, ..Default::default() });
+                    svc.depends_on.insert(
+                        dep,
+                        DependsOn {
+                            restart,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
             if svc.network_mode.is_empty() && svc.networks.is_empty() && svc.provider.is_none() {
@@ -250,7 +300,11 @@ impl Normalizer<'_> {
         let pname = project.name.clone();
         let name_of = |key: &str, name: &mut String, external: bool| {
             if name.is_empty() {
-                *name = if external { key.to_string() } else { format!("{pname}_{key}") };
+                *name = if external {
+                    key.to_string()
+                } else {
+                    format!("{pname}_{key}")
+                };
             }
         };
         for (k, n) in project.networks.iter_mut() {
@@ -269,7 +323,9 @@ impl Normalizer<'_> {
         let mut container_names: HashMap<String, String> = HashMap::new();
         for (name, svc) in &project.services {
             let p = format!("services.{name}");
-            if let Some(Value::String(cn)) = node_at(self.tree, &format!("{p}.container_name")).map(|n| &n.value) {
+            if let Some(Value::String(cn)) =
+                node_at(self.tree, &format!("{p}.container_name")).map(|n| &n.value)
+            {
                 if !valid_container_name(cn) {
                     self.error(
                         Problem::Schema,
@@ -286,14 +342,19 @@ impl Normalizer<'_> {
                 );
             }
             if !svc.container_name.is_empty() {
-                if let Some(other) = container_names.insert(svc.container_name.clone(), name.clone()) {
+                if let Some(other) =
+                    container_names.insert(svc.container_name.clone(), name.clone())
+                {
                     self.error(
                         Problem::Conflict,
                         &format!("{p}.container_name"),
                         format!("services.{other}: container name {:?} is already in use by service {name}", svc.container_name),
                     );
                 }
-                let replicas = svc.scale.or(svc.deploy.as_ref().and_then(|d| d.replicas)).unwrap_or(1);
+                let replicas = svc
+                    .scale
+                    .or(svc.deploy.as_ref().and_then(|d| d.replicas))
+                    .unwrap_or(1);
                 if replicas > 1 {
                     self.error(
                         Problem::Conflict,
@@ -304,7 +365,11 @@ impl Normalizer<'_> {
             }
             if let Some(scale) = svc.scale {
                 if scale < 0 {
-                    self.error(Problem::Invalid, &format!("{p}.scale"), format!("{p}.scale must be greater than or equal to 0"));
+                    self.error(
+                        Problem::Invalid,
+                        &format!("{p}.scale"),
+                        format!("{p}.scale must be greater than or equal to 0"),
+                    );
                 }
                 if let Some(r) = svc.deploy.as_ref().and_then(|d| d.replicas) {
                     if r != scale {
@@ -316,7 +381,10 @@ impl Normalizer<'_> {
                     }
                 }
             }
-            if !svc.network_mode.is_empty() && !svc.networks.is_empty() && node_at(self.tree, &format!("{p}.networks")).is_some() {
+            if !svc.network_mode.is_empty()
+                && !svc.networks.is_empty()
+                && node_at(self.tree, &format!("{p}.networks")).is_some()
+            {
                 self.error(
                     Problem::Conflict,
                     &format!("{p}.network_mode"),
@@ -335,7 +403,10 @@ impl Normalizer<'_> {
                 }
             }
             if let Some(b) = &svc.build {
-                if !svc.platform.is_empty() && !b.platforms.is_empty() && !b.platforms.contains(&svc.platform) {
+                if !svc.platform.is_empty()
+                    && !b.platforms.is_empty()
+                    && !b.platforms.contains(&svc.platform)
+                {
                     self.error(
                         Problem::Invalid,
                         &format!("{p}.platform"),
@@ -345,14 +416,32 @@ impl Normalizer<'_> {
             }
             for (i, port) in svc.ports.iter().enumerate() {
                 if port.target == 0 {
-                    self.error(Problem::Invalid, &format!("{p}.ports[{i}]"), format!("service ports {p}.ports.[{i}] is missing a target port"));
+                    self.error(
+                        Problem::Invalid,
+                        &format!("{p}.ports[{i}]"),
+                        format!("service ports {p}.ports.[{i}] is missing a target port"),
+                    );
                 }
             }
             for (i, v) in svc.volumes.iter().enumerate() {
                 if v.target.is_empty() {
-                    self.error(Problem::Invalid, &format!("{p}.volumes[{i}]"), format!("service volume {p}.volumes.[{i}] is missing a mount target"));
-                } else if !v.target.starts_with('/') && !super::paths::is_windows_abs(&v.target) && v.kind != "npipe" {
-                    self.error(Problem::Invalid, &format!("{p}.volumes[{i}].target"), format!("{p}.volumes[{i}].target {:?} must be an absolute path", v.target));
+                    self.error(
+                        Problem::Invalid,
+                        &format!("{p}.volumes[{i}]"),
+                        format!("service volume {p}.volumes.[{i}] is missing a mount target"),
+                    );
+                } else if !v.target.starts_with('/')
+                    && !super::paths::is_windows_abs(&v.target)
+                    && v.kind != "npipe"
+                {
+                    self.error(
+                        Problem::Invalid,
+                        &format!("{p}.volumes[{i}].target"),
+                        format!(
+                            "{p}.volumes[{i}].target {:?} must be an absolute path",
+                            v.target
+                        ),
+                    );
                 }
             }
             for (kind, refs) in [("secrets", &svc.secrets), ("configs", &svc.configs)] {
@@ -361,7 +450,10 @@ impl Normalizer<'_> {
                         self.error(
                             Problem::Invalid,
                             &format!("{p}.{kind}[{i}].target"),
-                            format!("{p}.{kind}[{i}].target {:?} must not contain '..'", r.target),
+                            format!(
+                                "{p}.{kind}[{i}].target {:?} must not contain '..'",
+                                r.target
+                            ),
                         );
                     }
                 }
@@ -392,7 +484,10 @@ impl Normalizer<'_> {
                 }
             }
             for (i, v) in svc.volumes.iter().enumerate() {
-                if v.kind == "volume" && !v.source.is_empty() && !project.volumes.contains_key(&v.source) {
+                if v.kind == "volume"
+                    && !v.source.is_empty()
+                    && !project.volumes.contains_key(&v.source)
+                {
                     self.error(
                         Problem::Reference,
                         &format!("{p}.volumes[{i}]"),
@@ -400,7 +495,11 @@ impl Normalizer<'_> {
                     );
                 }
             }
-            let build_secrets = svc.build.as_ref().map(|b| b.secrets.as_slice()).unwrap_or_default();
+            let build_secrets = svc
+                .build
+                .as_ref()
+                .map(|b| b.secrets.as_slice())
+                .unwrap_or_default();
             for (i, s) in svc.secrets.iter().chain(build_secrets.iter()).enumerate() {
                 if !project.secrets.contains_key(&s.source) {
                     self.error(
@@ -423,7 +522,11 @@ impl Normalizer<'_> {
         if consistency {
             if let Err(cycle) = DependencyGraph::build(project) {
                 let first = cycle.first().cloned().unwrap_or_default();
-                self.error(Problem::Cycle, &format!("services.{first}.depends_on"), cycle_message(&cycle));
+                self.error(
+                    Problem::Cycle,
+                    &format!("services.{first}.depends_on"),
+                    cycle_message(&cycle),
+                );
             }
         }
     }
@@ -433,7 +536,9 @@ impl Normalizer<'_> {
         if !self.opts.select_services || self.opts.services.is_empty() {
             return;
         }
-        let Ok(graph) = DependencyGraph::build(project) else { return };
+        let Ok(graph) = DependencyGraph::build(project) else {
+            return;
+        };
         let keep: BTreeSet<String> = graph.closure(&self.opts.services).into_iter().collect();
         project.services.retain(|n, _| keep.contains(n));
     }

@@ -64,8 +64,14 @@ impl Resolver<'_> {
 
     /// A local bind-mount volume (`driver_opts: {o: bind, device: ./x}`) points at a host path.
     fn volume_device(&self, node: &mut Node) {
-        let Some(opts) = node.get_mut("driver_opts") else { return };
-        let is_bind = opts.get("o").and_then(|o| o.as_str()).map(|o| o.split(',').any(|x| x == "bind")).unwrap_or(false);
+        let Some(opts) = node.get_mut("driver_opts") else {
+            return;
+        };
+        let is_bind = opts
+            .get("o")
+            .and_then(|o| o.as_str())
+            .map(|o| o.split(',').any(|x| x == "bind"))
+            .unwrap_or(false);
         if !is_bind {
             return;
         }
@@ -90,14 +96,26 @@ impl Resolver<'_> {
                         let span = build.key_span;
                         b.insert(
                             "context".into(),
-                            super::node::Entry { key_span: span, value: Node::string(self.base.display().to_string(), span) },
+                            super::node::Entry {
+                                key_span: span,
+                                value: Node::string(self.base.display().to_string(), span),
+                            },
                         );
                     }
                     None => {}
                 }
-                if let Some(ac) = b.get_mut("additional_contexts").and_then(|a| a.value.as_map_mut()) {
+                if let Some(ac) = b
+                    .get_mut("additional_contexts")
+                    .and_then(|a| a.value.as_map_mut())
+                {
                     for e in ac.values_mut() {
-                        self.string(&mut e.value, |s| if is_local_context(s) { self.host_path(s) } else { s.to_string() });
+                        self.string(&mut e.value, |s| {
+                            if is_local_context(s) {
+                                self.host_path(s)
+                            } else {
+                                s.to_string()
+                            }
+                        });
                     }
                 }
             }
@@ -129,7 +147,11 @@ impl Resolver<'_> {
                 }
             }
         }
-        if let Some(items) = map.get_mut("develop").and_then(|d| d.value.get_mut("watch")).and_then(|w| w.as_seq_mut()) {
+        if let Some(items) = map
+            .get_mut("develop")
+            .and_then(|d| d.value.get_mut("watch"))
+            .and_then(|w| w.as_seq_mut())
+        {
             for item in items.iter_mut() {
                 if let Some(p) = item.get_mut("path") {
                     self.string(p, |s| self.host_path(s));

@@ -21,7 +21,11 @@ pub struct Span {
 
 impl Span {
     /// A span for values that do not come from a file (defaults, command line).
-    pub const SYNTHETIC: Span = Span { file: FileId(u32::MAX), line: 0, col: 0 };
+    pub const SYNTHETIC: Span = Span {
+        file: FileId(u32::MAX),
+        line: 0,
+        col: 0,
+    };
 
     pub fn new(file: FileId, line: u32, col: u32) -> Self {
         Span { file, line, col }
@@ -54,7 +58,10 @@ impl SourceMap {
     /// Registers a file and returns its id.
     pub fn add(&self, path: impl Into<PathBuf>, text: impl Into<String>) -> FileId {
         let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
-        files.push(Arc::new(SourceFile { path: path.into(), text: text.into() }));
+        files.push(Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        }));
         FileId((files.len() - 1) as u32)
     }
 

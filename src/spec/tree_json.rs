@@ -10,7 +10,9 @@ pub fn to_json(node: &Node) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::Number((*i).into()),
         Value::UInt(u) => Json::Number((*u).into()),
-        Value::Float(f) => Number::from_f64(*f).map(Json::Number).unwrap_or_else(|| Json::String(node.scalar_string().unwrap_or_default())),
+        Value::Float(f) => Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or_else(|| Json::String(node.scalar_string().unwrap_or_default())),
         Value::String(s) => Json::String(s.clone()),
         Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
         Value::Map(m) => {

@@ -57,7 +57,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 256, max_alias_nodes: 1_000_000, max_scalar_bytes: 16 * 1024 * 1024 }
+        Limits {
+            max_depth: 256,
+            max_alias_nodes: 1_000_000,
+            max_scalar_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -76,26 +80,43 @@ pub enum YamlError {
     #[error("alias expansion limit exceeded (more than {limit} nodes)")]
     AliasLimit { limit: usize, span: Span },
     #[error("scalar too long ({len} bytes, limit is {limit})")]
-    ScalarTooLong { len: usize, limit: usize, span: Span },
+    ScalarTooLong {
+        len: usize,
+        limit: usize,
+        span: Span,
+    },
     #[error("unknown anchor '{name}' referenced")]
     UnknownAnchor { name: String, span: Span },
     #[error("anchor '{name}' value contains itself")]
     RecursiveAlias { name: String, span: Span },
     /// Same wording as yaml.v3; `first_line` is the line of the earlier definition.
     #[error("mapping key {key:?} already defined at line {first_line}")]
-    DuplicateKey { key: String, first_line: u32, span: Span },
+    DuplicateKey {
+        key: String,
+        first_line: u32,
+        span: Span,
+    },
     /// A sequence or mapping used as a mapping key.
     #[error("invalid map key: a {kind} cannot be a mapping key")]
     InvalidKey { kind: &'static str, span: Span },
     /// compose-go's error for keys that do not resolve to strings (`123:`, `true:`, `~:`).
     /// `path` is empty at the top level; `key` is Go's `%#v` of the key.
     #[error("non-string key {}: {key}", key_location(path))]
-    NonStringKey { path: String, key: String, span: Span },
+    NonStringKey {
+        path: String,
+        key: String,
+        span: Span,
+    },
     #[error("map merge requires map or sequence of maps as the value")]
     MergeNotMap { span: Span },
     /// A core tag the value does not fit (`!!int abc`), worded like yaml.v3.
     #[error("cannot decode {found} `{value}` as a {tag}")]
-    TagMismatch { found: &'static str, value: String, tag: &'static str, span: Span },
+    TagMismatch {
+        found: &'static str,
+        value: String,
+        tag: &'static str,
+        span: Span,
+    },
     #[error("!!binary value contains invalid base64 data")]
     InvalidBinary { span: Span },
 }
@@ -151,8 +172,11 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> Result<Vec<Node>, Yam
             }
         }
     }
-    let mut builder =
-        Builder { ix: &index, referenced: gather.referenced, anchors: HashMap::new() };
+    let mut builder = Builder {
+        ix: &index,
+        referenced: gather.referenced,
+        anchors: HashMap::new(),
+    };
     let mut docs = Vec::with_capacity(streams.len());
     for events in streams {
         docs.push(builder.build(events)?);
@@ -173,6 +197,9 @@ struct TextIndex<'a> {
     ascii: bool,
     /// Byte offset of every 64th character (only for non-ASCII text).
     checkpoints: Vec<usize>,
+    /// Byte offset where each line starts (line breaks: `\r\n`, `\n`, `\r`), built on first
+    /// use so that positions are a binary search, not a rescan of the text.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl<'a> TextIndex<'a> {
@@ -183,7 +210,13 @@ impl<'a> TextIndex<'a> {
         } else {
             text.char_indices().step_by(64).map(|(b, _)| b).collect()
         };
-        TextIndex { text, file, ascii, checkpoints }
+        TextIndex {
+            text,
+            file,
+            ascii,
+            checkpoints,
+            line_starts: std::cell::OnceCell::new(),
+        }
     }
 
     fn span(&self, m: &Marker) -> Span {
@@ -195,8 +228,13 @@ impl<'a> TextIndex<'a> {
         if self.ascii {
             return ci.min(self.text.len());
         }
-        let Some(&start) = self.checkpoints.get(ci / 64) else { return self.text.len() };
-        self.text[start..].char_indices().nth(ci % 64).map_or(self.text.len(), |(b, _)| start + b)
+        let Some(&start) = self.checkpoints.get(ci / 64) else {
+            return self.text.len();
+        };
+        self.text[start..]
+            .char_indices()
+            .nth(ci % 64)
+            .map_or(self.text.len(), |(b, _)| start + b)
     }
 
     fn char_at(&self, m: &Marker) -> Option<char> {
@@ -206,17 +244,25 @@ impl<'a> TextIndex<'a> {
     /// Span of the byte offset `b`, computed from the text (yaml-rust2's line breaks: `\r\n`,
     /// `\n`, `\r`).
     fn span_of_byte(&self, b: usize) -> Span {
-        let before = &self.text[..b];
-        let line_start = before.rfind(['\n', '\r']).map_or(0, |p| p + 1);
-        let mut line = 1u32;
-        let bytes = before.as_bytes();
-        for (i, &c) in bytes.iter().enumerate() {
-            if c == b'\n' || (c == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-                line += 1;
+        let starts = self.line_starts.get_or_init(|| {
+            let bytes = self.text.as_bytes();
+            let mut v = vec![0];
+            for (i, &c) in bytes.iter().enumerate() {
+                if c == b'\n' || (c == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                    v.push(i + 1);
+                }
             }
-        }
-        let col = before[line_start..].chars().count() + 1;
-        Span::new(self.file, line, to_u32(col))
+            v
+        });
+        let b = b.min(self.text.len());
+        let line_idx = starts.partition_point(|&s| s <= b).saturating_sub(1);
+        let line_start = starts[line_idx];
+        let col = self
+            .text
+            .get(line_start..b)
+            .map_or(0, |t| t.chars().count())
+            + 1;
+        Span::new(self.file, to_u32(line_idx + 1), to_u32(col))
     }
 
     /// Where an empty value that yaml-rust2 places at a *later* token really is: the start of
@@ -233,8 +279,9 @@ impl<'a> TextIndex<'a> {
                 prefix = &prefix[..c];
             }
             let prefix = prefix.trim_end_matches([' ', '\t']);
-            let dash_alone =
-                prefix.strip_suffix('-').is_some_and(|p| p.is_empty() || p.ends_with([' ', '\t']));
+            let dash_alone = prefix
+                .strip_suffix('-')
+                .is_some_and(|p| p.is_empty() || p.ends_with([' ', '\t']));
             if dash_alone {
                 end = line_start + prefix.len() - 1;
             }
@@ -250,8 +297,9 @@ impl<'a> TextIndex<'a> {
                 end = line_start + c;
                 continue;
             }
-            let word_start =
-                text[line_start..end].rfind([' ', '\t']).map_or(line_start, |p| line_start + p + 1);
+            let word_start = text[line_start..end]
+                .rfind([' ', '\t'])
+                .map_or(line_start, |p| line_start + p + 1);
             return self.span_of_byte(word_start);
         }
     }
@@ -278,7 +326,9 @@ impl<'a> TextIndex<'a> {
                     if let Some(t) = indent(pos) {
                         return Some(t);
                     }
-                    pos = text[pos..].find(['\n', '\r']).map_or(text.len(), |p| pos + p);
+                    pos = text[pos..]
+                        .find(['\n', '\r'])
+                        .map_or(text.len(), |p| pos + p);
                 }
                 None
             })?;
@@ -339,7 +389,10 @@ fn check_characters(text: &str, file: FileId) -> Result<(), YamlError> {
     };
     if let Some((b, c)) = text.char_indices().find(|&(_, c)| !allowed(c)) {
         let span = TextIndex::new(&text[..b], file).span_of_byte(b);
-        return Err(YamlError::ControlCharacter { code: c as u32, span });
+        return Err(YamlError::ControlCharacter {
+            code: c as u32,
+            span,
+        });
     }
     Ok(())
 }
@@ -367,7 +420,13 @@ struct Gatherer<'a> {
 
 impl<'a> Gatherer<'a> {
     fn new(ix: &'a TextIndex<'a>, limits: &'a Limits) -> Self {
-        Gatherer { ix, limits, anchors: HashMap::new(), alias_total: 0, referenced: HashSet::new() }
+        Gatherer {
+            ix,
+            limits,
+            anchors: HashMap::new(),
+            alias_total: 0,
+            referenced: HashSet::new(),
+        }
     }
 
     fn next_event(
@@ -381,13 +440,23 @@ impl<'a> Gatherer<'a> {
         let span = self.ix.span(e.marker());
         let info = e.info();
         if info == "recursion limit exceeded" {
-            return YamlError::NestingTooDeep { limit: self.limits.max_depth.min(255), span };
+            return YamlError::NestingTooDeep {
+                limit: self.limits.max_depth.min(255),
+                span,
+            };
         }
         if info == "while parsing node, found unknown anchor" {
-            return YamlError::UnknownAnchor { name: self.ix.alias_name(e.marker()), span };
+            return YamlError::UnknownAnchor {
+                name: self.ix.alias_name(e.marker()),
+                span,
+            };
         }
         let (message, tab) = syntax_message(info);
-        let span = if tab { self.ix.find_tab(e.marker()).unwrap_or(span) } else { span };
+        let span = if tab {
+            self.ix.find_tab(e.marker()).unwrap_or(span)
+        } else {
+            span
+        };
         YamlError::Syntax { message, span }
     }
 
@@ -426,30 +495,32 @@ impl<'a> Gatherer<'a> {
         let mut frames: Vec<GFrame> = Vec::new();
         let mut count: u64 = 0;
         loop {
-            let (ev, m) = match parser.next_token() {
-                Ok(x) => x,
-                Err(e) => {
-                    let mut err = self.scan_error(&e);
-                    // An unclosed `[` / `{` is reported at the end of the file; point at it.
-                    if self.ix.byte_of(e.marker().index()) >= self.ix.text.len() {
-                        let open =
-                            frames.iter().rev().find_map(|f| match self.ix.char_at(&f.marker) {
-                                Some('[') => Some((f.marker, ']')),
-                                Some('{') => Some((f.marker, '}')),
-                                _ => None,
+            let (ev, m) =
+                match parser.next_token() {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let mut err = self.scan_error(&e);
+                        // An unclosed `[` / `{` is reported at the end of the file; point at it.
+                        if self.ix.byte_of(e.marker().index()) >= self.ix.text.len() {
+                            let open = frames.iter().rev().find_map(|f| {
+                                match self.ix.char_at(&f.marker) {
+                                    Some('[') => Some((f.marker, ']')),
+                                    Some('{') => Some((f.marker, '}')),
+                                    _ => None,
+                                }
                             });
-                        if let (YamlError::Syntax { message, span }, Some((marker, close))) =
-                            (&mut err, open)
-                        {
-                            *span = self.ix.span(&marker);
-                            *message = format!(
-                                "did not find expected ',' or '{close}' (unclosed collection)"
-                            );
+                            if let (YamlError::Syntax { message, span }, Some((marker, close))) =
+                                (&mut err, open)
+                            {
+                                *span = self.ix.span(&marker);
+                                *message = format!(
+                                    "did not find expected ',' or '{close}' (unclosed collection)"
+                                );
+                            }
                         }
+                        return Err(err);
                     }
-                    return Err(err);
-                }
-            };
+                };
             // Height of a completed child node, to propagate to its parent.
             let mut child: Option<usize> = None;
             match &ev {
@@ -516,7 +587,8 @@ impl<'a> Gatherer<'a> {
                     if let Some(f) = frames.pop() {
                         let height = f.max_child_height + 1;
                         if f.anchor > 0 {
-                            self.anchors.insert(f.anchor, (count - f.start_count, height));
+                            self.anchors
+                                .insert(f.anchor, (count - f.start_count, height));
                         }
                         child = Some(height);
                     }
@@ -546,7 +618,10 @@ fn syntax_message(info: &str) -> (String, bool) {
         | "while scanning a plain scalar, found a tab"
         | "tabs disallowed in this context" => return (TAB.into(), true),
         "a block scalar content cannot start with a tab" => {
-            return ("found a tab character where an indentation space is expected".into(), true)
+            return (
+                "found a tab character where an indentation space is expected".into(),
+                true,
+            )
         }
         "while parsing a flow sequence, expected ',' or ']'" => "did not find expected ',' or ']'",
         "while parsing a flow mapping, did not find expected ',' or '}'" => {
@@ -557,8 +632,9 @@ fn syntax_message(info: &str) -> (String, bool) {
         }
         "the handle wasn't declared" => "found undefined tag handle",
         _ => {
-            if let Some(c) =
-                info.strip_prefix("unexpected character: `").and_then(|r| r.strip_suffix('\''))
+            if let Some(c) = info
+                .strip_prefix("unexpected character: `")
+                .and_then(|r| r.strip_suffix('\''))
             {
                 return (
                     format!("found character that cannot start any token (`{c}` is reserved)"),
@@ -628,7 +704,12 @@ impl Builder<'_> {
                 Event::Scalar(text, style, anchor, tag) => {
                     let tk = classify(tag.as_ref());
                     let empty_plain = text.is_empty() && style == TScalarStyle::Plain;
-                    if let Some(Frame { kind: Kind::Map(mf), flow, .. }) = stack.last() {
+                    if let Some(Frame {
+                        kind: Kind::Map(mf),
+                        flow,
+                        ..
+                    }) = stack.last()
+                    {
                         if mf.key.is_none() {
                             // yaml-rust2 accepts an empty implicit key (`: value`); yaml.v3 does
                             // not (an explicit `? ` with no key is a null key in both).
@@ -643,7 +724,10 @@ impl Builder<'_> {
                                 } else {
                                     "did not find expected key"
                                 };
-                                return Err(YamlError::Syntax { message: message.into(), span });
+                                return Err(YamlError::Syntax {
+                                    message: message.into(),
+                                    span,
+                                });
                             }
                             let is_merge = text == "<<"
                                 && ((tk == TagKind::None && style == TScalarStyle::Plain)
@@ -659,10 +743,13 @@ impl Builder<'_> {
                         self.ix.span_before(&m, false)
                     } else if empty_plain {
                         match stack.last() {
-                            Some(Frame { kind: Kind::Map(mf), .. }) if mf.key.is_some() => {
-                                mf.key.as_ref().map_or(span, |k| k.span)
-                            }
-                            Some(Frame { kind: Kind::Seq(_), .. }) => self.ix.span_before(&m, true),
+                            Some(Frame {
+                                kind: Kind::Map(mf),
+                                ..
+                            }) if mf.key.is_some() => mf.key.as_ref().map_or(span, |k| k.span),
+                            Some(Frame {
+                                kind: Kind::Seq(_), ..
+                            }) => self.ix.span_before(&m, true),
                             _ => self.ix.span_before(&m, false),
                         }
                     } else {
@@ -681,10 +768,17 @@ impl Builder<'_> {
                     };
                     let mut node = anchored.clone();
                     node.span = span;
-                    if let Some(Frame { kind: Kind::Map(mf), .. }) = stack.last() {
+                    if let Some(Frame {
+                        kind: Kind::Map(mf),
+                        ..
+                    }) = stack.last()
+                    {
                         if mf.key.is_none() {
                             if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
-                                return Err(YamlError::InvalidKey { kind: kind_word(&node), span });
+                                return Err(YamlError::InvalidKey {
+                                    kind: kind_word(&node),
+                                    span,
+                                });
                             }
                             let raw = format!("*{}", self.ix.alias_name(&m));
                             self.key(&mut stack, raw, node, span, false)?;
@@ -699,7 +793,11 @@ impl Builder<'_> {
                     else {
                         continue;
                     };
-                    if let Some(Frame { kind: Kind::Map(mf), .. }) = stack.last() {
+                    if let Some(Frame {
+                        kind: Kind::Map(mf),
+                        ..
+                    }) = stack.last()
+                    {
                         if mf.key.is_none() {
                             let kind = if is_map { "mapping" } else { "sequence" };
                             return Err(YamlError::InvalidKey { kind, span });
@@ -741,7 +839,12 @@ impl Builder<'_> {
                         Kind::Seq(items) => Value::Seq(items),
                         Kind::Map(mf) => Value::Map(apply_merge(mf.map, mf.merge)?),
                     };
-                    let node = Node { value, span: node_span, tag: frame.tag, quoted: false };
+                    let node = Node {
+                        value,
+                        span: node_span,
+                        tag: frame.tag,
+                        quoted: false,
+                    };
                     self.remember(frame.anchor, &node);
                     self.deliver(&mut stack, &mut root, &mut deferred, node)?;
                 }
@@ -781,11 +884,15 @@ impl Builder<'_> {
         span: Span,
         merge: bool,
     ) -> Result<(), YamlError> {
-        let Some(frame) = stack.last_mut() else { return Ok(()) };
+        let Some(frame) = stack.last_mut() else {
+            return Ok(());
+        };
         if frame.span.is_none() {
             frame.span = Some(span);
         }
-        let Kind::Map(mf) = &mut frame.kind else { return Ok(()) };
+        let Kind::Map(mf) = &mut frame.kind else {
+            return Ok(());
+        };
         let (name, non_string) = match node.value {
             // yaml.v3 decodes a timestamp key to a time.Time, which compose-go rejects.
             Value::String(s) if !node.quoted && is_timestamp(&s) => {
@@ -803,9 +910,18 @@ impl Builder<'_> {
             None
         });
         if let Some(first) = first {
-            return Err(YamlError::DuplicateKey { key: raw, first_line: first.line, span });
+            return Err(YamlError::DuplicateKey {
+                key: raw,
+                first_line: first.line,
+                span,
+            });
         }
-        mf.key = Some(PendingKey { name, span, merge, non_string });
+        mf.key = Some(PendingKey {
+            name,
+            span,
+            merge,
+            non_string,
+        });
         Ok(())
     }
 
@@ -843,12 +959,22 @@ impl Builder<'_> {
                 });
             }
         }
-        if let Some(Frame { kind: Kind::Map(mf), .. }) = stack.last_mut() {
+        if let Some(Frame {
+            kind: Kind::Map(mf),
+            ..
+        }) = stack.last_mut()
+        {
             if key.merge {
                 mf.merge = Some(node);
                 mf.merge_key_span = Some(key.span);
             } else {
-                mf.map.insert(key.name, Entry { key_span: key.span, value: node });
+                mf.map.insert(
+                    key.name,
+                    Entry {
+                        key_span: key.span,
+                        value: node,
+                    },
+                );
             }
         }
         Ok(())
@@ -994,7 +1120,12 @@ fn scalar_node(
     span: Span,
 ) -> Result<Node, YamlError> {
     let plain = style == TScalarStyle::Plain;
-    let string = |s: String, tag: Tag| Node { value: Value::String(s), span, tag, quoted: true };
+    let string = |s: String, tag: Tag| Node {
+        value: Value::String(s),
+        span,
+        tag,
+        quoted: true,
+    };
     let want = match tk {
         TagKind::None if plain => {
             let (_, value) = resolve(&text, true);
@@ -1009,15 +1140,27 @@ fn scalar_node(
             return Ok(string(text, Tag::None))
         }
         TagKind::Reset | TagKind::Override => {
-            let tag = if tk == TagKind::Reset { Tag::Reset } else { Tag::Override };
+            let tag = if tk == TagKind::Reset {
+                Tag::Reset
+            } else {
+                Tag::Override
+            };
             if text.is_empty() && plain {
-                return Ok(Node { value: Value::Null, span, tag, quoted: false });
+                return Ok(Node {
+                    value: Value::Null,
+                    span,
+                    tag,
+                    quoted: false,
+                });
             }
             return Ok(string(text, tag));
         }
         TagKind::Binary => {
             let bytes = decode_base64(&text).ok_or(YamlError::InvalidBinary { span })?;
-            return Ok(string(String::from_utf8_lossy(&bytes).into_owned(), Tag::None));
+            return Ok(string(
+                String::from_utf8_lossy(&bytes).into_owned(),
+                Tag::None,
+            ));
         }
         TagKind::Int => RTag::Int,
         TagKind::Float => RTag::Float,
@@ -1040,7 +1183,12 @@ fn scalar_node(
     };
     // A `!!timestamp` is kept as its text, unquoted like a resolved plain timestamp.
     let value = value.unwrap_or(Value::String(text));
-    Ok(Node { value, span, tag: Tag::None, quoted: false })
+    Ok(Node {
+        value,
+        span,
+        tag: Tag::None,
+        quoted: false,
+    })
 }
 
 /// yaml.v3's `resolve` for an untagged plain scalar. `None` value means "the text itself" (a
@@ -1297,7 +1445,16 @@ fn parse_timestamp(s: &str) -> Option<Timestamp> {
     if day < 1 || day > days {
         return None;
     }
-    let mut ts = Timestamp { year, month, day, hour: 0, min: 0, sec: 0, nanos: 0, offset: None };
+    let mut ts = Timestamp {
+        year,
+        month,
+        day,
+        hour: 0,
+        min: 0,
+        sec: 0,
+        nanos: 0,
+        offset: None,
+    };
     if i == b.len() {
         return Some(ts);
     }
@@ -1334,7 +1491,11 @@ fn parse_timestamp(s: &str) -> Option<Timestamp> {
             if h > 24 || m > 60 {
                 return None;
             }
-            ts.offset = Some(if *sign == b'-' { -(h * 60 + m) } else { h * 60 + m });
+            ts.offset = Some(if *sign == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            });
             Some(ts)
         }
         _ => None,
@@ -1359,7 +1520,9 @@ fn go_time_repr(s: &str) -> String {
         "November",
         "December",
     ];
-    let Some(t) = parse_timestamp(s) else { return s.to_string() };
+    let Some(t) = parse_timestamp(s) else {
+        return s.to_string();
+    };
     let loc = match t.offset {
         None => "time.UTC",
         Some(0) => "time.Local",
@@ -1565,7 +1728,10 @@ mod tests {
             assert_eq!(n.tag, Tag::None);
         }
         for text in [".nan", ".NaN", ".NAN"] {
-            assert!(matches!(val(text).value, Value::Float(f) if f.is_nan()), "{text}");
+            assert!(
+                matches!(val(text).value, Value::Float(f) if f.is_nan()),
+                "{text}"
+            );
         }
     }
 
@@ -1606,8 +1772,14 @@ mod tests {
         assert_eq!(val("!!bool true").value, Value::Bool(true));
         assert_eq!(val("!!null ~").value, Value::Null);
         assert_eq!(val("!!null \"\"").value, Value::Null);
-        assert_eq!(val("!<tag:yaml.org,2002:str> 5").value, Value::String("5".into()));
-        assert_eq!(val("!!timestamp 2001-1-1").value, Value::String("2001-1-1".into()));
+        assert_eq!(
+            val("!<tag:yaml.org,2002:str> 5").value,
+            Value::String("5".into())
+        );
+        assert_eq!(
+            val("!!timestamp 2001-1-1").value,
+            Value::String("2001-1-1".into())
+        );
         // The non-specific tag `!` resolves like no tag in yaml.v3.
         assert_eq!(val("! 12").value, Value::Int(12));
         assert_eq!(val("! \"12\"").value, Value::String("12".into()));
@@ -1615,10 +1787,22 @@ mod tests {
         let e = err("v: !!int abc\n");
         assert_eq!(e.to_string(), "cannot decode !!str `abc` as a !!int");
         assert_eq!(pos(&e), (1, 10));
-        assert_eq!(err("v: !!int 1.5").to_string(), "cannot decode !!float `1.5` as a !!int");
-        assert_eq!(err("v: !!bool yes").to_string(), "cannot decode !!str `yes` as a !!bool");
-        assert_eq!(err("v: !!null 0").to_string(), "cannot decode !!int `0` as a !!null");
-        assert_eq!(err("v: !!float 1.5x").to_string(), "cannot decode !!str `1.5x` as a !!float");
+        assert_eq!(
+            err("v: !!int 1.5").to_string(),
+            "cannot decode !!float `1.5` as a !!int"
+        );
+        assert_eq!(
+            err("v: !!bool yes").to_string(),
+            "cannot decode !!str `yes` as a !!bool"
+        );
+        assert_eq!(
+            err("v: !!null 0").to_string(),
+            "cannot decode !!int `0` as a !!null"
+        );
+        assert_eq!(
+            err("v: !!float 1.5x").to_string(),
+            "cannot decode !!str `1.5x` as a !!float"
+        );
         assert_eq!(
             err("v: !!float 18446744073709551615").to_string(),
             "cannot decode !!int `18446744073709551615` as a !!float"
@@ -1631,14 +1815,20 @@ mod tests {
 
     #[test]
     fn binary_tag_decodes_base64() {
-        assert_eq!(val("!!binary aGVsbG8=").value, Value::String("hello".into()));
+        assert_eq!(
+            val("!!binary aGVsbG8=").value,
+            Value::String("hello".into())
+        );
         let n = one("v: !!binary |\n  aGVs\n  bG8=\n");
         assert_eq!(n.get("v").unwrap().value, Value::String("hello".into()));
         // Invalid UTF-8 is replaced, as Go's JSON output does.
         assert_eq!(val("!!binary /w==").value, Value::String("\u{fffd}".into()));
         let e = err("v: !!binary \"!!!\"");
         assert_eq!(e.to_string(), "!!binary value contains invalid base64 data");
-        assert!(matches!(err("v: !!binary aGk"), YamlError::InvalidBinary { .. }));
+        assert!(matches!(
+            err("v: !!binary aGk"),
+            YamlError::InvalidBinary { .. }
+        ));
         assert_eq!(decode_base64("").unwrap(), b"");
         assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
         assert!(decode_base64("aG=k").is_none());
@@ -1663,7 +1853,10 @@ mod tests {
         assert_eq!(d.as_seq().unwrap().len(), 1);
         // yaml.v3 does not resolve scalars with a local tag: they are strings.
         let e = doc.get("e").unwrap();
-        assert_eq!((e.tag, &e.value), (Tag::Override, &Value::String("12".into())));
+        assert_eq!(
+            (e.tag, &e.value),
+            (Tag::Override, &Value::String("12".into()))
+        );
         assert_eq!(doc.get("f").unwrap().tag, Tag::Reset);
         // Verbatim form.
         assert_eq!(val("!<!reset> 5").tag, Tag::Reset);
@@ -1673,7 +1866,13 @@ mod tests {
     fn unknown_tags_are_ignored_like_yaml_v3() {
         // Docker Compose accepts these: a tagged scalar is a string, a tagged collection
         // stays what it is.
-        for src in ["!foo 12", "!!python/object 12", "!!reset 12", "!!merge 12", "!!seq 12"] {
+        for src in [
+            "!foo 12",
+            "!!python/object 12",
+            "!!reset 12",
+            "!!merge 12",
+            "!!seq 12",
+        ] {
             let n = val(src);
             assert_eq!(n.value, Value::String("12".into()), "{src}");
             assert_eq!(n.tag, Tag::None);
@@ -1782,8 +1981,16 @@ mod tests {
     #[test]
     fn non_string_keys_are_rejected_like_compose_go() {
         let cases = [
-            ("services:\n  123:\n    image: x\n", "non-string key in services: 123", (2, 3)),
-            ("a:\n  environment:\n    true: y\n", "non-string key in a.environment: true", (3, 5)),
+            (
+                "services:\n  123:\n    image: x\n",
+                "non-string key in services: 123",
+                (2, 3),
+            ),
+            (
+                "a:\n  environment:\n    true: y\n",
+                "non-string key in a.environment: true",
+                (3, 5),
+            ),
             ("123: x\n", "non-string key at top level: 123", (1, 1)),
             ("x-a:\n  ~: y\n", "non-string key in x-a: <nil>", (2, 3)),
             ("x-a:\n  1.5: y\n", "non-string key in x-a: 1.5", (2, 3)),
@@ -1794,8 +2001,16 @@ mod tests {
                 "non-string key in x-a: 0x8000000000000000",
                 (2, 3),
             ),
-            ("x-a:\n  - b:\n      c: [{1.0: x}]\n", "non-string key in x-a[0].b.c[0]: 1", (3, 12)),
-            ("x-a:\n  !!int \"5\": y\n", "non-string key in x-a: 5", (2, 9)),
+            (
+                "x-a:\n  - b:\n      c: [{1.0: x}]\n",
+                "non-string key in x-a[0].b.c[0]: 1",
+                (3, 12),
+            ),
+            (
+                "x-a:\n  !!int \"5\": y\n",
+                "non-string key in x-a: 5",
+                (2, 9),
+            ),
             (
                 "x-a:\n  2001-01-01: y\n",
                 "non-string key in x-a: time.Date(2001, time.January, 1, 0, 0, 0, 0, time.UTC)",
@@ -1817,7 +2032,14 @@ mod tests {
         }
         // Strings that look like other things are fine.
         let doc = one("x-a:\n  \"123\": y\n  !!str 12: z\n  yes: 1\n");
-        let keys: Vec<_> = doc.get("x-a").unwrap().as_map().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = doc
+            .get("x-a")
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["123", "12", "yes"]);
         // compose-go drops `!reset` nodes before it checks keys.
         one("x-a: !reset\n  1: y\nx-b:\n  2: !reset z\n");
@@ -1832,12 +2054,27 @@ mod tests {
     #[test]
     fn collection_and_empty_keys() {
         let e = err("x:\n  [a]: y\n");
-        assert_eq!(e.to_string(), "invalid map key: a sequence cannot be a mapping key");
+        assert_eq!(
+            e.to_string(),
+            "invalid map key: a sequence cannot be a mapping key"
+        );
         assert_eq!(pos(&e), (2, 3));
         let e = err("x:\n  ? {a: 1}\n  : y\n");
-        assert_eq!(e.to_string(), "invalid map key: a mapping cannot be a mapping key");
+        assert_eq!(
+            e.to_string(),
+            "invalid map key: a mapping cannot be a mapping key"
+        );
         let e = err("a: &m {b: 1}\n*m : 2\n");
-        assert!(matches!(e, YamlError::InvalidKey { kind: "mapping", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                YamlError::InvalidKey {
+                    kind: "mapping",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         // yaml.v3 rejects an empty implicit key; an explicit empty key is a null key.
         let e = err("a: 1\n: y\n");
         assert_eq!(e.to_string(), "did not find expected key");
@@ -1856,7 +2093,10 @@ mod tests {
     #[test]
     fn duplicate_keys() {
         let e = err("services:\n  web:\n    image: x\n\n    command: a\n    command: b\n");
-        assert_eq!(e.to_string(), "mapping key \"command\" already defined at line 5");
+        assert_eq!(
+            e.to_string(),
+            "mapping key \"command\" already defined at line 5"
+        );
         assert_eq!(pos(&e), (6, 5));
         // yaml.v3 compares the key text: `1` and `"1"` clash.
         let e = err("x:\n  1: y\n  \"1\": z\n");
@@ -1864,7 +2104,10 @@ mod tests {
         let e = err("{a: 1, a: 2}");
         assert_eq!(pos(&e), (1, 8));
         let e = err("b: &b {p: 1}\na:\n  <<: *b\n  <<: *b\n");
-        assert_eq!(e.to_string(), "mapping key \"<<\" already defined at line 3");
+        assert_eq!(
+            e.to_string(),
+            "mapping key \"<<\" already defined at line 3"
+        );
         let e = err("a:\n  <<: {p: 1}\n  \"<<\": 3\n");
         assert!(matches!(e, YamlError::DuplicateKey { .. }));
         // The same key in different mappings is fine.
@@ -1883,7 +2126,10 @@ mod tests {
         assert_eq!(at(d), (4, 4));
         assert_eq!(key_at(d, "b"), (2, 3));
         let f = doc.get("f").unwrap();
-        assert_eq!((f.tag, &f.value), (Tag::Override, &Value::String("hello".into())));
+        assert_eq!(
+            (f.tag, &f.value),
+            (Tag::Override, &Value::String("hello".into()))
+        );
         // Redefinition: an alias refers to the latest definition.
         let doc = one("a: &x 1\nb: *x\nc: &x 2\nd: *x\n");
         assert_eq!(doc.get("b").unwrap().value, Value::Int(1));
@@ -1906,7 +2152,10 @@ mod tests {
     fn anchors_live_across_documents() {
         let d = docs("a: &a {b: 1}\n---\nc: *a\n");
         assert_eq!(d.len(), 2);
-        assert_eq!(d[1].get("c").unwrap().get("b").unwrap().value, Value::Int(1));
+        assert_eq!(
+            d[1].get("c").unwrap().get("b").unwrap().value,
+            Value::Int(1)
+        );
     }
 
     fn billion_laughs() -> String {
@@ -1936,7 +2185,10 @@ mod tests {
 
     #[test]
     fn alias_budget_counts_subtree_sizes() {
-        let limits = Limits { max_alias_nodes: 10, ..Limits::default() };
+        let limits = Limits {
+            max_alias_nodes: 10,
+            ..Limits::default()
+        };
         // Each *a is 4 nodes (the sequence and 3 items): two fit, three do not.
         let ok = "a: &a [1, 2, 3]\nb: [*a, *a]\n";
         parse(ok, F, &limits).unwrap();
@@ -1957,7 +2209,11 @@ mod tests {
         text.push_str(&"]".repeat(200));
         let start = Instant::now();
         let doc = one(&text);
-        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(doc.as_seq().unwrap().len(), 1);
     }
 
@@ -1969,8 +2225,12 @@ mod tests {
             "b: &b {p: 1, q: 2}\nc: &c {q: 3, r: 4, s: ~}\na:\n  r: 9\n  <<: [*b, *c]\n  p: 0\n";
         let doc = one(text);
         let a = doc.get("a").unwrap();
-        let got: Vec<(String, Value)> =
-            a.as_map().unwrap().iter().map(|(k, e)| (k.clone(), e.value.value.clone())).collect();
+        let got: Vec<(String, Value)> = a
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.value.value.clone()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -2042,7 +2302,10 @@ mod tests {
         let text = "- ".repeat(20_000) + "x\n";
         let start = Instant::now();
         let e = err(&text);
-        assert!(matches!(e, YamlError::NestingTooDeep { limit: 256, .. }), "{e}");
+        assert!(
+            matches!(e, YamlError::NestingTooDeep { limit: 256, .. }),
+            "{e}"
+        );
         assert!(start.elapsed() < Duration::from_millis(500));
         let mut text = String::new();
         for i in 0..2_000 {
@@ -2053,7 +2316,10 @@ mod tests {
 
     #[test]
     fn nesting_limit_is_configurable_and_covers_aliases() {
-        let limits = Limits { max_depth: 3, ..Limits::default() };
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
         parse("a: {b: [1]}", F, &limits).unwrap();
         let e = err_with("a: {b: [[1]]}", &limits);
         assert_eq!(e.to_string(), "nesting too deep (more than 3 levels)");
@@ -2068,7 +2334,10 @@ mod tests {
 
     #[test]
     fn long_scalars_are_rejected() {
-        let limits = Limits { max_scalar_bytes: 8, ..Limits::default() };
+        let limits = Limits {
+            max_scalar_bytes: 8,
+            ..Limits::default()
+        };
         parse("a: 12345678", F, &limits).unwrap();
         let e = err_with("a: b\nc: \"123456789\"\n", &limits);
         assert_eq!(e.to_string(), "scalar too long (9 bytes, limit is 8)");
@@ -2085,29 +2354,52 @@ mod tests {
         assert!(e.to_string().contains("tab"), "{e}");
         assert_eq!(pos(&e), (3, 1));
         let e = err("a: |\n\tx\n");
-        assert_eq!(e.to_string(), "found a tab character where an indentation space is expected");
+        assert_eq!(
+            e.to_string(),
+            "found a tab character where an indentation space is expected"
+        );
         assert_eq!(pos(&e), (2, 1));
         // Unterminated quotes point at the opening quote.
         let e = err("a: 1\nb: \"abc\n");
-        assert_eq!(e.to_string(), "while scanning a quoted scalar, found unexpected end of stream");
+        assert_eq!(
+            e.to_string(),
+            "while scanning a quoted scalar, found unexpected end of stream"
+        );
         assert_eq!(pos(&e), (2, 4));
         // An unclosed `[` points at the bracket.
         let e = err("a:\n  b: [1, 2\n");
-        assert!(e.to_string().starts_with("did not find expected ',' or ']'"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("did not find expected ',' or ']'"),
+            "{e}"
+        );
         assert_eq!(pos(&e), (2, 6));
         let e = err("a: [1 [2]]\n");
         assert_eq!(e.to_string(), "did not find expected ',' or ']'");
         assert_eq!(pos(&e), (1, 7));
         let e = err("a: {b: [1, {c: 2}\n");
-        assert_eq!(e.to_string(), "did not find expected ',' or ']' (unclosed collection)");
+        assert_eq!(
+            e.to_string(),
+            "did not find expected ',' or ']' (unclosed collection)"
+        );
         assert_eq!(pos(&e), (1, 8));
         let e = err("a: @x\n");
-        assert!(e.to_string().starts_with("found character that cannot start any token"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("found character that cannot start any token"),
+            "{e}"
+        );
         assert_eq!(pos(&e), (1, 4));
         let e = err("a: b: c\n");
-        assert_eq!(e.to_string(), "mapping values are not allowed in this context");
+        assert_eq!(
+            e.to_string(),
+            "mapping values are not allowed in this context"
+        );
         let e = err("a: 'x' y\n");
-        assert!(e.to_string().starts_with("did not find expected key"), "{e}");
+        assert!(
+            e.to_string().starts_with("did not find expected key"),
+            "{e}"
+        );
         let e = err("a:\n  - b\n  c: d\n");
         assert_eq!(pos(&e), (3, 3));
     }
@@ -2123,7 +2415,11 @@ mod tests {
             ("a: \u{9f}", (1, 4)),
         ] {
             let e = err(text);
-            assert!(e.to_string().starts_with("control characters are not allowed"), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with("control characters are not allowed"),
+                "{e}"
+            );
             assert_eq!(pos(&e), p, "{text:?}");
         }
         assert_eq!(

@@ -47,6 +47,10 @@ fn default_true() -> bool {
 
 impl Default for DependsOn {
     fn default() -> Self {
-        DependsOn { condition: Condition::ServiceStarted, restart: false, required: true }
+        DependsOn {
+            condition: Condition::ServiceStarted,
+            restart: false,
+            required: true,
+        }
     }
 }

@@ -90,7 +90,9 @@ impl<'de> Deserialize<'de> for Duration {
                 f.write_str("a string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                units::parse_compose_duration(v).map(Duration).map_err(E::custom)
+                units::parse_compose_duration(v)
+                    .map(Duration)
+                    .map_err(E::custom)
             }
         }
         d.deserialize_str(V)
@@ -117,10 +119,14 @@ impl<'de> Deserialize<'de> for FileMode {
                 f.write_str("a number or an octal string")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<FileMode, E> {
-                u32::try_from(v).map(FileMode).map_err(|_| E::custom(format!("invalid file mode {v}")))
+                u32::try_from(v)
+                    .map(FileMode)
+                    .map_err(|_| E::custom(format!("invalid file mode {v}")))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<FileMode, E> {
-                u32::try_from(v).map(FileMode).map_err(|_| E::custom(format!("invalid file mode {v}")))
+                u32::try_from(v)
+                    .map(FileMode)
+                    .map_err(|_| E::custom(format!("invalid file mode {v}")))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<FileMode, E> {
                 u32::from_str_radix(v.trim(), 8)

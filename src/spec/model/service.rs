@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::build::BuildConfig;
-use super::deploy::{DeployConfig, DeviceRequest};
 use super::depends_on::DependsOn;
+use super::deploy::{DeployConfig, DeviceRequest};
 use super::scalars::*;
 
 fn is_empty_str(s: &str) -> bool {
