@@ -21,6 +21,7 @@ pub mod options;
 pub mod paths;
 pub mod ports;
 pub mod project_name;
+pub mod schema;
 pub mod shellwords;
 pub mod source;
 pub mod tree_json;

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::scalars::*;
+use super::schema_types::*;
 use super::service::{FileReference, Ulimit};
 
 fn is_empty_str(s: &str) -> bool {
@@ -24,14 +25,17 @@ pub struct BuildConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entitlements: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub args: MappingWithEquals,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub provenance: String,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub sbom: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<StringOrList>")]
     pub ssh: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cache_from: Vec<String>,
@@ -42,6 +46,7 @@ pub struct BuildConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_cache_filter: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub additional_contexts: Mapping,
     #[serde(default, skip_serializing_if = "is_false")]
     pub pull: bool,
@@ -54,6 +59,7 @@ pub struct BuildConfig {
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub target: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<FileRefItem>")]
     pub secrets: Vec<FileReference>,
     #[serde(default, skip_serializing_if = "is_zero_bytes")]
     pub shm_size: Bytes,

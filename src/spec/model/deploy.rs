@@ -17,6 +17,7 @@ pub struct DeployConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i64>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(with = "Option<super::schema_types::ListOrDict>")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config: Option<UpdateConfig>,
@@ -99,6 +100,7 @@ pub struct DeviceRequest {
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub driver: String,
     #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[schemars(with = "Option<super::schema_types::Count>")]
     pub count: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_ids: Vec<String>,

@@ -8,6 +8,7 @@ pub mod depends_on;
 pub mod deploy;
 pub mod resources;
 pub mod scalars;
+pub mod schema_types;
 pub mod service;
 
 use std::collections::BTreeMap;

@@ -22,12 +22,14 @@ pub struct Network {
     #[serde(default)]
     pub ipam: Ipam,
     #[serde(default, skip_serializing_if = "is_false")]
+    #[schemars(with = "Option<super::schema_types::External>")]
     pub external: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub internal: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub attachable: bool,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(with = "Option<super::schema_types::ListOrDict>")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_ipv4: Option<bool>,
@@ -69,8 +71,10 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub driver_opts: Mapping,
     #[serde(default, skip_serializing_if = "is_false")]
+    #[schemars(with = "Option<super::schema_types::External>")]
     pub external: bool,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(with = "Option<super::schema_types::ListOrDict>")]
     pub labels: Mapping,
 }
 
@@ -88,8 +92,10 @@ pub struct FileObject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
+    #[schemars(with = "Option<super::schema_types::External>")]
     pub external: bool,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(with = "Option<super::schema_types::ListOrDict>")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub driver: String,

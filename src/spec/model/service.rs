@@ -14,6 +14,7 @@ use super::build::BuildConfig;
 use super::depends_on::DependsOn;
 use super::deploy::{DeployConfig, DeviceRequest};
 use super::scalars::*;
+use super::schema_types::*;
 
 fn is_empty_str(s: &str) -> bool {
     s.is_empty()
@@ -27,10 +28,12 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub annotations: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<BuildSchema>")]
     pub build: Option<BuildConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub develop: Option<DevelopConfig>,
@@ -64,45 +67,56 @@ pub struct Service {
     pub cpu_shares: i64,
     /// `null` when unset (printed, never omitted, like compose-go).
     #[serde(default)]
+    #[schemars(with = "Option<Command>")]
     pub command: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<FileRefItem>")]
     pub configs: Vec<FileReference>,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub container_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_spec: Option<CredentialSpec>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<DependsOnSchema>")]
     pub depends_on: BTreeMap<String, DependsOn>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<DeployConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_cgroup_rules: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<DeviceItem>")]
     pub devices: Vec<DeviceMapping>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<StringOrList>")]
     pub dns: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_opt: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<StringOrList>")]
     pub dns_search: Vec<String>,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub dockerfile: String,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub domainname: String,
     #[serde(default)]
+    #[schemars(with = "Option<Command>")]
     pub entrypoint: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderConfig>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub environment: MappingWithEquals,
     /// Read into `environment` during normalization; never printed.
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<EnvFiles>")]
     pub env_file: Vec<EnvFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<Scalar>")]
     pub expose: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_links: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<ExtraHosts>")]
     pub extra_hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
@@ -121,9 +135,11 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub isolation: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub labels: Mapping,
     /// Read into `labels` during normalization; never printed.
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<StringOrList>")]
     pub label_file: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
@@ -144,12 +160,14 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub mac_address: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ModelsSchema>")]
     pub models: BTreeMap<String, Option<ServiceModel>>,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub net: String,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub network_mode: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<NetworksSchema>")]
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub oom_kill_disable: bool,
@@ -162,6 +180,7 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub platform: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<PortItem>")]
     pub ports: Vec<Port>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub privileged: bool,
@@ -176,6 +195,7 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<FileRefItem>")]
     pub secrets: Vec<FileReference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
@@ -190,8 +210,10 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub storage_opt: Mapping,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "Option<ListOrDict>")]
     pub sysctls: Mapping,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<StringOrList>")]
     pub tmpfs: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub tty: bool,
@@ -208,6 +230,7 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub volume_driver: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<VolumeItem>")]
     pub volumes: Vec<ServiceVolume>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
@@ -282,6 +305,7 @@ pub struct ProviderConfig {
 #[serde(deny_unknown_fields)]
 pub struct HealthCheck {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Command>")]
     pub test: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
@@ -465,6 +489,7 @@ pub struct ThrottleDevice {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hook {
+    #[schemars(with = "Command")]
     pub command: Vec<String>,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub user: String,

