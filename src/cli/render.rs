@@ -213,9 +213,14 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// A string as a YAML scalar: plain when that reads back as the same string, otherwise
-/// single-quoted, or double-quoted when it has characters single quotes cannot hold.
+/// A string as a YAML scalar, the way yaml.v3 encodes it: double-quoted when it would read
+/// back as another type (numbers, booleans including YAML 1.1's `yes`/`on`, null, empty);
+/// otherwise plain when the emitter allows it, else single-quoted (double-quoted when it
+/// holds characters single quotes cannot).
 pub fn quote(s: &str) -> String {
+    if s.is_empty() || resolves_to_non_string(s) {
+        return serde_json::to_string(s).unwrap_or_default();
+    }
     if plain_ok(s) {
         return s.to_string();
     }
@@ -223,6 +228,19 @@ pub fn quote(s: &str) -> String {
         return serde_json::to_string(s).unwrap_or_default();
     }
     format!("'{}'", s.replace('\'', "''"))
+}
+
+fn resolves_to_non_string(s: &str) -> bool {
+    matches!(
+        s,
+        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL" | "~"
+            | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+            | ".nan" | ".NaN" | ".NAN"
+            // yaml.v3's isOldBool
+            | "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO"
+            | "on" | "On" | "ON" | "off" | "Off" | "OFF"
+    ) || looks_numeric(s)
+        || looks_like_timestamp(s)
 }
 
 fn plain_ok(s: &str) -> bool {
@@ -301,7 +319,7 @@ mod tests {
             json!({"a": {"b": ["x", {"c": 1, "d": null}], "e": {}}, "f": "8080", "g": "yes: no"});
         assert_eq!(
             to_yaml(&v),
-            "a:\n  b:\n    - x\n    - c: 1\n      d: null\n  e: {}\nf: '8080'\ng: 'yes: no'\n"
+            "a:\n  b:\n    - x\n    - c: 1\n      d: null\n  e: {}\nf: \"8080\"\ng: 'yes: no'\n"
         );
     }
 
