@@ -21,10 +21,23 @@ fn committed_schema_is_up_to_date() {
 fn schema_describes_short_and_long_forms() {
     let s = rcompose::spec::schema::compose_schema();
     let service = &s["$defs"]["Service"]["properties"];
-    for key in ["image", "ports", "volumes", "environment", "depends_on", "extends", "healthcheck"] {
+    for key in [
+        "image",
+        "ports",
+        "volumes",
+        "environment",
+        "depends_on",
+        "extends",
+        "healthcheck",
+    ] {
         assert!(service.get(key).is_some(), "Service schema lacks {key}");
     }
-    assert_eq!(s["$defs"]["Service"]["additionalProperties"], serde_json::json!(false));
-    assert!(s["$defs"]["Service"]["patternProperties"].get("^x-").is_some());
+    assert_eq!(
+        s["$defs"]["Service"]["additionalProperties"],
+        serde_json::json!(false)
+    );
+    assert!(s["$defs"]["Service"]["patternProperties"]
+        .get("^x-")
+        .is_some());
     assert!(s["properties"].get("include").is_some());
 }

@@ -24,7 +24,10 @@ pub fn compose_schema() -> Value {
     let extra_defs = serde_json::to_value(gen.take_definitions(true)).unwrap_or(Value::Null);
 
     if let Some(obj) = root.as_object_mut() {
-        obj.insert("$id".into(), json!("https://github.com/rcompose/rcompose/schema/compose-spec.json"));
+        obj.insert(
+            "$id".into(),
+            json!("https://github.com/rcompose/rcompose/schema/compose-spec.json"),
+        );
         obj.insert("title".into(), json!("Compose file (rcompose)"));
         obj.insert(
             "description".into(),
@@ -36,16 +39,25 @@ pub fn compose_schema() -> Value {
                     defs.entry(k).or_insert(v);
                 }
             }
-            if let Some(Value::Object(props)) = defs.get_mut("Service").and_then(|s| s.get_mut("properties")) {
+            if let Some(Value::Object(props)) = defs
+                .get_mut("Service")
+                .and_then(|s| s.get_mut("properties"))
+            {
                 props.insert("extends".into(), extends);
             }
         }
         if let Some(Value::Object(props)) = obj.get_mut("properties") {
-            props.insert("version".into(), json!({"type": "string", "description": "Obsolete; ignored with a warning."}));
+            props.insert(
+                "version".into(),
+                json!({"type": "string", "description": "Obsolete; ignored with a warning."}),
+            );
             props.insert("include".into(), json!({"type": "array", "items": include}));
             // Top-level resources may be declared empty (`volumes: {data:}`).
             for key in ["networks", "volumes", "secrets", "configs", "models"] {
-                if let Some(add) = props.get_mut(key).and_then(|p| p.get_mut("additionalProperties")) {
+                if let Some(add) = props
+                    .get_mut(key)
+                    .and_then(|p| p.get_mut("additionalProperties"))
+                {
                     let inner = add.take();
                     *add = json!({"anyOf": [inner, {"type": "null"}]});
                 }

@@ -144,7 +144,10 @@ pub enum Count {
 #[serde(untagged)]
 pub enum Extends {
     Service(String),
-    Long { service: String, file: Option<String> },
+    Long {
+        service: String,
+        file: Option<String>,
+    },
 }
 
 /// One `include:` entry.
@@ -152,5 +155,9 @@ pub enum Extends {
 #[serde(untagged)]
 pub enum Include {
     Path(String),
-    Long { path: StringOrList, project_directory: Option<String>, env_file: Option<StringOrList> },
+    Long {
+        path: StringOrList,
+        project_directory: Option<String>,
+        env_file: Option<StringOrList>,
+    },
 }
