@@ -204,7 +204,10 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
         env.sort();
         return Ok(lines(env.into_iter().map(|(k, v)| format!("{k}={v}"))));
     }
-    let mut v = p.to_json();
+    let mut v = match args.format {
+        Format::Json => p.to_json(),
+        Format::Yaml => p.to_yaml_value(),
+    };
     render::escape_dollars(&mut v);
     Ok(match args.format {
         Format::Json => serde_json::to_string_pretty(&v).map_err(|e| e.to_string())? + "\n",

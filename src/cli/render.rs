@@ -43,6 +43,19 @@ pub fn yaml_view(v: &mut Value) {
             let Some(s) = svc.as_object_mut() else {
                 continue;
             };
+            // Go field names in JSON, yaml tags (lowercase) in YAML.
+            if let Some(Value::Object(blkio)) = s.get_mut("blkio_config") {
+                for (_, list) in blkio.iter_mut() {
+                    for dev in list.as_array_mut().into_iter().flatten() {
+                        if let Some(o) = dev.as_object_mut() {
+                            let old = std::mem::take(o);
+                            for (k, v) in old {
+                                o.insert(k.to_lowercase(), v);
+                            }
+                        }
+                    }
+                }
+            }
             for k in ["command", "entrypoint"] {
                 if s.get(k).is_some_and(Value::is_null) {
                     s.shift_remove(k);
@@ -168,16 +181,17 @@ fn write_value(out: &mut String, v: &Value, level: usize) {
 fn write_scalar_inline(out: &mut String, v: &Value, level: usize) {
     if let Value::String(s) = v {
         if s.contains('\n') && block_safe(s) {
-            let chomp = if s.ends_with('\n') {
-                if s.ends_with("\n\n") {
-                    "+"
-                } else {
-                    ""
-                }
-            } else {
+            let chomp = if !s.ends_with('\n') {
                 "-"
+            } else if s.len() == 1 || s[..s.len() - 1].ends_with('\n') {
+                "+"
+            } else {
+                ""
             };
             out.push('|');
+            if s.starts_with(' ') || s.starts_with('\n') {
+                out.push('2');
+            }
             out.push_str(chomp);
             out.push('\n');
             let body = s.strip_suffix('\n').unwrap_or(s);
@@ -196,10 +210,7 @@ fn write_scalar_inline(out: &mut String, v: &Value, level: usize) {
 }
 
 fn block_safe(s: &str) -> bool {
-    !s.starts_with(' ')
-        && !s.chars().any(|c| c.is_control() && c != '\n')
-        && !s.lines().any(|l| l.ends_with(' '))
-        && !s.ends_with("\n\n")
+    !s.chars().any(|c| c.is_control() && c != '\n') && !s.lines().any(|l| l.ends_with(' '))
 }
 
 fn scalar(v: &Value) -> String {
@@ -279,17 +290,35 @@ fn plain_ok(s: &str) -> bool {
     !looks_numeric(s) && !looks_like_timestamp(s)
 }
 
+/// Whether yaml.v3 would resolve the plain scalar to a number (Go `ParseInt` with base
+/// prefixes after dropping `_`, or its YAML-style float pattern).
 fn looks_numeric(s: &str) -> bool {
-    let t = s.trim_start_matches(['+', '-']);
-    let t = t.replace('_', "");
-    if t.is_empty() {
+    let t = s.replace('_', "");
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(&t);
+    if unsigned.is_empty() {
         return false;
     }
-    t.parse::<f64>().is_ok()
-        || t.starts_with("0x")
-        || t.starts_with("0o")
-        || t.starts_with("0b")
-        || (t.starts_with('.') && t[1..].chars().all(|c| c.is_ascii_digit()))
+    let radix = |p: &str, r: u32| unsigned.strip_prefix(p).is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(r)));
+    if radix("0x", 16) || radix("0X", 16) || radix("0o", 8) || radix("0O", 8) || radix("0b", 2) || radix("0B", 2) {
+        return true;
+    }
+    if unsigned.chars().all(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    // ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+    let (mantissa, exp) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((a, b)) => (a.is_empty() && !b.is_empty() || !a.is_empty()) && a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()),
+        None => !mantissa.is_empty() && mantissa.chars().all(|c| c.is_ascii_digit()),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let d = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
 }
 
 fn looks_like_timestamp(s: &str) -> bool {

@@ -23,6 +23,9 @@ pub struct DeError {
     pub message: String,
     /// True when the message already starts with the path (`<path> must be ...`).
     path_in_message: bool,
+    /// For an error about a mapping key (an unknown property): that key. `path` is then the
+    /// path of the mapping.
+    pub key: Option<String>,
 }
 
 impl DeError {
@@ -32,6 +35,7 @@ impl DeError {
             span: None,
             message,
             path_in_message: false,
+            key: None,
         }
     }
 
@@ -158,6 +162,135 @@ pub fn from_node<'a, T: de::Deserialize<'a>>(
         node,
         path: root_path.to_string(),
     })
+}
+
+/// Most binding errors reported for one load; each costs one more pass over the tree.
+pub const MAX_ERRORS: usize = 20;
+
+/// Like [`from_node`], but on failure keeps going to report every independent error (up to
+/// [`MAX_ERRORS`]), as compose-go's schema validation does.
+///
+/// Serde stops at the first error, so after each one the offending value is removed from a
+/// copy of the tree and binding is retried: an unknown key is dropped, a bad value loses its
+/// mapping entry (a bad list item loses its whole list, so that the indexes of later errors
+/// stay those of the file). An error at or above a value already removed is a consequence of
+/// the removal (`missing property`) and is not reported.
+pub fn from_node_all<'a, T: de::DeserializeOwned>(
+    node: &'a Node,
+    root_path: &str,
+) -> Result<T, Vec<DeError>> {
+    let first = match from_node::<T>(node, root_path) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let mut errors = vec![first.clone()];
+    let mut work = node.clone();
+    let mut removed: Vec<String> = Vec::new();
+    let mut last = first;
+    for _ in 0..MAX_ERRORS * 4 {
+        let Some(target) = prune_target(&last) else {
+            break;
+        };
+        if !prune(&mut work, root_path, &target) {
+            break;
+        }
+        removed.push(target);
+        match from_node::<T>(&work, root_path) {
+            Ok(_) => break,
+            Err(e) => {
+                let at = e.path.clone().unwrap_or_default();
+                let cascade = e.key.is_none()
+                    && removed.iter().any(|r| is_path_prefix(&at, r) || *r == at);
+                if !cascade {
+                    if errors.iter().any(|x| x == &e) {
+                        break;
+                    }
+                    errors.push(e.clone());
+                    if errors.len() >= MAX_ERRORS {
+                        break;
+                    }
+                }
+                last = e;
+            }
+        }
+    }
+    Err(errors)
+}
+
+/// The dotted path of the value to remove for `e`.
+fn prune_target(e: &DeError) -> Option<String> {
+    let path = e.path.as_deref()?;
+    match &e.key {
+        Some(k) => Some(child_path(path, k)),
+        None if path.is_empty() => None,
+        None => Some(path.to_string()),
+    }
+}
+
+/// Whether `prefix` is `path` or one of its ancestors (`a.b` for `a.b.c` and `a.b[0]`).
+fn is_path_prefix(prefix: &str, path: &str) -> bool {
+    if prefix.is_empty() {
+        return true;
+    }
+    path == prefix
+        || (path.starts_with(prefix) && matches!(path.as_bytes()[prefix.len()], b'.' | b'['))
+}
+
+enum Pruned {
+    No,
+    Done,
+    /// The target is an item of this list: remove the list.
+    RemoveMe,
+}
+
+/// Removes the value at the dotted `target` path (see [`from_node_all`]). Keys may contain
+/// dots, so every child whose path is a prefix of the target is tried.
+fn prune(node: &mut Node, root_path: &str, target: &str) -> bool {
+    fn walk(node: &mut Node, cur: &str, target: &str) -> Pruned {
+        match &mut node.value {
+            Value::Map(m) => {
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    let cp = child_path(cur, &k);
+                    if cp == target {
+                        m.shift_remove(&k);
+                        return Pruned::Done;
+                    }
+                    if !is_path_prefix(&cp, target) {
+                        continue;
+                    }
+                    let Some(e) = m.get_mut(&k) else { continue };
+                    match walk(&mut e.value, &cp, target) {
+                        Pruned::No => continue,
+                        Pruned::Done => return Pruned::Done,
+                        Pruned::RemoveMe => {
+                            m.shift_remove(&k);
+                            return Pruned::Done;
+                        }
+                    }
+                }
+                Pruned::No
+            }
+            Value::Seq(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let cp = format!("{cur}[{i}]");
+                    if cp == target {
+                        return Pruned::RemoveMe;
+                    }
+                    if !is_path_prefix(&cp, target) {
+                        continue;
+                    }
+                    match walk(item, &cp, target) {
+                        Pruned::No => continue,
+                        other => return other,
+                    }
+                }
+                Pruned::No
+            }
+            _ => Pruned::No,
+        }
+    }
+    matches!(walk(node, root_path, target), Pruned::Done)
 }
 
 /// Serde deserializer over one node.
@@ -468,9 +601,12 @@ impl<'a> MapAccess<'a> for NodeMap<'a, '_> {
         };
         self.current = Some((k, entry));
         let key_de: de::value::StrDeserializer<'_, DeError> = k.as_str().into_deserializer();
-        seed.deserialize(key_de)
-            .map(Some)
-            .map_err(|e| e.located(self.path, entry.key_span))
+        seed.deserialize(key_de).map(Some).map_err(|mut e| {
+            if e.path.is_none() {
+                e.key = Some(k.clone());
+            }
+            e.located(self.path, entry.key_span)
+        })
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {

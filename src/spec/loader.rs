@@ -174,8 +174,14 @@ impl<'a> Loader<'a> {
         };
         project.name = name;
         project.extensions = extensions;
+        let tree_services = tree.get("services").and_then(Node::as_map);
         for (n, s) in project.services.iter_mut() {
             s.name = n.clone();
+            if let Some(svc) = tree_services.and_then(|m| m.get(n)).and_then(|e| e.value.as_map()) {
+                for (k, e) in svc.iter().filter(|(k, _)| k.starts_with("x-")) {
+                    s.extensions.insert(k.clone(), tree_json::to_json(&e.value));
+                }
+            }
         }
         let mut norm = normalize::Normalizer {
             opts: self.opts,

@@ -10,6 +10,7 @@ pub fn to_json(node: &Node) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::Number((*i).into()),
         Value::UInt(u) => Json::Number((*u).into()),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Json::Number((*f as i64).into()),
         Value::Float(f) => Number::from_f64(*f)
             .map(Json::Number)
             .unwrap_or_else(|| Json::String(node.scalar_string().unwrap_or_default())),

@@ -19,11 +19,13 @@
 //! * hostile input is bounded by [`Limits`]: nesting depth (also through aliases), the number
 //!   of nodes materialised through aliases and scalar size.
 //!
-//! It works in two passes. Pass 1 pulls `yaml-rust2` events for the whole stream and checks
-//! the limits using the size and height of every anchored subtree, computed once where the
-//! anchor is defined, so a billion-laughs file fails before anything is copied; it also notes
-//! which anchors are used, so that only those are ever copied. Pass 2 builds each document
-//! with an explicit stack (no recursion).
+//! It works in one pass over the `yaml-rust2` events, with an explicit stack (no recursion).
+//! Each event is first checked against the limits using the size and height of every anchored
+//! subtree, computed once where the anchor is defined, so a billion-laughs file fails before
+//! anything is copied. Anchored nodes are copied as they complete, for the aliases that may
+//! follow; should these copies get out of proportion with the input (nested anchors that
+//! nothing uses), the stream is read again, first to learn which anchors are used, then to
+//! build copying only those.
 //!
 //! `yaml-rust2` quirks worked around here: 0-based columns; block mappings marked at the end
 //! of their first key and indentless sequences at their first item (we use the first key and
@@ -155,35 +157,30 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> Result<Vec<Node>, Yam
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_characters(text, file)?;
     let index = TextIndex::new(text, file);
-    let mut parser = Parser::new_from_str(text);
-    let mut gather = Gatherer::new(&index, limits);
-    // Pass 1 over the whole stream, so that only anchors some alias uses are ever copied.
-    // A pass-1 error in document N is reported after the tree errors of documents before N,
-    // as yaml.v3 (which decodes document by document) would.
-    let mut streams = Vec::new();
-    let mut pass1_error = None;
-    loop {
-        match gather.next_document(&mut parser) {
-            Ok(Some(events)) => streams.push(events),
-            Ok(None) => break,
-            Err(e) => {
-                pass1_error = Some(e);
-                break;
-            }
-        }
+    // One pass, copying every anchored node as it completes (an alias may follow).
+    match Loader::new(&index, limits, Keep::All).run() {
+        Ok(docs) => return Ok(docs),
+        Err(Stop::Error(e)) => return Err(e),
+        Err(Stop::TooManyCopies) => {}
     }
-    let mut builder = Builder {
-        ix: &index,
-        referenced: gather.referenced,
-        anchors: HashMap::new(),
+    // The copies got out of proportion with the input (nested anchors that nothing uses, or
+    // aliases heading for the expansion limit): check the whole stream first, learning which
+    // anchors are used, then build the documents before the first failing one, copying only
+    // those anchors.
+    let mut learn = Loader::new(&index, limits, Keep::Learn);
+    let checked = learn.run();
+    let mut build = Loader::new(&index, limits, Keep::Only(std::mem::take(&mut learn.referenced)));
+    if checked.is_err() {
+        build.max_docs = learn.docs_done;
+    }
+    let docs = match build.run() {
+        Ok(docs) => docs,
+        Err(Stop::Error(e)) => return Err(e),
+        Err(Stop::TooManyCopies) => unreachable!("only Keep::All has a copy budget"),
     };
-    let mut docs = Vec::with_capacity(streams.len());
-    for events in streams {
-        docs.push(builder.build(events)?);
-    }
-    match pass1_error {
-        Some(e) => Err(e),
-        None => Ok(docs),
+    match checked {
+        Err(Stop::Error(e)) => Err(e),
+        _ => Ok(docs),
     }
 }
 
@@ -398,8 +395,41 @@ fn check_characters(text: &str, file: FileId) -> Result<(), YamlError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pass 1: events of one document, with the limits checked before anything is materialised.
+// The loader: one pass over the events, checking the limits and building the tree.
+//
+// Each event is first checked against the limits, using the size and height of every anchored
+// subtree (computed once where the anchor is defined), so a billion-laughs file fails before
+// anything is copied; then it goes to the tree builder. Errors keep yaml.v3's order: a
+// limit, anchor or syntax error of a document wins over the tree errors (duplicate keys, merge,
+// tags, ...) of the same document, which win over anything in later documents. So after a
+// tree error the rest of the document is still checked, just not built.
 
+/// Which completed anchored nodes are copied for later aliases.
+enum Keep {
+    /// All of them, within a budget proportional to the input ([`Stop::TooManyCopies`]).
+    All,
+    /// Build nothing; record which anchors aliases refer to.
+    Learn,
+    /// Those in the set (learnt by a [`Keep::Learn`] pass).
+    Only(HashSet<usize>),
+}
+
+enum Stop {
+    Error(YamlError),
+    /// [`Keep::All`] copied too much: start over with [`Keep::Learn`].
+    TooManyCopies,
+}
+
+impl From<YamlError> for Stop {
+    fn from(e: YamlError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// Nodes [`Keep::All`] may copy (anchored nodes and alias expansions) beyond one per node read.
+const COPY_SLACK: u64 = 100_000;
+
+/// Limit bookkeeping of an open collection.
 struct GFrame {
     anchor: usize,
     marker: Marker,
@@ -407,33 +437,110 @@ struct GFrame {
     max_child_height: usize,
 }
 
-struct Gatherer<'a> {
-    ix: &'a TextIndex<'a>,
-    limits: &'a Limits,
-    /// Size (nodes) and height of every completed anchored node; anchors live across the
-    /// documents of a stream, as in yaml.v3.
-    anchors: HashMap<usize, (u64, usize)>,
-    alias_total: u64,
-    /// Anchor ids that some alias refers to.
-    referenced: HashSet<usize>,
+/// Tree-building state of the document being read.
+struct DocState {
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    /// A non-string key error, reported at the end of the document.
+    deferred: Option<YamlError>,
 }
 
-impl<'a> Gatherer<'a> {
-    fn new(ix: &'a TextIndex<'a>, limits: &'a Limits) -> Self {
-        Gatherer {
+struct Loader<'a> {
+    ix: &'a TextIndex<'a>,
+    limits: &'a Limits,
+    keep: Keep,
+    /// Size (nodes) and height of every completed anchored node; anchors live across the
+    /// documents of a stream, as in yaml.v3.
+    stats: HashMap<usize, (u64, usize)>,
+    alias_total: u64,
+    /// Anchor ids that some alias refers to (filled by [`Keep::Learn`] only).
+    referenced: HashSet<usize>,
+    /// Completed anchored nodes that are kept, by yaml-rust2 anchor id (stream-wide).
+    anchors: HashMap<usize, Node>,
+    /// Nodes read so far in the stream, and nodes copied (anchored nodes and alias expansions).
+    read: u64,
+    copied: u64,
+    /// Documents read, and how many to read at most.
+    docs_done: usize,
+    max_docs: usize,
+}
+
+impl<'a> Loader<'a> {
+    fn new(ix: &'a TextIndex<'a>, limits: &'a Limits, keep: Keep) -> Self {
+        Loader {
             ix,
             limits,
-            anchors: HashMap::new(),
+            keep,
+            stats: HashMap::new(),
             alias_total: 0,
             referenced: HashSet::new(),
+            anchors: HashMap::new(),
+            read: 0,
+            copied: 0,
+            docs_done: 0,
+            max_docs: usize::MAX,
         }
     }
 
-    fn next_event(
-        &self,
-        parser: &mut Parser<std::str::Chars<'_>>,
-    ) -> Result<(Event, Marker), YamlError> {
-        parser.next_token().map_err(|e| self.scan_error(&e))
+    fn run(&mut self) -> Result<Vec<Node>, Stop> {
+        let mut parser = Parser::new_from_str(self.ix.text);
+        let mut docs = Vec::new();
+        loop {
+            let (ev, m) = parser.next_token().map_err(|e| self.scan_error(&e))?;
+            match ev {
+                Event::StreamStart | Event::Nothing => continue,
+                Event::StreamEnd => return Ok(docs),
+                Event::DocumentStart if self.docs_done == self.max_docs => return Ok(docs),
+                Event::DocumentStart => {
+                    docs.push(self.document(&mut parser)?);
+                    self.docs_done += 1;
+                }
+                other => {
+                    return Err(Stop::Error(YamlError::Syntax {
+                        message: format!("unexpected event {other:?} outside a document"),
+                        span: self.ix.span(&m),
+                    }))
+                }
+            }
+        }
+    }
+
+    /// The events after a `DocumentStart`, up to its `DocumentEnd`.
+    fn document(&mut self, parser: &mut Parser<std::str::Chars<'_>>) -> Result<Node, Stop> {
+        let mut frames: Vec<GFrame> = Vec::new();
+        let mut count: u64 = 0;
+        let mut doc = DocState {
+            stack: Vec::new(),
+            root: None,
+            deferred: None,
+        };
+        let mut failed: Option<YamlError> = None;
+        let build = !matches!(self.keep, Keep::Learn);
+        loop {
+            let (ev, m) = match parser.next_token() {
+                Ok(x) => x,
+                Err(e) => return Err(Stop::Error(self.unclosed(&e, &frames))),
+            };
+            if self.check(&ev, &m, &mut frames, &mut count)? {
+                break;
+            }
+            if build && failed.is_none() {
+                match self.event(&mut doc, ev, m) {
+                    Ok(()) => {}
+                    Err(Stop::Error(e)) => {
+                        failed = Some(e);
+                        doc.stack = Vec::new();
+                    }
+                    Err(stop) => return Err(stop),
+                }
+            }
+        }
+        if let Some(e) = failed.or(doc.deferred) {
+            return Err(Stop::Error(e));
+        }
+        Ok(doc
+            .root
+            .unwrap_or_else(|| Node::null(Span::new(self.ix.file, 1, 1))))
     }
 
     fn scan_error(&self, e: &ScanError) -> YamlError {
@@ -460,150 +567,344 @@ impl<'a> Gatherer<'a> {
         YamlError::Syntax { message, span }
     }
 
-    /// The events of the next document (from `DocumentStart` to `DocumentEnd`), or `None` at the
-    /// end of the stream.
-    fn next_document(
-        &mut self,
-        parser: &mut Parser<std::str::Chars<'_>>,
-    ) -> Result<Option<Vec<(Event, Marker)>>, YamlError> {
-        loop {
-            let (ev, m) = self.next_event(parser)?;
-            match ev {
-                Event::StreamStart | Event::Nothing => continue,
-                Event::StreamEnd => return Ok(None),
-                Event::DocumentStart => {
-                    let mut events = vec![(ev, m)];
-                    self.collect(parser, &mut events)?;
-                    return Ok(Some(events));
-                }
-                other => {
-                    return Err(YamlError::Syntax {
-                        message: format!("unexpected event {other:?} outside a document"),
-                        span: self.ix.span(&m),
-                    })
-                }
+    /// A scanner error inside a document: an unclosed `[` / `{` is reported at the end of the
+    /// file; point at the bracket instead.
+    fn unclosed(&self, e: &ScanError, frames: &[GFrame]) -> YamlError {
+        let mut err = self.scan_error(e);
+        if self.ix.byte_of(e.marker().index()) >= self.ix.text.len() {
+            let open = frames
+                .iter()
+                .rev()
+                .find_map(|f| match self.ix.char_at(&f.marker) {
+                    Some('[') => Some((f.marker, ']')),
+                    Some('{') => Some((f.marker, '}')),
+                    _ => None,
+                });
+            if let (YamlError::Syntax { message, span }, Some((marker, close))) = (&mut err, open) {
+                *span = self.ix.span(&marker);
+                *message = format!("did not find expected ',' or '{close}' (unclosed collection)");
             }
         }
+        err
     }
 
-    fn collect(
+    /// Checks one event of a document against the limits. Returns true at the document's end.
+    fn check(
         &mut self,
-        parser: &mut Parser<std::str::Chars<'_>>,
-        events: &mut Vec<(Event, Marker)>,
-    ) -> Result<(), YamlError> {
+        ev: &Event,
+        m: &Marker,
+        frames: &mut Vec<GFrame>,
+        count: &mut u64,
+    ) -> Result<bool, YamlError> {
         let limits = *self.limits;
-        let mut frames: Vec<GFrame> = Vec::new();
-        let mut count: u64 = 0;
-        loop {
-            let (ev, m) =
-                match parser.next_token() {
-                    Ok(x) => x,
-                    Err(e) => {
-                        let mut err = self.scan_error(&e);
-                        // An unclosed `[` / `{` is reported at the end of the file; point at it.
-                        if self.ix.byte_of(e.marker().index()) >= self.ix.text.len() {
-                            let open = frames.iter().rev().find_map(|f| {
-                                match self.ix.char_at(&f.marker) {
-                                    Some('[') => Some((f.marker, ']')),
-                                    Some('{') => Some((f.marker, '}')),
-                                    _ => None,
-                                }
-                            });
-                            if let (YamlError::Syntax { message, span }, Some((marker, close))) =
-                                (&mut err, open)
-                            {
-                                *span = self.ix.span(&marker);
-                                *message = format!(
-                                    "did not find expected ',' or '{close}' (unclosed collection)"
-                                );
-                            }
-                        }
-                        return Err(err);
-                    }
-                };
-            // Height of a completed child node, to propagate to its parent.
-            let mut child: Option<usize> = None;
-            match &ev {
-                Event::DocumentEnd => {
-                    events.push((ev, m));
-                    return Ok(());
+        // Height of a completed child node, to propagate to its parent.
+        let mut child: Option<usize> = None;
+        match ev {
+            Event::DocumentEnd => return Ok(true),
+            Event::Scalar(v, _, anchor, _) => {
+                if v.len() > limits.max_scalar_bytes {
+                    return Err(YamlError::ScalarTooLong {
+                        len: v.len(),
+                        limit: limits.max_scalar_bytes,
+                        span: self.ix.span(m),
+                    });
                 }
-                Event::Scalar(v, _, anchor, _) => {
-                    if v.len() > limits.max_scalar_bytes {
-                        return Err(YamlError::ScalarTooLong {
-                            len: v.len(),
-                            limit: limits.max_scalar_bytes,
-                            span: self.ix.span(&m),
-                        });
-                    }
-                    count += 1;
-                    if *anchor > 0 {
-                        self.anchors.insert(*anchor, (1, 1));
-                    }
-                    child = Some(1);
+                *count += 1;
+                self.read += 1;
+                if *anchor > 0 {
+                    self.stats.insert(*anchor, (1, 1));
                 }
-                Event::Alias(id) => {
+                child = Some(1);
+            }
+            Event::Alias(id) => {
+                if matches!(self.keep, Keep::Learn) {
                     self.referenced.insert(*id);
-                    let Some(&(size, height)) = self.anchors.get(id) else {
-                        let name = self.ix.alias_name(&m);
-                        let span = self.ix.span(&m);
-                        if frames.iter().any(|f| f.anchor == *id) {
-                            return Err(YamlError::RecursiveAlias { name, span });
-                        }
-                        return Err(YamlError::UnknownAnchor { name, span });
-                    };
-                    self.alias_total = self.alias_total.saturating_add(size);
-                    if self.alias_total > limits.max_alias_nodes as u64 {
-                        return Err(YamlError::AliasLimit {
-                            limit: limits.max_alias_nodes,
-                            span: self.ix.span(&m),
-                        });
+                }
+                let Some(&(size, height)) = self.stats.get(id) else {
+                    let name = self.ix.alias_name(m);
+                    let span = self.ix.span(m);
+                    if frames.iter().any(|f| f.anchor == *id) {
+                        return Err(YamlError::RecursiveAlias { name, span });
                     }
-                    if frames.len() + height > limits.max_depth {
-                        return Err(YamlError::NestingTooDeep {
-                            limit: limits.max_depth,
-                            span: self.ix.span(&m),
-                        });
+                    return Err(YamlError::UnknownAnchor { name, span });
+                };
+                self.alias_total = self.alias_total.saturating_add(size);
+                if self.alias_total > limits.max_alias_nodes as u64 {
+                    return Err(YamlError::AliasLimit {
+                        limit: limits.max_alias_nodes,
+                        span: self.ix.span(m),
+                    });
+                }
+                if frames.len() + height > limits.max_depth {
+                    return Err(YamlError::NestingTooDeep {
+                        limit: limits.max_depth,
+                        span: self.ix.span(m),
+                    });
+                }
+                *count = count.saturating_add(size);
+                child = Some(height);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if frames.len() >= limits.max_depth {
+                    return Err(YamlError::NestingTooDeep {
+                        limit: limits.max_depth,
+                        span: self.ix.span(m),
+                    });
+                }
+                frames.push(GFrame {
+                    anchor: *anchor,
+                    marker: *m,
+                    start_count: *count,
+                    max_child_height: 0,
+                });
+                *count += 1;
+                self.read += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(f) = frames.pop() {
+                    let height = f.max_child_height + 1;
+                    if f.anchor > 0 {
+                        self.stats
+                            .insert(f.anchor, (*count - f.start_count, height));
                     }
-                    count = count.saturating_add(size);
                     child = Some(height);
                 }
-                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                    if frames.len() >= limits.max_depth {
-                        return Err(YamlError::NestingTooDeep {
-                            limit: limits.max_depth,
-                            span: self.ix.span(&m),
-                        });
-                    }
-                    frames.push(GFrame {
-                        anchor: *anchor,
-                        marker: m,
-                        start_count: count,
-                        max_child_height: 0,
-                    });
-                    count += 1;
-                }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    if let Some(f) = frames.pop() {
-                        let height = f.max_child_height + 1;
-                        if f.anchor > 0 {
-                            self.anchors
-                                .insert(f.anchor, (count - f.start_count, height));
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::Nothing => {
+                return Err(YamlError::Syntax {
+                    message: "unexpected end of document".into(),
+                    span: self.ix.span(m),
+                });
+            }
+        }
+        if let (Some(h), Some(top)) = (child, frames.last_mut()) {
+            top.max_child_height = top.max_child_height.max(h);
+        }
+        Ok(false)
+    }
+
+    /// Builds one (checked) event into the document.
+    fn event(&mut self, doc: &mut DocState, ev: Event, m: Marker) -> Result<(), Stop> {
+        let span = self.ix.span(&m);
+        let stack = &mut doc.stack;
+        match ev {
+            Event::DocumentStart
+            | Event::DocumentEnd
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::Nothing => {}
+            Event::Scalar(text, style, anchor, tag) => {
+                let tk = classify(tag.as_ref());
+                let empty_plain = text.is_empty() && style == TScalarStyle::Plain;
+                if let Some(Frame {
+                    kind: Kind::Map(mf),
+                    flow,
+                    ..
+                }) = stack.last()
+                {
+                    if mf.key.is_none() {
+                        // yaml-rust2 accepts an empty implicit key (`: value`); yaml.v3 does
+                        // not (an explicit `? ` with no key is a null key in both).
+                        if empty_plain
+                            && tag.is_none()
+                            && anchor == 0
+                            && self.ix.char_at(&m) == Some(':')
+                            && !self.ix.after_question_mark(&m)
+                        {
+                            let message = if *flow {
+                                "did not find expected node content"
+                            } else {
+                                "did not find expected key"
+                            };
+                            return Err(Stop::Error(YamlError::Syntax {
+                                message: message.into(),
+                                span,
+                            }));
                         }
-                        child = Some(height);
+                        let is_merge = text == "<<"
+                            && ((tk == TagKind::None && style == TScalarStyle::Plain)
+                                || tk == TagKind::Merge);
+                        // The key text, when the key is not simply that string.
+                        let raw = if tk == TagKind::None
+                            && (style != TScalarStyle::Plain || resolve(&text, true).1.is_none())
+                        {
+                            None
+                        } else {
+                            Some(text.clone())
+                        };
+                        let node = scalar_node(text, style, tk, span)?;
+                        self.remember(anchor, 1, &node)?;
+                        key(stack, raw, node, span, is_merge)?;
+                        return Ok(());
                     }
                 }
-                Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::Nothing => {
-                    return Err(YamlError::Syntax {
-                        message: "unexpected end of document".into(),
-                        span: self.ix.span(&m),
-                    });
+                let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                let node_span = if block {
+                    self.ix.span_before(&m, false)
+                } else if empty_plain {
+                    match stack.last() {
+                        Some(Frame {
+                            kind: Kind::Map(mf),
+                            ..
+                        }) if mf.key.is_some() => mf.key.as_ref().map_or(span, |k| k.span),
+                        Some(Frame {
+                            kind: Kind::Seq(_), ..
+                        }) => self.ix.span_before(&m, true),
+                        _ => self.ix.span_before(&m, false),
+                    }
+                } else {
+                    span
+                };
+                let node = scalar_node(text, style, tk, node_span)?;
+                self.remember(anchor, 1, &node)?;
+                deliver(doc, node)?;
+            }
+            Event::Alias(id) => {
+                let size = self.stats.get(&id).map_or(1, |s| s.0);
+                self.copy_budget(size)?;
+                let Some(anchored) = self.anchors.get(&id) else {
+                    return Err(Stop::Error(YamlError::UnknownAnchor {
+                        name: self.ix.alias_name(&m),
+                        span,
+                    }));
+                };
+                let mut node = anchored.clone();
+                node.span = span;
+                if let Some(Frame {
+                    kind: Kind::Map(mf),
+                    ..
+                }) = stack.last()
+                {
+                    if mf.key.is_none() {
+                        if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
+                            return Err(Stop::Error(YamlError::InvalidKey {
+                                kind: kind_word(&node),
+                                span,
+                            }));
+                        }
+                        let raw = format!("*{}", self.ix.alias_name(&m));
+                        key(stack, Some(raw), node, span, false)?;
+                        return Ok(());
+                    }
                 }
+                deliver(doc, node)?;
             }
-            if let (Some(h), Some(top)) = (child, frames.last_mut()) {
-                top.max_child_height = top.max_child_height.max(h);
+            Event::SequenceStart(anchor, tag) => self.open(stack, false, anchor, tag, &m, span)?,
+            Event::MappingStart(anchor, tag) => self.open(stack, true, anchor, tag, &m, span)?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = stack.pop() else {
+                    return Ok(());
+                };
+                let node_span = frame.span.unwrap_or(frame.fallback_span);
+                let value = match frame.kind {
+                    Kind::Seq(items) => Value::Seq(items),
+                    Kind::Map(mf) => Value::Map(apply_merge(mf.map, mf.merge)?),
+                };
+                let node = Node {
+                    value,
+                    span: node_span,
+                    tag: frame.tag,
+                    quoted: false,
+                };
+                let size = if frame.anchor > 0 {
+                    self.stats.get(&frame.anchor).map_or(1, |s| s.0)
+                } else {
+                    0
+                };
+                self.remember(frame.anchor, size, &node)?;
+                deliver(doc, node)?;
             }
-            events.push((ev, m));
+        }
+        Ok(())
+    }
+
+    /// A sequence or mapping starts.
+    fn open(
+        &self,
+        stack: &mut Vec<Frame>,
+        is_map: bool,
+        anchor: usize,
+        tag: Option<YTag>,
+        m: &Marker,
+        span: Span,
+    ) -> Result<(), YamlError> {
+        if let Some(Frame {
+            kind: Kind::Map(mf),
+            ..
+        }) = stack.last()
+        {
+            if mf.key.is_none() {
+                let kind = if is_map { "mapping" } else { "sequence" };
+                return Err(YamlError::InvalidKey { kind, span });
+            }
+        }
+        let tag = match classify(tag.as_ref()) {
+            TagKind::Reset => Tag::Reset,
+            TagKind::Override => Tag::Override,
+            _ => Tag::None,
+        };
+        let in_reset = tag == Tag::Reset || stack.last().is_some_and(|f| f.in_reset);
+        let c = self.ix.char_at(m);
+        let flow = matches!(c, Some('{') | Some('['));
+        let (kind, node_span) = if is_map {
+            let flow = c == Some('{');
+            (Kind::Map(Box::default()), flow.then_some(span))
+        } else {
+            let s = if matches!(c, Some('[') | Some('-')) {
+                span
+            } else {
+                self.dash_before(m)
+            };
+            (Kind::Seq(Vec::new()), Some(s))
+        };
+        stack.push(Frame {
+            kind,
+            span: node_span,
+            fallback_span: span,
+            tag,
+            anchor,
+            in_reset,
+            flow,
+        });
+        Ok(())
+    }
+
+    /// Keeps a copy of a completed anchored node of `size` nodes for later aliases.
+    fn remember(&mut self, anchor: usize, size: u64, node: &Node) -> Result<(), Stop> {
+        if anchor == 0 {
+            return Ok(());
+        }
+        match &self.keep {
+            Keep::Learn => return Ok(()),
+            Keep::Only(set) if !set.contains(&anchor) => return Ok(()),
+            Keep::Only(_) => {}
+            Keep::All => self.copy_budget(size)?,
+        }
+        self.anchors.insert(anchor, node.clone());
+        Ok(())
+    }
+
+    /// Counts `size` copied nodes against the budget of [`Keep::All`].
+    fn copy_budget(&mut self, size: u64) -> Result<(), Stop> {
+        if matches!(self.keep, Keep::All) {
+            self.copied = self.copied.saturating_add(size);
+            if self.copied > self.read.saturating_add(COPY_SLACK) {
+                return Err(Stop::TooManyCopies);
+            }
+        }
+        Ok(())
+    }
+
+    /// For an indentless block sequence yaml-rust2 marks the first entry's content; the caret
+    /// is better on its `-`.
+    fn dash_before(&self, m: &Marker) -> Span {
+        let b = self.ix.byte_of(m.index());
+        let before = &self.ix.text[..b];
+        let trimmed = before.trim_end_matches([' ', '\t']);
+        if trimmed.ends_with('-') {
+            self.ix.span_of_byte(trimmed.len() - 1)
+        } else {
+            self.ix.span(m)
         }
     }
 }
@@ -648,7 +949,7 @@ fn syntax_message(info: &str) -> (String, bool) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pass 2: build the tree.
+// Tree building.
 
 struct PendingKey {
     name: String,
@@ -682,303 +983,104 @@ struct Frame {
     flow: bool,
 }
 
-struct Builder<'a> {
-    ix: &'a TextIndex<'a>,
-    /// Anchors worth keeping: those an alias refers to. Copies of these are bounded by the
-    /// alias budget; copying every anchored node could blow up (nested anchors).
-    referenced: HashSet<usize>,
-    /// Completed anchored nodes, by yaml-rust2 anchor id (stream-wide).
-    anchors: HashMap<usize, Node>,
+/// A scalar (or alias) in key position of the mapping on top of the stack. `raw` is the key as
+/// written when that is not the string value itself (a non-string key, a tag, an alias).
+fn key(
+    stack: &mut [Frame],
+    raw: Option<String>,
+    node: Node,
+    span: Span,
+    merge: bool,
+) -> Result<(), YamlError> {
+    let Some(frame) = stack.last_mut() else {
+        return Ok(());
+    };
+    if frame.span.is_none() {
+        frame.span = Some(span);
+    }
+    let Kind::Map(mf) = &mut frame.kind else {
+        return Ok(());
+    };
+    let (name, non_string) = match node.value {
+        // yaml.v3 decodes a timestamp key to a time.Time, which compose-go rejects.
+        Value::String(s) if !node.quoted && is_timestamp(&s) => {
+            let repr = go_time_repr(&s);
+            (s, Some(repr))
+        }
+        Value::String(s) => (s, None),
+        other => (raw.clone().unwrap_or_default(), Some(go_repr(&other))),
+    };
+    // yaml.v3 compares the key texts, so `1` and `"1"` clash; a non-string key is kept
+    // under its text for this check (the document fails anyway).
+    let first = mf.map.get(&name).map(|e| e.key_span).or(if name == "<<" {
+        mf.merge_key_span
+    } else {
+        None
+    });
+    if let Some(first) = first {
+        return Err(YamlError::DuplicateKey {
+            key: raw.unwrap_or(name),
+            first_line: first.line,
+            span,
+        });
+    }
+    mf.key = Some(PendingKey {
+        name,
+        span,
+        merge,
+        non_string,
+    });
+    Ok(())
 }
 
-impl Builder<'_> {
-    fn build(&mut self, events: Vec<(Event, Marker)>) -> Result<Node, YamlError> {
-        let mut stack: Vec<Frame> = Vec::new();
-        let mut root: Option<Node> = None;
-        let mut deferred: Option<YamlError> = None;
-        for (ev, m) in events {
-            let span = self.ix.span(&m);
-            match ev {
-                Event::DocumentStart | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
-                Event::DocumentEnd => break,
-                Event::Scalar(text, style, anchor, tag) => {
-                    let tk = classify(tag.as_ref());
-                    let empty_plain = text.is_empty() && style == TScalarStyle::Plain;
-                    if let Some(Frame {
-                        kind: Kind::Map(mf),
-                        flow,
-                        ..
-                    }) = stack.last()
-                    {
-                        if mf.key.is_none() {
-                            // yaml-rust2 accepts an empty implicit key (`: value`); yaml.v3 does
-                            // not (an explicit `? ` with no key is a null key in both).
-                            if empty_plain
-                                && tag.is_none()
-                                && anchor == 0
-                                && self.ix.char_at(&m) == Some(':')
-                                && !self.ix.after_question_mark(&m)
-                            {
-                                let message = if *flow {
-                                    "did not find expected node content"
-                                } else {
-                                    "did not find expected key"
-                                };
-                                return Err(YamlError::Syntax {
-                                    message: message.into(),
-                                    span,
-                                });
-                            }
-                            let is_merge = text == "<<"
-                                && ((tk == TagKind::None && style == TScalarStyle::Plain)
-                                    || tk == TagKind::Merge);
-                            let node = scalar_node(text.clone(), style, tk, span)?;
-                            self.remember(anchor, &node);
-                            self.key(&mut stack, text, node, span, is_merge)?;
-                            continue;
-                        }
-                    }
-                    let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
-                    let node_span = if block {
-                        self.ix.span_before(&m, false)
-                    } else if empty_plain {
-                        match stack.last() {
-                            Some(Frame {
-                                kind: Kind::Map(mf),
-                                ..
-                            }) if mf.key.is_some() => mf.key.as_ref().map_or(span, |k| k.span),
-                            Some(Frame {
-                                kind: Kind::Seq(_), ..
-                            }) => self.ix.span_before(&m, true),
-                            _ => self.ix.span_before(&m, false),
-                        }
-                    } else {
-                        span
-                    };
-                    let node = scalar_node(text, style, tk, node_span)?;
-                    self.remember(anchor, &node);
-                    self.deliver(&mut stack, &mut root, &mut deferred, node)?;
-                }
-                Event::Alias(id) => {
-                    let Some(anchored) = self.anchors.get(&id) else {
-                        return Err(YamlError::UnknownAnchor {
-                            name: self.ix.alias_name(&m),
-                            span,
-                        });
-                    };
-                    let mut node = anchored.clone();
-                    node.span = span;
-                    if let Some(Frame {
-                        kind: Kind::Map(mf),
-                        ..
-                    }) = stack.last()
-                    {
-                        if mf.key.is_none() {
-                            if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
-                                return Err(YamlError::InvalidKey {
-                                    kind: kind_word(&node),
-                                    span,
-                                });
-                            }
-                            let raw = format!("*{}", self.ix.alias_name(&m));
-                            self.key(&mut stack, raw, node, span, false)?;
-                            continue;
-                        }
-                    }
-                    self.deliver(&mut stack, &mut root, &mut deferred, node)?;
-                }
-                Event::SequenceStart(..) | Event::MappingStart(..) => {
-                    let is_map = matches!(ev, Event::MappingStart(..));
-                    let (Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)) = ev
-                    else {
-                        continue;
-                    };
-                    if let Some(Frame {
-                        kind: Kind::Map(mf),
-                        ..
-                    }) = stack.last()
-                    {
-                        if mf.key.is_none() {
-                            let kind = if is_map { "mapping" } else { "sequence" };
-                            return Err(YamlError::InvalidKey { kind, span });
-                        }
-                    }
-                    let tag = match classify(tag.as_ref()) {
-                        TagKind::Reset => Tag::Reset,
-                        TagKind::Override => Tag::Override,
-                        _ => Tag::None,
-                    };
-                    let in_reset = tag == Tag::Reset || stack.last().is_some_and(|f| f.in_reset);
-                    let c = self.ix.char_at(&m);
-                    let flow = matches!(c, Some('{') | Some('['));
-                    let (kind, node_span) = if is_map {
-                        let flow = c == Some('{');
-                        (Kind::Map(Box::default()), flow.then_some(span))
-                    } else {
-                        let s = if matches!(c, Some('[') | Some('-')) {
-                            span
-                        } else {
-                            self.dash_before(&m)
-                        };
-                        (Kind::Seq(Vec::new()), Some(s))
-                    };
-                    stack.push(Frame {
-                        kind,
-                        span: node_span,
-                        fallback_span: span,
-                        tag,
-                        anchor,
-                        in_reset,
-                        flow,
-                    });
-                }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    let Some(frame) = stack.pop() else { continue };
-                    let node_span = frame.span.unwrap_or(frame.fallback_span);
-                    let value = match frame.kind {
-                        Kind::Seq(items) => Value::Seq(items),
-                        Kind::Map(mf) => Value::Map(apply_merge(mf.map, mf.merge)?),
-                    };
-                    let node = Node {
-                        value,
-                        span: node_span,
-                        tag: frame.tag,
-                        quoted: false,
-                    };
-                    self.remember(frame.anchor, &node);
-                    self.deliver(&mut stack, &mut root, &mut deferred, node)?;
-                }
-            }
-        }
-        if let Some(e) = deferred {
-            return Err(e);
-        }
-        Ok(root.unwrap_or_else(|| Node::null(Span::new(self.ix.file, 1, 1))))
-    }
-
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor > 0 && self.referenced.contains(&anchor) {
-            self.anchors.insert(anchor, node.clone());
-        }
-    }
-
-    /// For an indentless block sequence yaml-rust2 marks the first entry's content; the caret
-    /// is better on its `-`.
-    fn dash_before(&self, m: &Marker) -> Span {
-        let b = self.ix.byte_of(m.index());
-        let before = &self.ix.text[..b];
-        let trimmed = before.trim_end_matches([' ', '\t']);
-        if trimmed.ends_with('-') {
-            self.ix.span_of_byte(trimmed.len() - 1)
-        } else {
-            self.ix.span(m)
-        }
-    }
-
-    /// A scalar (or alias) in key position of the mapping on top of the stack.
-    fn key(
-        &mut self,
-        stack: &mut [Frame],
-        raw: String,
-        node: Node,
-        span: Span,
-        merge: bool,
-    ) -> Result<(), YamlError> {
-        let Some(frame) = stack.last_mut() else {
+/// A completed value: the document root, a sequence item or the value of the pending key.
+fn deliver(doc: &mut DocState, node: Node) -> Result<(), YamlError> {
+    let stack = &mut doc.stack;
+    let Some(frame) = stack.last_mut() else {
+        doc.root = Some(node);
+        return Ok(());
+    };
+    let in_reset = frame.in_reset;
+    let key = match &mut frame.kind {
+        Kind::Seq(items) => {
+            items.push(node);
             return Ok(());
-        };
-        if frame.span.is_none() {
-            frame.span = Some(span);
         }
-        let Kind::Map(mf) = &mut frame.kind else {
-            return Ok(());
-        };
-        let (name, non_string) = match node.value {
-            // yaml.v3 decodes a timestamp key to a time.Time, which compose-go rejects.
-            Value::String(s) if !node.quoted && is_timestamp(&s) => {
-                let repr = go_time_repr(&s);
-                (s, Some(repr))
-            }
-            Value::String(s) => (s, None),
-            other => (raw.clone(), Some(go_repr(&other))),
-        };
-        // yaml.v3 compares the key texts, so `1` and `"1"` clash; a non-string key is kept
-        // under its text for this check (the document fails anyway).
-        let first = mf.map.get(&name).map(|e| e.key_span).or(if name == "<<" {
-            mf.merge_key_span
-        } else {
-            None
-        });
-        if let Some(first) = first {
-            return Err(YamlError::DuplicateKey {
-                key: raw,
-                first_line: first.line,
-                span,
+        Kind::Map(mf) => match mf.key.take() {
+            Some(key) => key,
+            None => return Ok(()),
+        },
+    };
+    if let Some(repr) = key.non_string {
+        // Reported at the end of the document, after yaml-level errors, like compose-go
+        // which checks keys after decoding; `!reset` subtrees are dropped before that.
+        if doc.deferred.is_none() && !in_reset && node.tag != Tag::Reset {
+            doc.deferred = Some(YamlError::NonStringKey {
+                path: key_path(stack),
+                key: repr,
+                span: key.span,
             });
         }
-        mf.key = Some(PendingKey {
-            name,
-            span,
-            merge,
-            non_string,
-        });
-        Ok(())
     }
-
-    /// A completed value: the document root, a sequence item or the value of the pending key.
-    fn deliver(
-        &mut self,
-        stack: &mut [Frame],
-        root: &mut Option<Node>,
-        deferred: &mut Option<YamlError>,
-        node: Node,
-    ) -> Result<(), YamlError> {
-        let Some(frame) = stack.last_mut() else {
-            *root = Some(node);
-            return Ok(());
-        };
-        let in_reset = frame.in_reset;
-        let key = match &mut frame.kind {
-            Kind::Seq(items) => {
-                items.push(node);
-                return Ok(());
-            }
-            Kind::Map(mf) => match mf.key.take() {
-                Some(key) => key,
-                None => return Ok(()),
-            },
-        };
-        if let Some(repr) = key.non_string {
-            // Reported at the end of the document, after yaml-level errors, like compose-go
-            // which checks keys after decoding; `!reset` subtrees are dropped before that.
-            if deferred.is_none() && !in_reset && node.tag != Tag::Reset {
-                *deferred = Some(YamlError::NonStringKey {
-                    path: key_path(stack),
-                    key: repr,
-                    span: key.span,
-                });
-            }
+    if let Some(Frame {
+        kind: Kind::Map(mf),
+        ..
+    }) = stack.last_mut()
+    {
+        if key.merge {
+            mf.merge = Some(node);
+            mf.merge_key_span = Some(key.span);
+        } else {
+            mf.map.insert(
+                key.name,
+                Entry {
+                    key_span: key.span,
+                    value: node,
+                },
+            );
         }
-        if let Some(Frame {
-            kind: Kind::Map(mf),
-            ..
-        }) = stack.last_mut()
-        {
-            if key.merge {
-                mf.merge = Some(node);
-                mf.merge_key_span = Some(key.span);
-            } else {
-                mf.map.insert(
-                    key.name,
-                    Entry {
-                        key_span: key.span,
-                        value: node,
-                    },
-                );
-            }
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 /// The path of the collection on top of the stack as compose-go prints it (`a.b[0].c`): each

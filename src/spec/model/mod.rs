@@ -52,9 +52,36 @@ pub struct Project {
 impl Project {
     /// The canonical document, as `config --format json` prints it (before `$` escaping).
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_value(false)
+    }
+
+    /// The document `config --format yaml` prints: like the JSON one, plus service-level
+    /// `x-*` extensions and top-level `models`, which Docker Compose only prints in YAML.
+    pub fn to_yaml_value(&self) -> serde_json::Value {
+        self.to_value(true)
+    }
+
+    fn to_value(&self, yaml: bool) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let serde_json::Value::Object(map) = &mut v {
-            for (k, x) in &self.extensions {
+            if yaml {
+                if let Some(serde_json::Value::Object(services)) = map.get_mut("services") {
+                    for (name, svc) in &self.services {
+                        if let Some(serde_json::Value::Object(s)) = services.get_mut(name) {
+                            for (k, x) in &svc.extensions {
+                                s.insert(k.clone(), x.clone());
+                            }
+                        }
+                    }
+                }
+                if !self.models.is_empty() {
+                    map.insert("models".into(), serde_json::to_value(&self.models).unwrap_or_default());
+                }
+            }
+            // Go maps print sorted by key.
+            let mut ext: Vec<_> = self.extensions.iter().collect();
+            ext.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, x) in ext {
                 map.insert(k.clone(), x.clone());
             }
         }

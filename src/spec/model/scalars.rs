@@ -145,18 +145,26 @@ pub struct F32(pub f32);
 
 impl Serialize for F32 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Go's encoding/json prints float32 with the shortest float32 representation.
+        // Go prints float32 with the shortest float32 representation, and integral values
+        // without a fraction (`50`, not `50.0`).
         let text = format!("{}", self.0);
-        match text.parse::<f64>() {
-            Ok(v) => s.serialize_f64(v),
-            Err(_) => s.serialize_f64(self.0 as f64),
-        }
+        let v = text.parse::<f64>().unwrap_or(self.0 as f64);
+        serialize_go_float(v, s)
     }
 }
 
 impl<'de> Deserialize<'de> for F32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         f64::deserialize(d).map(|v| F32(v as f32))
+    }
+}
+
+/// Serializes a float the way Go's encoders print it: integral values without a fraction.
+pub fn serialize_go_float<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        s.serialize_i64(v as i64)
+    } else {
+        s.serialize_f64(v)
     }
 }
 

@@ -240,6 +240,10 @@ pub struct Service {
     pub post_start: Vec<Hook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pre_stop: Vec<Hook>,
+    /// Service-level `x-*` keys: printed by `config` in YAML only (as Docker Compose does).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub extensions: indexmap::IndexMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
