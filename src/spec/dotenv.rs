@@ -27,6 +27,9 @@ use std::collections::HashMap;
 pub struct DotenvError {
     /// 1-based line the error refers to (for [`DotenvErrorKind::Syntax`], compose-go's number).
     pub line: usize,
+    /// The 1-based line where the faulty statement starts (where a diagnostic points; for an
+    /// unterminated quote, the line of the opening quote, unlike `line`).
+    pub start_line: usize,
     /// The message; for `Syntax` without the `line N: ` prefix.
     pub message: String,
     pub kind: DotenvErrorKind,
@@ -56,6 +59,7 @@ impl DotenvError {
     fn syntax(line: usize, message: impl Into<String>) -> Self {
         DotenvError {
             line,
+            start_line: line,
             message: message.into(),
             kind: DotenvErrorKind::Syntax,
         }
@@ -64,6 +68,7 @@ impl DotenvError {
     fn raw(line: usize, message: impl Into<String>) -> Self {
         DotenvError {
             line,
+            start_line: line,
             message: message.into(),
             kind: DotenvErrorKind::Raw,
         }
@@ -307,6 +312,7 @@ impl Parser<'_> {
         if src.is_empty() {
             return Err(DotenvError {
                 line: self.line,
+                start_line: self.line,
                 message: "zero length string".to_string(),
                 kind: DotenvErrorKind::Other,
             });
@@ -380,10 +386,9 @@ impl Parser<'_> {
             return Ok((value, src.get(i..).unwrap_or("")));
         }
         let first_line = src.split('\n').next().unwrap_or("");
-        Err(DotenvError::syntax(
-            self.line,
-            format!("unterminated quoted value {first_line}"),
-        ))
+        let mut e = DotenvError::syntax(self.line, format!("unterminated quoted value {first_line}"));
+        e.start_line = start_line;
+        Err(e)
     }
 
     fn expand(&mut self, value: &str, line: usize) -> Result<String, DotenvError> {
@@ -402,6 +407,7 @@ impl Parser<'_> {
             }
             Err(e) => Err(DotenvError {
                 line,
+                start_line: line,
                 message: e.to_string(),
                 kind: DotenvErrorKind::Interpolation(e),
             }),

@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 use super::dotenv;
 use super::error::{LoadError, Problem};
 use super::options::LoadOptions;
+use super::source::{SourceMap, Span};
 use super::volume_spec::clean_path;
 
 /// Default compose file names, in order of preference.
@@ -68,6 +69,7 @@ pub fn read_env_files(
     os_env: &IndexMap<String, String>,
     required: bool,
     warnings: &mut Vec<String>,
+    sources: &SourceMap,
 ) -> Result<IndexMap<String, String>, LoadError> {
     let mut values: IndexMap<String, String> = IndexMap::new();
     for file in files {
@@ -99,10 +101,13 @@ pub fn read_env_files(
         let earlier = values.clone();
         let base = |k: &str| earlier.get(k).cloned();
         let out = dotenv::parse_layered(&text, &lookup, &base).map_err(|e| {
+            let line = e.start_line;
+            let id = sources.add(file, text.clone());
             LoadError::new(
                 Problem::EnvFile,
                 format!("failed to read {}: {e}", file.display()),
             )
+            .at(Span::new(id, u32::try_from(line).unwrap_or(u32::MAX), 1))
         })?;
         for name in out.unset {
             warnings.push(format!(
@@ -125,7 +130,7 @@ fn merge_missing(env: &mut IndexMap<String, String>, values: IndexMap<String, St
 }
 
 /// Resolves the environment and the list of compose files.
-pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
+pub fn resolve(opts: &LoadOptions, sources: &SourceMap) -> Result<ProjectEnv, LoadError> {
     let mut warnings = Vec::new();
     let os_env = &opts.os_env;
     let mut env = os_env.clone();
@@ -168,7 +173,7 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
         (vec![], false)
     };
     let dot_env_enabled = !truthy(os_env.get("COMPOSE_DISABLE_ENV_FILE"));
-    let values = read_env_files(&env_files, os_env, explicit_env, &mut warnings)?;
+    let values = read_env_files(&env_files, os_env, explicit_env, &mut warnings, sources)?;
     merge_missing(&mut env, values);
 
     // The compose files.
@@ -207,7 +212,7 @@ pub fn resolve(opts: &LoadOptions) -> Result<ProjectEnv, LoadError> {
 
     // Phase 2: the project directory's .env fills what is still unset.
     if !explicit_env && dot_env_enabled && project_dir != work_dir {
-        let values = read_env_files(&[project_dir.join(".env")], &env, false, &mut warnings)?;
+        let values = read_env_files(&[project_dir.join(".env")], &env, false, &mut warnings, sources)?;
         merge_missing(&mut env, values);
     }
 

@@ -21,7 +21,7 @@ use super::model::Project;
 use super::node::{Entry, Map, Node, Value};
 use super::normalize;
 use super::options::LoadOptions;
-use super::paths::Resolver;
+use super::paths::{self, Resolver};
 use super::project_name;
 use super::source::{FileId, SourceMap};
 use super::tree_json;
@@ -46,7 +46,7 @@ pub struct Loaded {
 /// Loads a project.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadErrors> {
     let sources = SourceMap::new();
-    let pe = environment::resolve(opts).map_err(|e| LoadErrors::one(e, sources.clone()))?;
+    let pe = environment::resolve(opts, &sources).map_err(|e| LoadErrors::one(e, sources.clone()))?;
     let mut loader = Loader::new(opts, sources.clone(), &pe);
     let result = loader.run(&pe);
     match result {
@@ -160,15 +160,16 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        let mut project: Project = match de::from_node(&tree, "") {
+        let mut project: Project = match de::from_node_all(&tree, "") {
             Ok(p) => p,
-            Err(e) => {
-                let msg = e.describe();
-                self.errors.push(
-                    LoadError::new(Problem::Schema, msg)
-                        .at_opt(e.span)
-                        .path(e.path.as_deref().unwrap_or("")),
-                );
+            Err(errors) => {
+                for e in errors {
+                    self.errors.push(
+                        LoadError::new(Problem::Schema, e.describe())
+                            .at_opt(e.span)
+                            .path(e.path.as_deref().unwrap_or("")),
+                    );
+                }
                 return None;
             }
         };
@@ -282,7 +283,7 @@ impl<'a> Loader<'a> {
                 "-".to_string(),
                 self.opts.stdin.clone().unwrap_or_default().into_bytes(),
             ),
-            ConfigFile::Path(p) => match std::fs::read(p) {
+            ConfigFile::Path(p) => match read_capped(p) {
                 Ok(b) => (p.display().to_string(), b),
                 Err(e) => {
                     let msg = if e.kind() == std::io::ErrorKind::NotFound {
@@ -303,8 +304,7 @@ impl<'a> Loader<'a> {
             self.errors.push(LoadError::new(
                 Problem::Io,
                 format!(
-                    "{label}: file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit",
-                    bytes.len()
+                    "{label}: file too large: more than the limit of {MAX_FILE_BYTES} bytes"
                 ),
             ));
             return None;
@@ -313,9 +313,12 @@ impl<'a> Loader<'a> {
             Ok(t) => t,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
+                let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
+                let line = valid.matches('\n').count() + 1;
+                let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                 self.errors.push(LoadError::new(
                     Problem::Io,
-                    format!("{label}: invalid UTF-8 at byte offset {at}"),
+                    format!("{label}:{line}:{col}: invalid UTF-8 at byte offset {at}"),
                 ));
                 return None;
             }
@@ -439,13 +442,26 @@ impl<'a> Loader<'a> {
                 return;
             }
         };
+        if let Some(f) = file.as_deref().filter(|f| paths::is_remote_source(f)) {
+            let span = ext.get("file").map_or(ext.span, |n| n.span);
+            self.errors.push(
+                LoadError::new(
+                    Problem::Usage,
+                    format!("{path}.file: remote source {f:?} is not supported: only local files can be extended"),
+                )
+                .at(span),
+            );
+            return;
+        }
         let key = (label.to_string(), name.to_string());
         if self.extends_stack.contains(&key) {
+            // compose-go's layout: the first service, then each `extends` step.
             let mut msg = String::from("Circular reference:");
-            for (f, s) in &self.extends_stack {
-                msg.push_str(&format!("\n  {s} in {f}"));
+            for (i, (f, s)) in self.extends_stack.iter().enumerate() {
+                let step = if i == 0 { "" } else { "extends " };
+                msg.push_str(&format!("\n  {step}{s} in {f}"));
             }
-            msg.push_str(&format!("\n  {name} in {label}"));
+            msg.push_str(&format!("\n  extends {name} in {label}"));
             self.errors
                 .push(LoadError::new(Problem::Cycle, msg).at(ext.span));
             return;
@@ -566,7 +582,7 @@ impl<'a> Loader<'a> {
                 continue;
             }
             for p in &paths {
-                if p.contains("://") || p.starts_with("git@") {
+                if paths::is_remote_source(p) {
                     self.errors.push(
                         LoadError::new(Problem::Usage, format!("{ipath}: remote include {p:?} is not supported: only local files can be included"))
                             .at(item.span),
@@ -598,7 +614,7 @@ impl<'a> Loader<'a> {
                     .collect()
             };
             let values =
-                match environment::read_env_files(&env_paths, &ctx.env, true, &mut self.warnings) {
+                match environment::read_env_files(&env_paths, &ctx.env, true, &mut self.warnings, &self.sources) {
                     Ok(v) => v,
                     Err(e) => {
                         self.errors.push(e.at(item.span));
@@ -706,7 +722,7 @@ impl<'a> Loader<'a> {
 /// The parsed files of a project, before any processing (for `config --variables`).
 pub fn raw_files(opts: &LoadOptions) -> Result<Vec<Node>, LoadErrors> {
     let sources = SourceMap::new();
-    let pe = environment::resolve(opts).map_err(|e| LoadErrors::one(e, sources.clone()))?;
+    let pe = environment::resolve(opts, &sources).map_err(|e| LoadErrors::one(e, sources.clone()))?;
     let mut loader = Loader::new(opts, sources.clone(), &pe);
     let mut out = Vec::new();
     for cf in &pe.files {
@@ -722,4 +738,15 @@ pub fn raw_files(opts: &LoadOptions) -> Result<Vec<Node>, LoadErrors> {
             sources,
         })
     }
+}
+
+/// Reads a file, but at most one byte past [`MAX_FILE_BYTES`]: an oversized file is refused
+/// without being read whole.
+fn read_capped(p: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(p)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
 }

@@ -392,6 +392,12 @@ impl Normalizer<'_> {
                 );
             }
             if let Some(hc) = &svc.healthcheck {
+                // Docker Compose's `config` accepts this and its `up` refuses it; say so now.
+                if hc.start_interval.is_some() && hc.start_period.is_none() {
+                    self.warnings.push(format!(
+                        "{p}.healthcheck.start_interval requires healthcheck.start_period to be set: `up` will refuse to create service {name:?}"
+                    ));
+                }
                 if let Some(first) = hc.test.first() {
                     if !matches!(first.as_str(), "NONE" | "CMD" | "CMD-SHELL") {
                         self.error(

@@ -134,7 +134,10 @@ impl Resolver<'_> {
         }
         if let Some(ext) = map.get_mut("extends") {
             if let Some(f) = ext.value.get_mut("file") {
-                self.string(f, |s| self.host_path(s));
+                // A remote source is kept as written, for the loader to refuse by name.
+                if !f.as_str().is_some_and(is_remote_source) {
+                    self.string(f, |s| self.host_path(s));
+                }
             }
         }
         if let Some(items) = map.get_mut("volumes").and_then(|e| e.value.as_seq_mut()) {
@@ -181,4 +184,11 @@ fn is_local_context(s: &str) -> bool {
         Some(i) => s[..i].contains('/'),
         None => true,
     }
+}
+
+/// Whether an `include` or `extends` source names a remote resource (an OCI artifact or a git
+/// repository) rather than a local file. Docker Compose fetches these; rcompose refuses them
+/// (remote sources ran code paths with known path-traversal bugs, CVE-2025-62725).
+pub fn is_remote_source(p: &str) -> bool {
+    p.contains("://") || p.starts_with("git@") || p.starts_with("github.com/")
 }
