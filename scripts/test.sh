@@ -6,7 +6,7 @@
 #      for the side-by-side benchmark);
 #   2. builds, runs the unit, integration, schema and bad-input tests (`cargo test`);
 #   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
-#      timing on a shared machine is noisy; run bench/config-bench.sh for the checked ratio);
+#      timing on a shared machine is noisy; run bench/config_bench.py for the checked ratio);
 #   4. runs the 192-case `config` conformance corpus with strict exit codes (last, so its
 #      `N passed, M failed` line closes the log).
 #
@@ -32,12 +32,12 @@ fi
 step "building (release)"
 cargo build --release --locked
 
-step "cargo test"
-cargo test --locked
+step "cargo test (release profile: reuses the build above)"
+cargo test --release --locked
 
 if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
   step "config benchmark against Docker Compose v2.40.3 (report only)"
-  if ! RCOMPOSE="$ROOT/target/release/rcompose" bash bench/config-bench.sh --no-check --runs 3; then
+  if ! RCOMPOSE="$ROOT/target/release/rcompose" RCOMPOSE_SHARED="$SHARED" python3 bench/config_bench.py --no-check --runs 3; then
     echo "benchmark could not run (reference not installable?); not a test failure"
   fi
 fi
