@@ -517,7 +517,7 @@ fn c21_port_range_mismatch() {
 fn c22_volume_too_many_colons() {
     Case::compose(&svc("    volumes:\n      - a:b:c:d\n")).fails(
         "c22_volume_too_many_colons",
-        &["services.web.volumes[0]", "$DIR/compose.yaml:5:9"],
+        &["services.web.volumes[0]", "too many colons", "$DIR/compose.yaml:5:9"],
     );
 }
 
@@ -525,7 +525,7 @@ fn c22_volume_too_many_colons() {
 fn c22_volume_empty_sections() {
     Case::compose(&svc("    volumes:\n      - \"::\"\n")).fails(
         "c22_volume_empty_sections",
-        &["services.web.volumes[0]", "$DIR/compose.yaml:5:9"],
+        &["services.web.volumes[0]", "empty section between colons", "$DIR/compose.yaml:5:9"],
     );
 }
 
@@ -610,7 +610,11 @@ fn c24_dotenv_legit_forms() {
 fn c25_project_name_uppercase() {
     Case::compose(&svc("")).arg("-p").arg("My_App").fails(
         "c25_project_name_uppercase",
-        &["invalid project name \"My_App\"", "must consist only of lowercase alphanumeric"],
+        &[
+            "invalid project name \"My_App\"",
+            "must consist only of lowercase alphanumeric",
+            "--> at -p/--project-name",
+        ],
     );
 }
 
@@ -618,7 +622,7 @@ fn c25_project_name_uppercase() {
 fn c25_project_name_leading_dash() {
     Case::compose(&svc("")).arg("--project-name=-x").fails(
         "c25_project_name_leading_dash",
-        &["invalid project name \"-x\"", "must consist only of lowercase alphanumeric"],
+        &["invalid project name \"-x\"", "--> at -p/--project-name"],
     );
 }
 
@@ -634,7 +638,7 @@ fn c25_project_name_in_file_is_normalized() {
 fn c25_project_name_from_environment() {
     Case::compose(&svc("")).env("COMPOSE_PROJECT_NAME", "Bad Name").fails(
         "c25_project_name_from_environment",
-        &["invalid project name \"Bad Name\""],
+        &["invalid project name \"Bad Name\"", "--> at COMPOSE_PROJECT_NAME"],
     );
 }
 

@@ -204,18 +204,21 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
         env.sort();
         return Ok(lines(env.into_iter().map(|(k, v)| format!("{k}={v}"))));
     }
-    let mut v = match args.format {
-        Format::Json => p.to_json(),
-        Format::Yaml => p.to_yaml_value(),
-    };
+    if args.format == Format::Json {
+        // Straight from the model: the same text as `to_json` + `escape_dollars` +
+        // `to_string_pretty`, without a `serde_json::Value` copy of the whole project.
+        // Top-level extensions follow the model's keys, sorted (Go prints maps sorted).
+        let mut ext: Vec<(&String, &Value)> = p.extensions.iter().collect();
+        ext.sort_by(|a, b| a.0.cmp(b.0));
+        return render::json_pretty_escaped(p, &ext).map_err(|e| e.to_string());
+    }
+    let mut v = p.to_yaml_value();
     render::escape_dollars(&mut v);
-    Ok(match args.format {
-        Format::Json => serde_json::to_string_pretty(&v).map_err(|e| e.to_string())? + "\n",
-        Format::Yaml => {
-            render::yaml_view(&mut v);
-            render::to_yaml(&v)
-        }
-    })
+    render::yaml_view(&mut v);
+    let text = render::to_yaml(&v);
+    // The process ends soon: freeing the document would only cost time.
+    std::mem::forget(v);
+    Ok(text)
 }
 
 /// The service config hash, computed like Docker Compose's `ServiceHash`: SHA-256 of the

@@ -3,6 +3,9 @@
 //!
 //! Pure functions of a `serde_json::Value`; only the commands write the result.
 
+use std::io;
+
+use serde::Serialize;
 use serde_json::Value;
 
 /// Re-escapes `$` as `$$` in every string and key, so the output loads back to the same
@@ -16,19 +19,117 @@ pub fn escape_dollars(v: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(escape_dollars),
         Value::Object(map) => {
-            let old = std::mem::take(map);
-            for (k, mut val) in old {
-                escape_dollars(&mut val);
-                let k = if k.contains('$') {
-                    k.replace('$', "$$")
-                } else {
-                    k
-                };
-                map.insert(k, val);
+            // Rebuilding a map rehashes every key: only do it when a key must change.
+            if map.keys().any(|k| k.contains('$')) {
+                let old = std::mem::take(map);
+                for (k, val) in old {
+                    let k = if k.contains('$') {
+                        k.replace('$', "$$")
+                    } else {
+                        k
+                    };
+                    map.insert(k, val);
+                }
             }
+            map.values_mut().for_each(escape_dollars);
         }
         _ => {}
     }
+}
+
+/// `serde_json`'s pretty printer that writes every `$` of a string or key as `$$`: the
+/// `config --format json` text straight from the typed model, equal to serializing it to a
+/// [`Value`], [`escape_dollars`] and `to_string_pretty`, without building that `Value`.
+struct DollarFormatter(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for DollarFormatter {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // `$` is never JSON-escaped, so it can only occur inside fragments.
+        let mut rest = fragment;
+        while let Some(i) = rest.find('$') {
+            w.write_all(rest[..=i].as_bytes())?;
+            w.write_all(b"$")?;
+            rest = &rest[i + 1..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+fn write_dollar_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
+    let fmt = DollarFormatter(serde_json::ser::PrettyFormatter::new());
+    v.serialize(&mut serde_json::Serializer::with_formatter(out, fmt))
+}
+
+/// Pretty JSON of a value that serializes to an object, with `extra` entries appended to that
+/// object (they must not repeat its keys), every `$` written as `$$` and a final newline.
+/// `config --format json` uses this on the typed model: the same text as
+/// `to_string_pretty` of the escaped [`Value`], at a fraction of the time and memory.
+pub fn json_pretty_escaped<T: Serialize + ?Sized>(
+    v: &T,
+    extra: &[(&String, &Value)],
+) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(1 << 16);
+    write_dollar_json(&mut out, v)?;
+    if !extra.is_empty() && out.last() == Some(&b'}') {
+        // Reopen the object: an empty one is `{}`, a non-empty one ends with `\n}`.
+        out.pop();
+        let empty = out.last() == Some(&b'{');
+        if !empty {
+            out.pop();
+        }
+        let mut first = empty;
+        let mut value = Vec::new();
+        for (k, x) in extra {
+            out.extend_from_slice(if first { b"\n  " } else { b",\n  " });
+            first = false;
+            write_dollar_json(&mut out, k.as_str())?;
+            out.extend_from_slice(b": ");
+            // One level deeper: JSON strings hold no raw line breaks, so every `\n` is layout.
+            value.clear();
+            write_dollar_json(&mut value, *x)?;
+            for &b in &value {
+                out.push(b);
+                if b == b'\n' {
+                    out.extend_from_slice(b"  ");
+                }
+            }
+        }
+        out.extend_from_slice(b"\n}");
+    }
+    out.push(b'\n');
+    // The formatter only writes `str` fragments and ASCII punctuation.
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
 /// Drops what Compose's YAML output omits but its JSON output prints (`omitempty` only on the

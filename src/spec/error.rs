@@ -137,8 +137,15 @@ pub fn render(e: &LoadError, sources: &SourceMap) -> String {
             if let Some(line) = sources.line_text(span.file, span.line) {
                 let num = span.line.to_string();
                 let pad = " ".repeat(num.len());
-                let line_shown: String = line.chars().take(200).collect();
-                let caret_col = (span.col.max(1) as usize - 1).min(line_shown.chars().count());
+                // Long lines are shown as a window around the caret.
+                let col0 = span.col.max(1) as usize - 1;
+                let skip = col0.saturating_sub(120);
+                let mut line_shown: String = line.chars().skip(skip).take(200).collect();
+                if skip > 0 {
+                    line_shown.insert_str(0, "...");
+                }
+                let caret_col = (col0 - skip + if skip > 0 { 3 } else { 0 })
+                    .min(line_shown.chars().count());
                 let lead: String = line_shown
                     .chars()
                     .take(caret_col)

@@ -233,10 +233,16 @@ impl<'a> Loader<'a> {
             }
         };
         if let Some(p) = self.opts.project_name.as_deref().filter(|p| !p.is_empty()) {
-            return checked(project_name::validate(p), &mut self.errors);
+            return checked(
+                project_name::validate(p).map_err(|e| e.path("-p/--project-name")),
+                &mut self.errors,
+            );
         }
         if let Some(p) = env.get("COMPOSE_PROJECT_NAME").filter(|p| !p.is_empty()) {
-            return checked(project_name::validate(p), &mut self.errors);
+            return checked(
+                project_name::validate(p).map_err(|e| e.path("COMPOSE_PROJECT_NAME")),
+                &mut self.errors,
+            );
         }
         let mut from_file = None;
         for (_, root) in raws {

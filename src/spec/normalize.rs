@@ -440,11 +440,23 @@ impl Normalizer<'_> {
                     && !super::paths::is_windows_abs(&v.target)
                     && v.kind != "npipe"
                 {
+                    // A colon in the target means the short form had more sections than
+                    // `source:target:mode`, which compose-go split elsewhere than meant.
+                    let why = if v.target.contains("::")
+                        || v.target.starts_with(':')
+                        || v.target.ends_with(':')
+                    {
+                        " (empty section between colons)"
+                    } else if v.target.contains(':') {
+                        " (too many colons)"
+                    } else {
+                        ""
+                    };
                     self.error(
                         Problem::Invalid,
                         &format!("{p}.volumes[{i}].target"),
                         format!(
-                            "{p}.volumes[{i}].target {:?} must be an absolute path",
+                            "{p}.volumes[{i}].target {:?} must be an absolute path{why}",
                             v.target
                         ),
                     );
