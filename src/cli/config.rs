@@ -10,7 +10,6 @@ use super::GlobalArgs;
 use crate::graph::DependencyGraph;
 use crate::spec::interpolate;
 use crate::spec::loader::{self, Loaded};
-use crate::spec::model::Service;
 use crate::spec::node::{Node, Value as NodeValue};
 use crate::spec::LoadOptions;
 
@@ -189,7 +188,7 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
         let wanted: Vec<&str> = sel.split(',').map(str::trim).collect();
         for (name, svc) in &p.services {
             if wanted.contains(&"*") || wanted.contains(&name.as_str()) {
-                out.push(format!("{name} {}", service_hash(svc)));
+                out.push(format!("{name} {}", crate::reconcile::hash::service_hash(svc)));
             }
         }
         for w in &wanted {
@@ -221,25 +220,6 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
     Ok(text)
 }
 
-/// The service config hash, computed like Docker Compose's `ServiceHash`: SHA-256 of the
-/// service's JSON without the fields that never force a recreate (`build`, `pull_policy`,
-/// `scale`, `depends_on`, `profiles`; `deploy.replicas` pinned to 1).
-pub fn service_hash(svc: &Service) -> String {
-    use sha2::{Digest, Sha256};
-    let mut s = svc.clone();
-    s.build = None;
-    s.pull_policy.clear();
-    s.scale = None;
-    s.depends_on.clear();
-    s.profiles.clear();
-    if let Some(d) = s.deploy.as_mut() {
-        d.replicas = Some(1);
-    }
-    let v: Value = serde_json::to_value(&s).unwrap_or(Value::Null);
-    let text = render::go_json(&v);
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// `config --variables`: every variable the files use, with required/default/alternate.
 fn variables(opts: &LoadOptions, colors: bool, args: &ConfigArgs) -> ExitCode {

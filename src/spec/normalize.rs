@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 
 use super::dotenv;
 use super::error::{LoadError, Problem};
+use super::model::hash_view::Unresolved;
 use super::model::*;
 use super::node::{Node, Value};
 use super::options::LoadOptions;
@@ -226,8 +227,18 @@ impl Normalizer<'_> {
             let Some(svc) = project.services.get_mut(&name) else {
                 continue;
             };
+            // `env_file`/`label_file` stay (hidden from output) for the config hash.
+            // The hash view: the keys the files set, with their final values, and no
+            // values from `env_file` (labels from `label_file` are merged in it too).
+            let own: MappingWithEquals = std::mem::take(&mut svc.environment)
+                .into_keys()
+                .map(|k| {
+                    let v = resolved.get(&k).cloned().flatten();
+                    (k, v)
+                })
+                .collect();
             svc.environment = resolved;
-            svc.env_file.clear();
+            svc.unresolved = Some(Box::new(Unresolved { environment: own }));
             for (k, v) in labels_from {
                 svc.labels.entry(k).or_insert(v);
             }

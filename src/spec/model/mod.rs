@@ -6,6 +6,7 @@
 pub mod build;
 pub mod depends_on;
 pub mod deploy;
+pub mod hash_view;
 pub mod resources;
 pub mod scalars;
 pub mod schema_types;

@@ -106,8 +106,12 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
     pub environment: MappingWithEquals,
-    /// Read into `environment` during normalization; never printed.
-    #[serde(default, skip_serializing)]
+    /// Read into `environment` during normalization; printed only in the hash view.
+    #[serde(
+        default,
+        skip_serializing_if = "super::hash_view::skip_env_files",
+        serialize_with = "super::hash_view::env_files"
+    )]
     #[schemars(with = "Option<EnvFiles>")]
     pub env_file: Vec<EnvFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -244,6 +248,11 @@ pub struct Service {
     #[serde(skip)]
     #[schemars(skip)]
     pub extensions: indexmap::IndexMap<String, serde_json::Value>,
+    /// `environment` before `env_file`s were read (set by normalization; the config hash
+    /// is computed on it).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub unresolved: Option<Box<super::hash_view::Unresolved>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
