@@ -120,7 +120,10 @@ impl Case {
         let (dir, o) = self.run(name);
         let dir_s = dir.display().to_string();
         let stderr = o.stderr.replace(&dir_s, "$DIR");
-        let ctx = format!("case {name}\n--- stderr:\n{stderr}--- stdout:\n{}", o.stdout);
+        let ctx = format!(
+            "case {name}\n--- stderr:\n{stderr}--- stdout:\n{}",
+            o.stdout
+        );
         assert_eq!(o.code, Some(1), "exit status must be 1; {ctx}");
         assert!(!stderr.contains("panicked"), "panic; {ctx}");
         assert!(o.stdout.is_empty(), "nothing on stdout on error; {ctx}");
@@ -129,7 +132,11 @@ impl Case {
             "took {:.2} s of CPU; {ctx}",
             o.cpu_secs
         );
-        assert!(o.rss_kib <= MAX_RSS_KIB, "peak RSS {} KiB; {ctx}", o.rss_kib);
+        assert!(
+            o.rss_kib <= MAX_RSS_KIB,
+            "peak RSS {} KiB; {ctx}",
+            o.rss_kib
+        );
         assert!(
             has_location(&stderr) || (self.file_level && stderr.contains("$DIR/")),
             "no file:line:column nor dotted path; {ctx}"
@@ -180,9 +187,16 @@ fn has_location(stderr: &str) -> bool {
             && col.bytes().all(|b| b.is_ascii_digit())
     });
     let path = stderr.lines().filter(|l| l.starts_with("error:")).any(|l| {
-        ["services.", "volumes.", "networks.", "secrets.", "configs.", "service \""]
-            .iter()
-            .any(|p| l.contains(p))
+        [
+            "services.",
+            "volumes.",
+            "networks.",
+            "secrets.",
+            "configs.",
+            "service \"",
+        ]
+        .iter()
+        .any(|p| l.contains(p))
             || l.contains("project name")
     });
     file_line_col || path
@@ -203,7 +217,10 @@ fn golden(name: &str, stderr: &str) {
             path.display()
         )
     });
-    assert_eq!(stderr, want, "rendered error of {name} differs from the golden file");
+    assert_eq!(
+        stderr, want,
+        "rendered error of {name} differs from the golden file"
+    );
 }
 
 fn svc(body: &str) -> String {
@@ -246,7 +263,10 @@ fn c03_unclosed_bracket() {
 fn c04_top_level_list() {
     Case::compose("- services\n- web\n").fails(
         "c04_top_level_list",
-        &["top-level object must be a mapping", "$DIR/compose.yaml:1:1"],
+        &[
+            "top-level object must be a mapping",
+            "$DIR/compose.yaml:1:1",
+        ],
     );
 }
 
@@ -254,20 +274,28 @@ fn c04_top_level_list() {
 fn c04_top_level_scalar() {
     Case::compose("services\n").fails(
         "c04_top_level_scalar",
-        &["top-level object must be a mapping", "$DIR/compose.yaml:1:1"],
+        &[
+            "top-level object must be a mapping",
+            "$DIR/compose.yaml:1:1",
+        ],
     );
 }
 
 // 5. Empty file, only comments.
 #[test]
 fn c05_empty_file() {
-    Case::compose("").fails("c05_empty_file", &["empty compose file", "$DIR/compose.yaml"]);
+    Case::compose("").fails(
+        "c05_empty_file",
+        &["empty compose file", "$DIR/compose.yaml"],
+    );
 }
 
 #[test]
 fn c05_only_comments() {
-    Case::compose("# nothing\n\n# here\n")
-        .fails("c05_only_comments", &["empty compose file", "$DIR/compose.yaml"]);
+    Case::compose("# nothing\n\n# here\n").fails(
+        "c05_only_comments",
+        &["empty compose file", "$DIR/compose.yaml"],
+    );
 }
 
 // 6. Non-string key under services.
@@ -284,7 +312,10 @@ fn c06_non_string_key() {
 fn c07_top_level_typo() {
     Case::compose("x-ok: 1\nservces:\n  web:\n    image: nginx\n").fails(
         "c07_top_level_typo",
-        &["additional properties 'servces' not allowed", "$DIR/compose.yaml:2:1"],
+        &[
+            "additional properties 'servces' not allowed",
+            "$DIR/compose.yaml:2:1",
+        ],
     );
     let (out, _) = Case::compose("x-ok: 1\nservices:\n  web:\n    image: nginx\n")
         .succeeds("c07_extension_allowed");
@@ -310,7 +341,10 @@ fn c08_unknown_service_key() {
 fn c09_ports_scalar() {
     Case::compose(&svc("    ports: 80\n")).fails(
         "c09_ports_scalar",
-        &["services.web.ports must be a list", "$DIR/compose.yaml:4:12"],
+        &[
+            "services.web.ports must be a list",
+            "$DIR/compose.yaml:4:12",
+        ],
     );
 }
 
@@ -344,7 +378,11 @@ fn c11_bad_duration() {
 fn c12_negative_scale() {
     Case::compose(&svc("    scale: -1\n")).fails(
         "c12_negative_scale",
-        &["services.web.scale", "must be greater than or equal to 0", "$DIR/compose.yaml:4:"],
+        &[
+            "services.web.scale",
+            "must be greater than or equal to 0",
+            "$DIR/compose.yaml:4:",
+        ],
     );
 }
 
@@ -361,7 +399,10 @@ fn c12_scale_replicas_conflict() {
 fn c13_undefined_dependency() {
     Case::compose(&svc("    depends_on: [db]\n")).fails(
         "c13_undefined_dependency",
-        &["service \"web\" depends on undefined service \"db\"", "$DIR/compose.yaml:4:"],
+        &[
+            "service \"web\" depends on undefined service \"db\"",
+            "$DIR/compose.yaml:4:",
+        ],
     );
 }
 
@@ -377,8 +418,10 @@ fn c14_dependency_cycle() {
 
 #[test]
 fn c14_self_dependency() {
-    Case::compose("services:\n  a:\n    image: x\n    depends_on: [a]\n")
-        .fails("c14_self_dependency", &["dependency cycle detected: a -> a"]);
+    Case::compose("services:\n  a:\n    image: x\n    depends_on: [a]\n").fails(
+        "c14_self_dependency",
+        &["dependency cycle detected: a -> a"],
+    );
 }
 
 // 15. `extends` cycle, through two files.
@@ -404,7 +447,10 @@ fn c16_include_cycle() {
     Case::compose("include:\n  - a.yaml\nservices:\n  web:\n    image: nginx\n")
         .file("a.yaml", "include:\n  - b.yaml\n")
         .file("b.yaml", "include:\n  - a.yaml\n")
-        .fails("c16_include_cycle", &["include cycle detected", "$DIR/b.yaml:2:"]);
+        .fails(
+            "c16_include_cycle",
+            &["include cycle detected", "$DIR/b.yaml:2:"],
+        );
 }
 
 // 17. References to undefined top-level resources.
@@ -446,7 +492,10 @@ fn c18_network_mode_and_networks() {
     Case::compose(&(svc("    network_mode: host\n    networks: [n]\n") + "networks:\n  n: {}\n"))
         .fails(
             "c18_network_mode_and_networks",
-            &["mutually exclusive `network_mode` and `networks`", "$DIR/compose.yaml:4:"],
+            &[
+                "mutually exclusive `network_mode` and `networks`",
+                "$DIR/compose.yaml:4:",
+            ],
         );
 }
 
@@ -455,7 +504,10 @@ fn c18_network_mode_and_networks() {
 fn c19_no_image_no_build() {
     Case::compose("services:\n  web:\n    command: x\n").fails(
         "c19_no_image_no_build",
-        &["has neither an image nor a build context specified", "$DIR/compose.yaml:2:"],
+        &[
+            "has neither an image nor a build context specified",
+            "$DIR/compose.yaml:2:",
+        ],
     );
 }
 
@@ -485,12 +537,20 @@ fn port_case(name: &str, spec: &str, message: &str) {
 
 #[test]
 fn c21_port_out_of_range() {
-    port_case("c21_port_out_of_range", "99999:80", "invalid hostPort: 99999");
+    port_case(
+        "c21_port_out_of_range",
+        "99999:80",
+        "invalid hostPort: 99999",
+    );
 }
 
 #[test]
 fn c21_port_bad_protocol() {
-    port_case("c21_port_bad_protocol", "80:80/sctpx", "invalid proto: sctpx");
+    port_case(
+        "c21_port_bad_protocol",
+        "80:80/sctpx",
+        "invalid proto: sctpx",
+    );
 }
 
 #[test]
@@ -500,7 +560,11 @@ fn c21_port_not_numbers() {
 
 #[test]
 fn c21_port_too_many_parts() {
-    port_case("c21_port_too_many_parts", "1.2.3.4:80:80:80", "invalid IP address: 1.2.3.4:80");
+    port_case(
+        "c21_port_too_many_parts",
+        "1.2.3.4:80:80:80",
+        "invalid IP address: 1.2.3.4:80",
+    );
 }
 
 #[test]
@@ -517,7 +581,11 @@ fn c21_port_range_mismatch() {
 fn c22_volume_too_many_colons() {
     Case::compose(&svc("    volumes:\n      - a:b:c:d\n")).fails(
         "c22_volume_too_many_colons",
-        &["services.web.volumes[0]", "too many colons", "$DIR/compose.yaml:5:9"],
+        &[
+            "services.web.volumes[0]",
+            "too many colons",
+            "$DIR/compose.yaml:5:9",
+        ],
     );
 }
 
@@ -525,20 +593,26 @@ fn c22_volume_too_many_colons() {
 fn c22_volume_empty_sections() {
     Case::compose(&svc("    volumes:\n      - \"::\"\n")).fails(
         "c22_volume_empty_sections",
-        &["services.web.volumes[0]", "empty section between colons", "$DIR/compose.yaml:5:9"],
+        &[
+            "services.web.volumes[0]",
+            "empty section between colons",
+            "$DIR/compose.yaml:5:9",
+        ],
     );
 }
 
 #[test]
 fn c22_volume_relative_target() {
-    Case::compose(&svc("    volumes:\n      - type: bind\n        source: ./a\n        target: data\n"))
-        .fails(
-            "c22_volume_relative_target",
-            &[
-                "services.web.volumes[0].target \"data\" must be an absolute path",
-                "$DIR/compose.yaml:7:9",
-            ],
-        );
+    Case::compose(&svc(
+        "    volumes:\n      - type: bind\n        source: ./a\n        target: data\n",
+    ))
+    .fails(
+        "c22_volume_relative_target",
+        &[
+            "services.web.volumes[0].target \"data\" must be an absolute path",
+            "$DIR/compose.yaml:7:9",
+        ],
+    );
 }
 
 // 23. Interpolation errors; `$$` stays a literal `$`.
@@ -546,7 +620,10 @@ fn c22_volume_relative_target() {
 fn c23_required_variable() {
     Case::compose("services:\n  web:\n    image: \"${VAR:?must set}\"\n").fails(
         "c23_required_variable",
-        &["required variable VAR is missing a value: must set", "$DIR/compose.yaml:3:"],
+        &[
+            "required variable VAR is missing a value: must set",
+            "$DIR/compose.yaml:3:",
+        ],
     );
 }
 
@@ -554,7 +631,10 @@ fn c23_required_variable() {
 fn c23_invalid_template() {
     Case::compose("services:\n  web:\n    image: \"${VAR\"\n").fails(
         "c23_invalid_template",
-        &["invalid interpolation format for services.web.image", "$DIR/compose.yaml:3:12"],
+        &[
+            "invalid interpolation format for services.web.image",
+            "$DIR/compose.yaml:3:12",
+        ],
     );
 }
 
@@ -572,7 +652,10 @@ fn c24_dotenv_unterminated_quote() {
         .file(".env", "A=1\nB=\"open\nC=3\n")
         .fails(
             "c24_dotenv_unterminated_quote",
-            &["failed to read $DIR/.env: line 4: unterminated quoted value \"open", "$DIR/.env:2:1"],
+            &[
+                "failed to read $DIR/.env: line 4: unterminated quoted value \"open",
+                "$DIR/.env:2:1",
+            ],
         );
 }
 
@@ -582,13 +665,19 @@ fn c24_dotenv_bad_key() {
         .file(".env", "A=1\nMY KEY=2\n")
         .fails(
             "c24_dotenv_bad_key",
-            &["failed to read $DIR/.env: line 2: key cannot contain a space", "$DIR/.env:2:1"],
+            &[
+                "failed to read $DIR/.env: line 2: key cannot contain a space",
+                "$DIR/.env:2:1",
+            ],
         );
     Case::compose(&svc(""))
         .file(".env", "A=1\nMY$KEY=2\n")
         .fails(
             "c24_dotenv_bad_key_character",
-            &["unexpected character \"$\" in variable name", "$DIR/.env:2:1"],
+            &[
+                "unexpected character \"$\" in variable name",
+                "$DIR/.env:2:1",
+            ],
         );
 }
 
@@ -600,7 +689,11 @@ fn c24_dotenv_legit_forms() {
     )
     .file(".env", dotenv.to_vec())
     .succeeds("c24_dotenv_legit");
-    for want in ["\"A\": \"1\"", "\"B\": \"two\"", "\"C\": \"x # not a comment\""] {
+    for want in [
+        "\"A\": \"1\"",
+        "\"B\": \"two\"",
+        "\"C\": \"x # not a comment\"",
+    ] {
         assert!(out.contains(want), "{want} in {out}");
     }
 }
@@ -630,16 +723,22 @@ fn c25_project_name_leading_dash() {
 /// exactly as Docker Compose does; only `-p` and `COMPOSE_PROJECT_NAME` are checked.
 #[test]
 fn c25_project_name_in_file_is_normalized() {
-    let (out, _) = Case::compose(&format!("name: My_App\n{}", svc(""))).succeeds("c25_name_in_file");
+    let (out, _) =
+        Case::compose(&format!("name: My_App\n{}", svc(""))).succeeds("c25_name_in_file");
     assert!(out.contains("\"name\": \"my_app\""), "{out}");
 }
 
 #[test]
 fn c25_project_name_from_environment() {
-    Case::compose(&svc("")).env("COMPOSE_PROJECT_NAME", "Bad Name").fails(
-        "c25_project_name_from_environment",
-        &["invalid project name \"Bad Name\"", "--> at COMPOSE_PROJECT_NAME"],
-    );
+    Case::compose(&svc(""))
+        .env("COMPOSE_PROJECT_NAME", "Bad Name")
+        .fails(
+            "c25_project_name_from_environment",
+            &[
+                "invalid project name \"Bad Name\"",
+                "--> at COMPOSE_PROJECT_NAME",
+            ],
+        );
 }
 
 // 26. Healthcheck test not starting with CMD/CMD-SHELL/NONE. `start_interval` without
@@ -713,7 +812,10 @@ fn c29_huge_scalar() {
 fn c30_merge_of_scalar() {
     Case::compose("x-s: &s 3\nservices:\n  web:\n    <<: *s\n    image: nginx\n").fails(
         "c30_merge_of_scalar",
-        &["map merge requires map or sequence of maps as the value", "$DIR/compose.yaml:4:"],
+        &[
+            "map merge requires map or sequence of maps as the value",
+            "$DIR/compose.yaml:4:",
+        ],
     );
 }
 
@@ -727,8 +829,10 @@ fn c30_undefined_alias() {
 
 #[test]
 fn c30_python_tag() {
-    Case::compose("services:\n  web:\n    image: !!python/object nginx\n")
-        .fails("c30_python_tag", &["!!python/object", "$DIR/compose.yaml:3:12"]);
+    Case::compose("services:\n  web:\n    image: !!python/object nginx\n").fails(
+        "c30_python_tag",
+        &["!!python/object", "$DIR/compose.yaml:3:12"],
+    );
 }
 
 #[test]
@@ -747,7 +851,10 @@ fn c30_recursive_alias() {
 #[test]
 fn c31_invalid_utf8() {
     Case::default()
-        .file("compose.yaml", b"services:\n  web:\n    image: a\xff\xfeb\n".to_vec())
+        .file(
+            "compose.yaml",
+            b"services:\n  web:\n    image: a\xff\xfeb\n".to_vec(),
+        )
         .fails(
             "c31_invalid_utf8",
             &["$DIR/compose.yaml:3:13: invalid UTF-8 at byte offset 29"],
@@ -757,42 +864,66 @@ fn c31_invalid_utf8() {
 #[test]
 fn c31_nul_byte() {
     Case::default()
-        .file("compose.yaml", b"services:\n  web:\n    image: a\0b\n".to_vec())
+        .file(
+            "compose.yaml",
+            b"services:\n  web:\n    image: a\0b\n".to_vec(),
+        )
         .fails("c31_nul_byte", &["$DIR/compose.yaml:3:13"]);
 }
 
 // 32. Secret and config targets escaping their directory.
 #[test]
 fn c32_secret_target_escape() {
-    Case::compose(&(svc("    secrets:\n      - source: s\n        target: ../../etc/shadow\n") + "secrets:\n  s:\n    file: ./s.txt\n"))
-        .file("s.txt", "s")
-        .fails(
-            "c32_secret_target_escape",
-            &["services.web.secrets[0].target", "$DIR/compose.yaml:6:"],
-        );
+    Case::compose(
+        &(svc("    secrets:\n      - source: s\n        target: ../../etc/shadow\n")
+            + "secrets:\n  s:\n    file: ./s.txt\n"),
+    )
+    .file("s.txt", "s")
+    .fails(
+        "c32_secret_target_escape",
+        &["services.web.secrets[0].target", "$DIR/compose.yaml:6:"],
+    );
 }
 
 #[test]
 fn c32_config_target_escape() {
-    Case::compose(&(svc("    configs:\n      - source: c\n        target: /etc/../../shadow\n") + "configs:\n  c:\n    file: ./c.txt\n"))
-        .file("c.txt", "c")
-        .fails(
-            "c32_config_target_escape",
-            &["services.web.configs[0].target", "$DIR/compose.yaml:6:"],
-        );
+    Case::compose(
+        &(svc("    configs:\n      - source: c\n        target: /etc/../../shadow\n")
+            + "configs:\n  c:\n    file: ./c.txt\n"),
+    )
+    .file("c.txt", "c")
+    .fails(
+        "c32_config_target_escape",
+        &["services.web.configs[0].target", "$DIR/compose.yaml:6:"],
+    );
 }
 
 // 33. Remote `include`/`extends` sources are refused.
 #[test]
 fn c33_include_oci() {
-    Case::compose(&format!("include:\n  - oci://registry.example/app:1\n{}", svc("")))
-        .fails("c33_include_oci", &["oci://registry.example/app:1", "$DIR/compose.yaml:2:"]);
+    Case::compose(&format!(
+        "include:\n  - oci://registry.example/app:1\n{}",
+        svc("")
+    ))
+    .fails(
+        "c33_include_oci",
+        &["oci://registry.example/app:1", "$DIR/compose.yaml:2:"],
+    );
 }
 
 #[test]
 fn c33_include_git() {
-    Case::compose(&format!("include:\n  - https://github.com/example/app.git#main\n{}", svc("")))
-        .fails("c33_include_git", &["https://github.com/example/app.git#main", "$DIR/compose.yaml:2:"]);
+    Case::compose(&format!(
+        "include:\n  - https://github.com/example/app.git#main\n{}",
+        svc("")
+    ))
+    .fails(
+        "c33_include_git",
+        &[
+            "https://github.com/example/app.git#main",
+            "$DIR/compose.yaml:2:",
+        ],
+    );
 }
 
 #[test]
@@ -811,17 +942,26 @@ fn c33_extends_git() {
 #[test]
 fn override_file_error_names_the_override() {
     Case::compose(&svc(""))
-        .file("compose.override.yaml", "services:\n  web:\n    ports: 80\n")
+        .file(
+            "compose.override.yaml",
+            "services:\n  web:\n    ports: 80\n",
+        )
         .fails(
             "override_file_error",
-            &["services.web.ports must be a list", "$DIR/compose.override.yaml:3:12"],
+            &[
+                "services.web.ports must be a list",
+                "$DIR/compose.override.yaml:3:12",
+            ],
         );
 }
 
 #[test]
 fn included_file_error_names_the_included_file() {
     Case::compose(&format!("include:\n  - sub/inc.yaml\n{}", svc("")))
-        .file("sub/inc.yaml", "services:\n  db:\n    image: pg\n    healthcheck:\n      retries: many\n")
+        .file(
+            "sub/inc.yaml",
+            "services:\n  db:\n    image: pg\n    healthcheck:\n      retries: many\n",
+        )
         .fails(
             "included_file_error",
             &["services.db.healthcheck.retries", "$DIR/sub/inc.yaml:5:"],

@@ -25,7 +25,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn lines(p: &Path) -> Vec<String> {
     std::fs::read_to_string(p)
-        .map(|s| s.lines().filter(|l| !l.is_empty()).map(String::from).collect())
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -86,6 +86,12 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> ExitCode {
     opts.skip_normalization = args.no_normalize;
     opts.skip_path_resolution = args.no_path_resolution;
     opts.skip_consistency = args.no_consistency;
+    opts.listing = args.services
+        || args.volumes
+        || args.networks
+        || args.images
+        || args.profiles
+        || args.hash.is_some();
 
     if args.variables {
         return variables(&opts, colors, args);
@@ -188,7 +194,10 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
         let wanted: Vec<&str> = sel.split(',').map(str::trim).collect();
         for (name, svc) in &p.services {
             if wanted.contains(&"*") || wanted.contains(&name.as_str()) {
-                out.push(format!("{name} {}", crate::reconcile::hash::service_hash(svc)));
+                out.push(format!(
+                    "{name} {}",
+                    crate::reconcile::hash::service_hash(svc)
+                ));
             }
         }
         for w in &wanted {
@@ -219,7 +228,6 @@ fn render_output(loaded: &Loaded, args: &ConfigArgs) -> Result<String, String> {
     std::mem::forget(v);
     Ok(text)
 }
-
 
 /// `config --variables`: every variable the files use, with required/default/alternate.
 fn variables(opts: &LoadOptions, colors: bool, args: &ConfigArgs) -> ExitCode {

@@ -158,7 +158,7 @@ impl Normalizer<'_> {
             let label_files = svc.label_file.clone();
             let own_env = svc.environment.clone();
             let mut from_files: IndexMap<String, String> = IndexMap::new();
-            for (i, f) in env_files.iter().enumerate() {
+            for (i, f) in env_files.iter().enumerate().filter(|_| !self.opts.listing) {
                 let at = format!("services.{name}.env_file[{i}]");
                 let Some(text) = self.read(&f.path, f.required, &at) else {
                     continue;
@@ -353,8 +353,9 @@ impl Normalizer<'_> {
                 );
             }
             if !svc.container_name.is_empty() {
-                if let Some(other) =
-                    container_names.insert(svc.container_name.clone(), name.clone())
+                if let Some(other) = container_names
+                    .insert(svc.container_name.clone(), name.clone())
+                    .filter(|_| !self.opts.listing)
                 {
                     self.error(
                         Problem::Conflict,

@@ -32,4 +32,8 @@ pub struct LoadOptions {
     pub skip_normalization: bool,
     pub skip_path_resolution: bool,
     pub skip_consistency: bool,
+    /// Loading for a listing (`config --services`, `--volumes`, `--networks`, `--images`,
+    /// `--profiles`, `--hash`): as in Docker Compose, `env_file` contents are not read and
+    /// container names are not checked for uniqueness.
+    pub listing: bool,
 }
