@@ -11,7 +11,8 @@
 #      `N passed, M failed` line closes the log).
 #
 # Environment: RCOMPOSE_SHARED (default ../shared), RCOMPOSE_SKIP_BENCH=1 to skip step 3,
-# RCOMPOSE_FUZZ_SECONDS=N to add a short fuzz run of every target (needs cargo-fuzz).
+# RCOMPOSE_FUZZ_SECONDS=N to add a short fuzz run of every target (scripts/fuzz.sh; installs
+# cargo-fuzz when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
