@@ -48,14 +48,17 @@ impl serde_json::ser::Formatter for DollarFormatter {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        // `$` is never JSON-escaped, so it can only occur inside fragments.
-        let mut rest = fragment;
-        while let Some(i) = rest.find('$') {
-            w.write_all(rest[..=i].as_bytes())?;
-            w.write_all(b"$")?;
-            rest = &rest[i + 1..];
+        // `$` is never JSON-escaped, so it can only occur inside fragments. Fragments are
+        // short: a plain byte loop beats `str::find` here.
+        let bytes = fragment.as_bytes();
+        let mut start = 0;
+        for (i, &c) in bytes.iter().enumerate() {
+            if c == b'$' {
+                w.write_all(&bytes[start..=i])?;
+                start = i;
+            }
         }
-        w.write_all(rest.as_bytes())
+        w.write_all(&bytes[start..])
     }
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.begin_array(w)
@@ -63,7 +66,11 @@ impl serde_json::ser::Formatter for DollarFormatter {
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -75,7 +82,11 @@ impl serde_json::ser::Formatter for DollarFormatter {
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_object_key(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -399,8 +410,18 @@ fn looks_numeric(s: &str) -> bool {
     if unsigned.is_empty() {
         return false;
     }
-    let radix = |p: &str, r: u32| unsigned.strip_prefix(p).is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(r)));
-    if radix("0x", 16) || radix("0X", 16) || radix("0o", 8) || radix("0O", 8) || radix("0b", 2) || radix("0B", 2) {
+    let radix = |p: &str, r: u32| {
+        unsigned
+            .strip_prefix(p)
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(r)))
+    };
+    if radix("0x", 16)
+        || radix("0X", 16)
+        || radix("0o", 8)
+        || radix("0O", 8)
+        || radix("0b", 2)
+        || radix("0B", 2)
+    {
         return true;
     }
     if unsigned.chars().all(|c| c.is_ascii_digit()) {
@@ -412,7 +433,11 @@ fn looks_numeric(s: &str) -> bool {
         None => (unsigned, None),
     };
     let mantissa_ok = match mantissa.split_once('.') {
-        Some((a, b)) => (a.is_empty() && !b.is_empty() || !a.is_empty()) && a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()),
+        Some((a, b)) => {
+            (a.is_empty() && !b.is_empty() || !a.is_empty())
+                && a.chars().all(|c| c.is_ascii_digit())
+                && b.chars().all(|c| c.is_ascii_digit())
+        }
         None => !mantissa.is_empty() && mantissa.chars().all(|c| c.is_ascii_digit()),
     };
     let exp_ok = exp.is_none_or(|e| {
@@ -458,6 +483,29 @@ mod tests {
         let mut v = json!({"a$": "x$y"});
         escape_dollars(&mut v);
         assert_eq!(v, json!({"a$$": "x$$y"}));
+    }
+
+    #[test]
+    fn direct_json_equals_the_escaped_value() {
+        let cases = [
+            json!({"a$": "x$y$$", "n": [1, {"b": null, "c": []}], "e": {}, "f": 1.5, "$": "$"}),
+            json!({}),
+        ];
+        let ext = json!({"x-$": {"k": ["$", {"z": {}}]}, "x-b": 2});
+        for v in cases {
+            for extra in [vec![], ext.as_object().unwrap().iter().collect::<Vec<_>>()] {
+                let mut expect = v.clone();
+                for (k, x) in &extra {
+                    expect
+                        .as_object_mut()
+                        .unwrap()
+                        .insert((*k).clone(), (*x).clone());
+                }
+                escape_dollars(&mut expect);
+                let want = serde_json::to_string_pretty(&expect).unwrap() + "\n";
+                assert_eq!(json_pretty_escaped(&v, &extra).unwrap(), want);
+            }
+        }
     }
 
     #[test]

@@ -99,9 +99,11 @@ fn service(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
         if skip(value) {
             continue;
         }
-        let p = format!("{path}.{key}");
+        // The attribute's path, for errors only: building it for every key costs more than
+        // most rules.
+        let p = || format!("{path}.{key}");
         match key.as_str() {
-            "build" => build(value, &p, errors),
+            "build" => build(value, &p(), errors),
             "command" | "entrypoint" => shell_command(value, &p, errors),
             "environment" => to_mapping(value, NullAs::Null),
             "labels" | "annotations" | "sysctls" | "storage_opt" | "log_opt" => {
@@ -133,8 +135,8 @@ fn service(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
             "devices" => devices(value),
             "gpus" => gpus(value),
             "models" => models(value),
-            "post_start" | "pre_stop" => hooks(value, &p, errors),
-            "develop" => develop(value, &p, errors),
+            "post_start" | "pre_stop" => hooks(value, &p(), errors),
+            "develop" => develop(value, &p(), errors),
             "provider" => provider(value),
             "deploy" => deploy(value),
             "logging" => {
@@ -164,7 +166,7 @@ pub fn to_mapping(node: &mut Node, null_as: NullAs) {
     let span = node.span;
     match &mut node.value {
         Value::Seq(items) => {
-            let mut map = Map::new();
+            let mut map = Map::default();
             for item in items.iter() {
                 let Some(text) = item.scalar_string() else {
                     continue;
@@ -234,7 +236,8 @@ fn stringify_items(node: &mut Node) {
     }
 }
 
-fn shell_command(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
+/// `path` builds the dotted path of `node` (only called for an error).
+fn shell_command(node: &mut Node, path: &dyn Fn() -> String, errors: &mut Vec<LoadError>) {
     let span = node.span;
     if let Value::String(s) = &node.value {
         match shellwords::split(s) {
@@ -244,11 +247,14 @@ fn shell_command(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                     span,
                 )
             }
-            Err(e) => errors.push(
-                LoadError::new(Problem::Invalid, format!("{path}: {e}"))
-                    .at(span)
-                    .path(path),
-            ),
+            Err(e) => {
+                let path = path();
+                errors.push(
+                    LoadError::new(Problem::Invalid, format!("{path}: {e}"))
+                        .at(span)
+                        .path(&path),
+                )
+            }
         }
     } else {
         stringify_items(node);
@@ -258,7 +264,7 @@ fn shell_command(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
 fn build(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
     let span = node.span;
     if let Value::String(s) = &node.value {
-        let mut map = Map::new();
+        let mut map = Map::default();
         map.insert(
             "context".into(),
             Entry {
@@ -317,7 +323,7 @@ fn env_files(node: &mut Node) {
     if let Some(items) = node.as_seq_mut() {
         for item in items.iter_mut() {
             if let Value::String(s) = &item.value {
-                let mut map = Map::new();
+                let mut map = Map::default();
                 map.insert(
                     "path".into(),
                     Entry {
@@ -334,7 +340,7 @@ fn env_files(node: &mut Node) {
 fn depends_on(node: &mut Node) {
     let span = node.span;
     if let Value::Seq(items) = &node.value {
-        let mut map = Map::new();
+        let mut map = Map::default();
         for item in items {
             if let Some(name) = item.scalar_string() {
                 map.insert(
@@ -381,7 +387,7 @@ fn depends_on(node: &mut Node) {
 fn service_networks(node: &mut Node) {
     let span = node.span;
     if let Value::Seq(items) = &node.value {
-        let mut map = Map::new();
+        let mut map = Map::default();
         for item in items {
             if let Some(name) = item.scalar_string() {
                 map.insert(
@@ -407,7 +413,7 @@ fn service_networks(node: &mut Node) {
     }
 }
 
-fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
+fn ports_rule(node: &mut Node, path: &dyn Fn() -> String, errors: &mut Vec<LoadError>) {
     let Some(items) = node.as_seq_mut() else {
         return;
     };
@@ -420,7 +426,7 @@ fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                 match ports::parse(&spec) {
                     Ok(list) => {
                         for p in list {
-                            let mut m = Map::new();
+                            let mut m = Map::default();
                             put(&mut m, "mode", Node::string("ingress", span));
                             if let Some(ip) = p.host_ip {
                                 put(&mut m, "host_ip", Node::string(ip, span));
@@ -441,7 +447,7 @@ fn ports_rule(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                         errors.push(
                             LoadError::new(Problem::Invalid, msg)
                                 .at(span)
-                                .path(&format!("{path}[{i}]")),
+                                .path(&format!("{}[{i}]", path())),
                         );
                     }
                 }
@@ -486,7 +492,7 @@ fn expose(node: &mut Node) {
     string_list(node, false);
 }
 
-fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
+fn volumes(node: &mut Node, path: &dyn Fn() -> String, errors: &mut Vec<LoadError>) {
     let Some(items) = node.as_seq_mut() else {
         return;
     };
@@ -497,7 +503,7 @@ fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
         };
         match volume_spec::parse(spec) {
             Ok(v) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 let kind = match v.kind {
                     Some(volume_spec::VolumeKind::Bind) => "bind",
                     _ => "volume",
@@ -511,7 +517,7 @@ fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                     put(&mut m, "read_only", Node::new(Value::Bool(true), span));
                 }
                 if v.has_bind_section() {
-                    let mut b = Map::new();
+                    let mut b = Map::default();
                     if let Some(p) = &v.propagation {
                         put(&mut b, "propagation", Node::string(p.clone(), span));
                     }
@@ -528,7 +534,7 @@ fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
                     put(&mut m, "bind", Node::new(Value::Map(b), span));
                 }
                 if v.has_volume_section() {
-                    let mut vm = Map::new();
+                    let mut vm = Map::default();
                     if v.nocopy {
                         put(&mut vm, "nocopy", Node::new(Value::Bool(true), span));
                     }
@@ -539,7 +545,7 @@ fn volumes(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
             Err(msg) => errors.push(
                 LoadError::new(Problem::Invalid, msg)
                     .at(span)
-                    .path(&format!("{path}[{i}]")),
+                    .path(&format!("{}[{i}]", path())),
             ),
         }
     }
@@ -551,7 +557,7 @@ fn file_refs(node: &mut Node) {
     };
     for item in items.iter_mut() {
         if let Some(s) = item.as_str().map(str::to_string) {
-            let mut m = Map::new();
+            let mut m = Map::default();
             put(&mut m, "source", Node::string(s, item.span));
             *item = Node::new(Value::Map(m), item.span);
         }
@@ -567,22 +573,24 @@ fn extra_hosts(node: &mut Node) {
                 match &e.value.value {
                     Value::Seq(ips) => {
                         for ip in ips {
-                            out.push(Node::string(
-                                format!("{host}={}", ip.scalar_string().unwrap_or_default()),
-                                ip.span,
-                            ));
+                            // A non-scalar stays as it is, for binding to report where it is.
+                            out.push(match ip.scalar_string() {
+                                Some(ip_s) => Node::string(format!("{host}={ip_s}"), ip.span),
+                                None => ip.clone(),
+                            });
                         }
                     }
-                    _ => out.push(Node::string(
-                        format!("{host}={}", e.value.scalar_string().unwrap_or_default()),
-                        e.key_span,
-                    )),
+                    _ => out.push(match e.value.scalar_string() {
+                        Some(ip) => Node::string(format!("{host}={ip}"), e.key_span),
+                        None => e.value.clone(),
+                    }),
                 }
             }
         }
         Value::Seq(items) => {
             for item in items {
                 let Some(text) = item.scalar_string() else {
+                    out.push(item.clone());
                     continue;
                 };
                 let (host, ips) = match text.split_once('=') {
@@ -630,7 +638,7 @@ fn devices(node: &mut Node) {
             [a, b, c, ..] => (*a, *b, *c),
             [] => continue,
         };
-        let mut m = Map::new();
+        let mut m = Map::default();
         put(&mut m, "source", Node::string(src, item.span));
         put(&mut m, "target", Node::string(dst, item.span));
         put(&mut m, "permissions", Node::string(perm, item.span));
@@ -668,7 +676,7 @@ fn device_requests(node: &mut Node, default_all: bool) {
 fn gpus(node: &mut Node) {
     let span = node.span;
     if node.as_str() == Some("all") {
-        let mut m = Map::new();
+        let mut m = Map::default();
         put(&mut m, "count", Node::new(Value::Int(-1), span));
         *node = Node::seq(vec![Node::new(Value::Map(m), span)], span);
         return;
@@ -700,7 +708,7 @@ fn deploy(node: &mut Node) {
 fn models(node: &mut Node) {
     let span = node.span;
     if let Value::Seq(items) = &node.value {
-        let mut map = Map::new();
+        let mut map = Map::default();
         for item in items {
             if let Some(name) = item.scalar_string() {
                 map.insert(
@@ -722,7 +730,7 @@ fn hooks(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
     };
     for (i, item) in items.iter_mut().enumerate() {
         if let Some(c) = item.get_mut("command") {
-            shell_command(c, &format!("{path}[{i}].command"), errors);
+            shell_command(c, &|| format!("{path}[{i}].command"), errors);
         }
         if let Some(e) = item.get_mut("environment") {
             to_mapping(e, NullAs::Null);
@@ -740,11 +748,11 @@ fn develop(node: &mut Node, path: &str, errors: &mut Vec<LoadError>) {
         match m.get_mut("exec") {
             Some(e) => {
                 if let Some(c) = e.value.get_mut("command") {
-                    shell_command(c, &format!("{path}.watch[{i}].exec.command"), errors);
+                    shell_command(c, &|| format!("{path}.watch[{i}].exec.command"), errors);
                 }
             }
             None => {
-                let mut exec = Map::new();
+                let mut exec = Map::default();
                 put(&mut exec, "command", Node::null(span));
                 put(m, "exec", Node::new(Value::Map(exec), span));
             }

@@ -39,9 +39,9 @@ impl DeError {
         }
     }
 
-    fn located(mut self, path: &str, span: Span) -> Self {
+    fn located(mut self, path: &Path<'_>, span: Span) -> Self {
         if self.path.is_none() {
-            self.path = Some(path.to_string());
+            self.path = Some(path.render());
             self.span = Some(span);
         }
         self
@@ -127,6 +127,9 @@ fn describe_unexpected(u: &de::Unexpected) -> String {
 /// Serde's "expected" phrases in compose-go's schema vocabulary.
 fn friendly_expected(exp: &str) -> String {
     let e = exp.trim();
+    if e == crate::spec::model::LIST_OR_DICT_VALUE || e.starts_with("an integer or ") {
+        return e.to_string();
+    }
     if e.starts_with("struct ") || e.starts_with("a map") || e == "map" || e.contains("mapping") {
         return "a mapping".into();
     }
@@ -160,7 +163,7 @@ pub fn from_node<'a, T: de::Deserialize<'a>>(
 ) -> Result<T, DeError> {
     T::deserialize(NodeDe {
         node,
-        path: root_path.to_string(),
+        path: Path::Root(root_path),
     })
 }
 
@@ -199,8 +202,8 @@ pub fn from_node_all<'a, T: de::DeserializeOwned>(
             Ok(_) => break,
             Err(e) => {
                 let at = e.path.clone().unwrap_or_default();
-                let cascade = e.key.is_none()
-                    && removed.iter().any(|r| is_path_prefix(&at, r) || *r == at);
+                let cascade =
+                    e.key.is_none() && removed.iter().any(|r| is_path_prefix(&at, r) || *r == at);
                 if !cascade {
                     if errors.iter().any(|x| x == &e) {
                         break;
@@ -294,9 +297,46 @@ fn prune(node: &mut Node, root_path: &str, target: &str) -> bool {
 }
 
 /// Serde deserializer over one node.
-pub struct NodeDe<'a> {
+pub struct NodeDe<'a, 'p> {
     pub node: &'a Node,
-    pub path: String,
+    pub path: Path<'p>,
+}
+
+/// The dotted path of a node as a chain of borrowed steps. Binding visits every node of the
+/// project and almost never fails, so the path text is only built for an error
+/// ([`Path::render`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Path<'p> {
+    Root(&'p str),
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    /// The dotted text: `services.web.ports[0]`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        match self {
+            Path::Root(r) => out.push_str(r),
+            Path::Key(parent, k) => {
+                parent.render_into(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Path::Index(parent, i) => {
+                use std::fmt::Write;
+                parent.render_into(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
 }
 
 fn child_path(parent: &str, key: &str) -> String {
@@ -307,7 +347,7 @@ fn child_path(parent: &str, key: &str) -> String {
     }
 }
 
-impl<'a> NodeDe<'a> {
+impl<'a> NodeDe<'a, '_> {
     fn stamp<T>(&self, r: Result<T, DeError>) -> Result<T, DeError> {
         r.map_err(|e| e.located(&self.path, self.node.span))
     }
@@ -339,7 +379,7 @@ macro_rules! forward_int {
     )*};
 }
 
-impl<'a> Deserializer<'a> for NodeDe<'a> {
+impl<'a> Deserializer<'a> for NodeDe<'a, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -544,7 +584,7 @@ impl<'a> Deserializer<'a> for NodeDe<'a> {
 struct NodeSeq<'a, 'p> {
     items: &'a [Node],
     idx: usize,
-    path: &'p str,
+    path: &'p Path<'p>,
 }
 
 impl<'a> SeqAccess<'a> for NodeSeq<'a, '_> {
@@ -557,7 +597,7 @@ impl<'a> SeqAccess<'a> for NodeSeq<'a, '_> {
         let Some(node) = self.items.get(self.idx) else {
             return Ok(None);
         };
-        let path = format!("{}[{}]", self.path, self.idx);
+        let path = Path::Index(self.path, self.idx);
         self.idx += 1;
         seed.deserialize(NodeDe { node, path }).map(Some)
     }
@@ -570,12 +610,12 @@ impl<'a> SeqAccess<'a> for NodeSeq<'a, '_> {
 struct NodeMap<'a, 'p> {
     iter: indexmap::map::Iter<'a, String, super::node::Entry>,
     current: Option<(&'a String, &'a super::node::Entry)>,
-    path: &'p str,
+    path: &'p Path<'p>,
     skip_extensions: bool,
 }
 
 impl<'a, 'p> NodeMap<'a, 'p> {
-    fn new(map: &'a Map, path: &'p str) -> Self {
+    fn new(map: &'a Map, path: &'p Path<'p>) -> Self {
         NodeMap {
             iter: map.iter(),
             current: None,
@@ -615,7 +655,7 @@ impl<'a> MapAccess<'a> for NodeMap<'a, '_> {
         };
         seed.deserialize(NodeDe {
             node: &entry.value,
-            path: child_path(self.path, k),
+            path: Path::Key(self.path, k),
         })
     }
 }
@@ -631,7 +671,7 @@ mod tests {
     }
 
     fn map(entries: Vec<(&str, Node)>) -> Node {
-        let mut m = Map::new();
+        let mut m = Map::default();
         for (i, (k, v)) in entries.into_iter().enumerate() {
             m.insert(
                 k.to_string(),

@@ -4,6 +4,8 @@
 //! exactly like compose-go. Errors name the dotted path of the value and its position;
 //! every failing value of the file is reported, not only the first.
 
+use std::fmt::Write;
+
 use super::error::{LoadError, Problem};
 use super::interpolate::{self, TemplateError};
 use super::node::{Node, Value};
@@ -19,9 +21,47 @@ pub fn apply(
     unset: &mut Unset,
     errors: &mut Vec<LoadError>,
 ) {
+    walk(node, &At::Root(path), lookup, unset, errors);
+}
+
+/// Where a value sits, as a chain of borrowed steps: the dotted path text is only needed for
+/// an error, so it is not built for each of the (many) values visited.
+enum At<'p> {
+    Root(&'p str),
+    Key(&'p At<'p>, &'p str),
+    Index(&'p At<'p>, usize),
+}
+
+impl At<'_> {
+    fn render(&self, out: &mut String) {
+        match self {
+            At::Root(r) => out.push_str(r),
+            At::Key(parent, k) => {
+                parent.render(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            At::Index(parent, i) => {
+                parent.render(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+}
+
+fn walk(
+    node: &mut Node,
+    at: &At<'_>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Unset,
+    errors: &mut Vec<LoadError>,
+) {
     match &mut node.value {
         Value::String(s) => {
-            if !s.contains('$') {
+            // Most values have no `$`; a byte scan is cheaper than `str::contains` on them.
+            if !s.bytes().any(|c| c == b'$') {
                 return;
             }
             match interpolate::substitute(s, lookup) {
@@ -29,26 +69,21 @@ pub fn apply(
                     unset.extend(out.unset);
                     *s = out.value;
                 }
-                Err(e) => errors.push(template_error(e, path, s).at(node.span).path(path)),
+                Err(e) => {
+                    let mut path = String::new();
+                    at.render(&mut path);
+                    errors.push(template_error(e, &path, s).at(node.span).path(&path))
+                }
             }
         }
         Value::Seq(items) => {
-            let len = path.len();
             for (i, item) in items.iter_mut().enumerate() {
-                path.push_str(&format!("[{i}]"));
-                apply(item, path, lookup, unset, errors);
-                path.truncate(len);
+                walk(item, &At::Index(at, i), lookup, unset, errors);
             }
         }
         Value::Map(map) => {
-            let len = path.len();
             for (k, entry) in map.iter_mut() {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                apply(&mut entry.value, path, lookup, unset, errors);
-                path.truncate(len);
+                walk(&mut entry.value, &At::Key(at, k), lookup, unset, errors);
             }
         }
         _ => {}

@@ -44,7 +44,12 @@ pub struct Key {
 }
 
 /// A mapping: insertion-ordered, string keys (keys are stringified like compose-go does).
-pub type Map = IndexMap<String, Entry>;
+///
+/// Hashed with foldhash rather than SipHash: every key of every file is hashed several times
+/// while loading, and foldhash is several times faster on short keys while still seeded per
+/// process (hostile files cannot choose colliding keys in advance). Build one with
+/// `Map::default()` (`IndexMap::new` only exists for the standard hasher).
+pub type Map = IndexMap<String, Entry, foldhash::fast::RandomState>;
 
 /// One `key: value` pair of a mapping.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,7 +88,7 @@ impl Node {
     }
 
     pub fn map(span: Span) -> Self {
-        Node::new(Value::Map(Map::new()), span)
+        Node::new(Value::Map(Map::default()), span)
     }
 
     pub fn seq(items: Vec<Node>, span: Span) -> Self {

@@ -20,6 +20,10 @@
 //!   of nodes materialised through aliases and scalar size.
 //!
 //! It works in one pass over the `yaml-rust2` events, with an explicit stack (no recursion).
+//! The events of the plain block YAML most compose files are written in come from a much
+//! faster line-based reader instead ([`fast`]), which gives exactly `yaml-rust2`'s events and
+//! marks or gives up, and then the stream is read again with `yaml-rust2`; so everything below
+//! (limits, errors and their positions) is the same whichever reader is used.
 //! Each event is first checked against the limits using the size and height of every anchored
 //! subtree, computed once where the anchor is defined, so a billion-laughs file fails before
 //! anything is copied. Anchored nodes are copied as they complete, for the aliases that may
@@ -46,6 +50,8 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 use super::node::{format_go_float, Entry, Map, Node, Tag, Value};
 use super::source::{FileId, Span};
 
+mod fast;
+
 /// Bounds that protect the loader from hostile files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -62,7 +68,7 @@ impl Default for Limits {
         Limits {
             max_depth: 256,
             max_alias_nodes: 1_000_000,
-            max_scalar_bytes: 16 * 1024 * 1024,
+            max_scalar_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -121,6 +127,11 @@ pub enum YamlError {
     },
     #[error("!!binary value contains invalid base64 data")]
     InvalidBinary { span: Span },
+    /// A tag that is neither a YAML core tag nor `!reset` / `!override` (`!!python/object`,
+    /// `!custom`). Docker Compose ignores such tags; rcompose refuses them, as a tag that asks
+    /// for a language object or an application type is never what a compose file means.
+    #[error("unknown tag {tag}: only the YAML core tags, !reset and !override are allowed")]
+    UnknownTag { tag: String, span: Span },
 }
 
 fn key_location(path: &str) -> String {
@@ -146,7 +157,8 @@ impl YamlError {
             | YamlError::NonStringKey { span, .. }
             | YamlError::MergeNotMap { span }
             | YamlError::TagMismatch { span, .. }
-            | YamlError::InvalidBinary { span } => *span,
+            | YamlError::InvalidBinary { span }
+            | YamlError::UnknownTag { span, .. } => *span,
         }
     }
 }
@@ -157,30 +169,140 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> Result<Vec<Node>, Yam
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_characters(text, file)?;
     let index = TextIndex::new(text, file);
+    // The common shape of compose files is read by a much faster reader giving the same
+    // events; when it meets anything else, the whole stream is read again by yaml-rust2.
+    if fast::eligible(text) {
+        if let Ok(result) = parse_with(&index, limits, true) {
+            return result;
+        }
+    }
+    match parse_with(&index, limits, false) {
+        Ok(result) => result,
+        Err(fast::Unsupported) => unreachable!("only the fast reader gives up"),
+    }
+}
+
+/// [`parse`] with one event source; `Err` when the fast one gave up.
+fn parse_with(
+    index: &TextIndex<'_>,
+    limits: &Limits,
+    fast: bool,
+) -> Result<Result<Vec<Node>, YamlError>, fast::Unsupported> {
     // One pass, copying every anchored node as it completes (an alias may follow).
-    match Loader::new(&index, limits, Keep::All).run() {
-        Ok(docs) => return Ok(docs),
-        Err(Stop::Error(e)) => return Err(e),
+    match Loader::new(index, limits, Keep::All, fast).run() {
+        Ok(docs) => return Ok(Ok(docs)),
+        Err(Stop::Error(e)) => return Ok(Err(e)),
+        Err(Stop::Unsupported) => return Err(fast::Unsupported),
         Err(Stop::TooManyCopies) => {}
     }
     // The copies got out of proportion with the input (nested anchors that nothing uses, or
     // aliases heading for the expansion limit): check the whole stream first, learning which
     // anchors are used, then build the documents before the first failing one, copying only
     // those anchors.
-    let mut learn = Loader::new(&index, limits, Keep::Learn);
+    let mut learn = Loader::new(index, limits, Keep::Learn, fast);
     let checked = learn.run();
-    let mut build = Loader::new(&index, limits, Keep::Only(std::mem::take(&mut learn.referenced)));
+    if matches!(checked, Err(Stop::Unsupported)) {
+        return Err(fast::Unsupported);
+    }
+    let mut build = Loader::new(
+        index,
+        limits,
+        Keep::Only(std::mem::take(&mut learn.referenced)),
+        fast,
+    );
     if checked.is_err() {
         build.max_docs = learn.docs_done;
     }
     let docs = match build.run() {
         Ok(docs) => docs,
-        Err(Stop::Error(e)) => return Err(e),
+        Err(Stop::Error(e)) => return Ok(Err(e)),
+        Err(Stop::Unsupported) => return Err(fast::Unsupported),
         Err(Stop::TooManyCopies) => unreachable!("only Keep::All has a copy budget"),
     };
-    match checked {
+    Ok(match checked {
         Err(Stop::Error(e)) => Err(e),
         _ => Ok(docs),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event sources
+
+/// A position as yaml-rust2 marks it: index in characters, 1-based line, 0-based column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mark {
+    index: usize,
+    line: usize,
+    col: usize,
+}
+
+impl Mark {
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn line(&self) -> usize {
+        self.line
+    }
+    fn col(&self) -> usize {
+        self.col
+    }
+}
+
+impl From<&Marker> for Mark {
+    fn from(m: &Marker) -> Self {
+        Mark {
+            index: m.index(),
+            line: m.line(),
+            col: m.col(),
+        }
+    }
+}
+
+enum SourceError {
+    Scan(ScanError),
+    /// The fast reader gave up (see [`fast`]).
+    Unsupported,
+}
+
+/// Where the loader's events come from: yaml-rust2, or the fast reader of the common subset.
+enum Source<'a> {
+    Full(Box<Parser<std::str::Chars<'a>>>),
+    Fast(Box<fast::Events<'a>>),
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str, fast: bool) -> Self {
+        if fast {
+            Source::Fast(Box::new(fast::Events::new(text)))
+        } else {
+            Source::Full(Box::new(Parser::new_from_str(text)))
+        }
+    }
+
+    fn next(&mut self) -> Result<(Event, Mark), SourceError> {
+        match self {
+            Source::Full(p) => p
+                .next_token()
+                .map(|(e, m)| (e, Mark::from(&m)))
+                .map_err(SourceError::Scan),
+            Source::Fast(f) => f.next_event().map_err(|_| SourceError::Unsupported),
+        }
+    }
+
+    /// After the loader stopped at an error: whether the fast reader accepts the rest of the
+    /// stream. Only then are its events up to the error those of yaml-rust2, which could
+    /// otherwise have failed first on a token it reads ahead.
+    fn rest_supported(&mut self) -> bool {
+        match self {
+            Source::Full(_) => true,
+            Source::Fast(f) => loop {
+                match f.next_event() {
+                    Ok((Event::StreamEnd, _)) => return true,
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
+            },
+        }
     }
 }
 
@@ -216,7 +338,7 @@ impl<'a> TextIndex<'a> {
         }
     }
 
-    fn span(&self, m: &Marker) -> Span {
+    fn span(&self, m: &Mark) -> Span {
         Span::new(self.file, to_u32(m.line().max(1)), to_u32(m.col() + 1))
     }
 
@@ -234,7 +356,26 @@ impl<'a> TextIndex<'a> {
             .map_or(self.text.len(), |(b, _)| start + b)
     }
 
-    fn char_at(&self, m: &Marker) -> Option<char> {
+    /// Where the tag of the node marked at `m` starts: yaml-rust2 marks a tagged node at its
+    /// content (or at the next token when it is empty), so this looks back for the nearest
+    /// `!` that starts a token. Only for error positions; `m`'s span when none is found.
+    fn tag_span(&self, m: &Mark) -> Span {
+        let end = self.byte_of(m.index());
+        let bytes = self.text.as_bytes();
+        let floor = end.saturating_sub(4096);
+        let mut i = end;
+        while i > floor {
+            i -= 1;
+            let starts_token = i == 0
+                || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',');
+            if bytes[i] == b'!' && starts_token {
+                return self.span_of_byte(i);
+            }
+        }
+        self.span(m)
+    }
+
+    fn char_at(&self, m: &Mark) -> Option<char> {
         self.text[self.byte_of(m.index())..].chars().next()
     }
 
@@ -244,10 +385,12 @@ impl<'a> TextIndex<'a> {
         let starts = self.line_starts.get_or_init(|| {
             let bytes = self.text.as_bytes();
             let mut v = vec![0];
-            for (i, &c) in bytes.iter().enumerate() {
-                if c == b'\n' || (c == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            let mut i = find_break(bytes, 0);
+            while i < bytes.len() {
+                if bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n') {
                     v.push(i + 1);
                 }
+                i = find_break(bytes, i + 1);
             }
             v
         });
@@ -266,7 +409,7 @@ impl<'a> TextIndex<'a> {
     /// the last word before `m` (the `-` of an empty sequence entry, a tag, `---`), skipping
     /// blanks, line breaks and comments. For an empty entry of a block sequence yaml-rust2's
     /// mark is just after the *next* entry's `-`, so that dash is stepped over first.
-    fn span_before(&self, m: &Marker, seq_entry: bool) -> Span {
+    fn span_before(&self, m: &Mark, seq_entry: bool) -> Span {
         let text = self.text;
         let mut end = self.byte_of(m.index());
         if seq_entry {
@@ -304,7 +447,7 @@ impl<'a> TextIndex<'a> {
     /// The tab a tab-related scanner error is about (yaml-rust2 reports the start of the
     /// token instead): a tab in the indentation of the marker's line, else a tab later on that
     /// line, else a tab in the indentation of a following line.
-    fn find_tab(&self, m: &Marker) -> Option<Span> {
+    fn find_tab(&self, m: &Mark) -> Option<Span> {
         let text = self.text;
         let at = self.byte_of(m.index());
         let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
@@ -333,7 +476,7 @@ impl<'a> TextIndex<'a> {
     }
 
     /// Whether the last token before `m` is an explicit-key indicator `?`.
-    fn after_question_mark(&self, m: &Marker) -> bool {
+    fn after_question_mark(&self, m: &Mark) -> bool {
         let before = &self.text[..self.byte_of(m.index())];
         let trimmed = before.trim_end_matches([' ', '\t', '\n', '\r']);
         trimmed
@@ -342,7 +485,7 @@ impl<'a> TextIndex<'a> {
     }
 
     /// The anchor name of an alias written at `m` (`*name`).
-    fn alias_name(&self, m: &Marker) -> String {
+    fn alias_name(&self, m: &Mark) -> String {
         let rest = &self.text[self.byte_of(m.index())..];
         let rest = rest.strip_prefix('*').unwrap_or(rest);
         rest.chars()
@@ -384,6 +527,12 @@ fn check_characters(text: &str, file: FileId) -> Result<(), YamlError> {
             || ('\u{e000}'..='\u{fffd}').contains(&c)
             || c >= '\u{10000}'
     };
+    // Nearly always plain ASCII: check that a word at a time first.
+    if all_bytes(text.as_bytes(), |c| {
+        matches!(c, b'\t' | b'\n' | b'\r' | b' '..=b'~')
+    }) {
+        return Ok(());
+    }
     if let Some((b, c)) = text.char_indices().find(|&(_, c)| !allowed(c)) {
         let span = TextIndex::new(&text[..b], file).span_of_byte(b);
         return Err(YamlError::ControlCharacter {
@@ -392,6 +541,57 @@ fn check_characters(text: &str, file: FileId) -> Result<(), YamlError> {
         });
     }
     Ok(())
+}
+
+// Texts are megabytes long, so these scans work on many bytes per step.
+
+/// Whether every byte satisfies `ok` (written so that it is vectorized: no early exit inside a
+/// chunk).
+#[inline]
+fn all_bytes(b: &[u8], ok: impl Fn(u8) -> bool) -> bool {
+    let mut chunks = b.chunks_exact(32);
+    for c in &mut chunks {
+        if !c.iter().fold(true, |acc, &x| acc & ok(x)) {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&x| ok(x))
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` equal to `byte`. Only the lowest set bit is exact (a
+/// borrow can mark higher bytes too), which is all the callers use.
+#[inline]
+fn bytes_equal(x: u64, byte: u8) -> u64 {
+    let v = x ^ (LO * u64::from(byte));
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// Index of the first `a` or `b` in `text` at or after `from` (`text.len()` if none),
+/// eight bytes at a time.
+#[inline]
+fn find_either(text: &[u8], from: usize, a: u8, b: u8) -> usize {
+    let mut i = from;
+    while i + 8 <= text.len() {
+        let x = u64::from_le_bytes(text[i..i + 8].try_into().expect("8 bytes"));
+        let z = bytes_equal(x, a) | bytes_equal(x, b);
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < text.len() && text[i] != a && text[i] != b {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the next line break character (`\n` or `\r`) at or after `from`.
+#[inline]
+fn find_break(text: &[u8], from: usize) -> usize {
+    find_either(text, from, b'\n', b'\r')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,6 +618,8 @@ enum Stop {
     Error(YamlError),
     /// [`Keep::All`] copied too much: start over with [`Keep::Learn`].
     TooManyCopies,
+    /// The fast reader gave up: read the stream with yaml-rust2.
+    Unsupported,
 }
 
 impl From<YamlError> for Stop {
@@ -432,7 +634,7 @@ const COPY_SLACK: u64 = 100_000;
 /// Limit bookkeeping of an open collection.
 struct GFrame {
     anchor: usize,
-    marker: Marker,
+    marker: Mark,
     start_count: u64,
     max_child_height: usize,
 }
@@ -463,10 +665,12 @@ struct Loader<'a> {
     /// Documents read, and how many to read at most.
     docs_done: usize,
     max_docs: usize,
+    /// Events from the fast reader (see [`fast`]) rather than yaml-rust2.
+    fast: bool,
 }
 
 impl<'a> Loader<'a> {
-    fn new(ix: &'a TextIndex<'a>, limits: &'a Limits, keep: Keep) -> Self {
+    fn new(ix: &'a TextIndex<'a>, limits: &'a Limits, keep: Keep, fast: bool) -> Self {
         Loader {
             ix,
             limits,
@@ -479,20 +683,33 @@ impl<'a> Loader<'a> {
             copied: 0,
             docs_done: 0,
             max_docs: usize::MAX,
+            fast,
         }
     }
 
     fn run(&mut self) -> Result<Vec<Node>, Stop> {
-        let mut parser = Parser::new_from_str(self.ix.text);
+        let mut source = Source::new(self.ix.text, self.fast);
+        let result = self.read(&mut source);
+        match result {
+            Err(Stop::Error(_)) if !source.rest_supported() => Err(Stop::Unsupported),
+            other => other,
+        }
+    }
+
+    fn read(&mut self, parser: &mut Source<'_>) -> Result<Vec<Node>, Stop> {
         let mut docs = Vec::new();
         loop {
-            let (ev, m) = parser.next_token().map_err(|e| self.scan_error(&e))?;
+            let (ev, m) = match parser.next() {
+                Ok(x) => x,
+                Err(SourceError::Scan(e)) => return Err(Stop::Error(self.scan_error(&e))),
+                Err(SourceError::Unsupported) => return Err(Stop::Unsupported),
+            };
             match ev {
                 Event::StreamStart | Event::Nothing => continue,
                 Event::StreamEnd => return Ok(docs),
                 Event::DocumentStart if self.docs_done == self.max_docs => return Ok(docs),
                 Event::DocumentStart => {
-                    docs.push(self.document(&mut parser)?);
+                    docs.push(self.document(parser)?);
                     self.docs_done += 1;
                 }
                 other => {
@@ -506,7 +723,7 @@ impl<'a> Loader<'a> {
     }
 
     /// The events after a `DocumentStart`, up to its `DocumentEnd`.
-    fn document(&mut self, parser: &mut Parser<std::str::Chars<'_>>) -> Result<Node, Stop> {
+    fn document(&mut self, parser: &mut Source<'_>) -> Result<Node, Stop> {
         let mut frames: Vec<GFrame> = Vec::new();
         let mut count: u64 = 0;
         let mut doc = DocState {
@@ -517,9 +734,10 @@ impl<'a> Loader<'a> {
         let mut failed: Option<YamlError> = None;
         let build = !matches!(self.keep, Keep::Learn);
         loop {
-            let (ev, m) = match parser.next_token() {
+            let (ev, m) = match parser.next() {
                 Ok(x) => x,
-                Err(e) => return Err(Stop::Error(self.unclosed(&e, &frames))),
+                Err(SourceError::Scan(e)) => return Err(Stop::Error(self.unclosed(&e, &frames))),
+                Err(SourceError::Unsupported) => return Err(Stop::Unsupported),
             };
             if self.check(&ev, &m, &mut frames, &mut count)? {
                 break;
@@ -544,7 +762,8 @@ impl<'a> Loader<'a> {
     }
 
     fn scan_error(&self, e: &ScanError) -> YamlError {
-        let span = self.ix.span(e.marker());
+        let marker = Mark::from(e.marker());
+        let span = self.ix.span(&marker);
         let info = e.info();
         if info == "recursion limit exceeded" {
             return YamlError::NestingTooDeep {
@@ -554,13 +773,13 @@ impl<'a> Loader<'a> {
         }
         if info == "while parsing node, found unknown anchor" {
             return YamlError::UnknownAnchor {
-                name: self.ix.alias_name(e.marker()),
+                name: self.ix.alias_name(&marker),
                 span,
             };
         }
         let (message, tab) = syntax_message(info);
         let span = if tab {
-            self.ix.find_tab(e.marker()).unwrap_or(span)
+            self.ix.find_tab(&marker).unwrap_or(span)
         } else {
             span
         };
@@ -592,7 +811,7 @@ impl<'a> Loader<'a> {
     fn check(
         &mut self,
         ev: &Event,
-        m: &Marker,
+        m: &Mark,
         frames: &mut Vec<GFrame>,
         count: &mut u64,
     ) -> Result<bool, YamlError> {
@@ -684,7 +903,7 @@ impl<'a> Loader<'a> {
     }
 
     /// Builds one (checked) event into the document.
-    fn event(&mut self, doc: &mut DocState, ev: Event, m: Marker) -> Result<(), Stop> {
+    fn event(&mut self, doc: &mut DocState, ev: Event, m: Mark) -> Result<(), Stop> {
         let span = self.ix.span(&m);
         let stack = &mut doc.stack;
         match ev {
@@ -694,7 +913,7 @@ impl<'a> Loader<'a> {
             | Event::StreamEnd
             | Event::Nothing => {}
             Event::Scalar(text, style, anchor, tag) => {
-                let tk = classify(tag.as_ref());
+                let tk = classify_checked(tag.as_ref(), self.ix, &m).map_err(Stop::Error)?;
                 let empty_plain = text.is_empty() && style == TScalarStyle::Plain;
                 if let Some(Frame {
                     kind: Kind::Map(mf),
@@ -825,7 +1044,7 @@ impl<'a> Loader<'a> {
         is_map: bool,
         anchor: usize,
         tag: Option<YTag>,
-        m: &Marker,
+        m: &Mark,
         span: Span,
     ) -> Result<(), YamlError> {
         if let Some(Frame {
@@ -838,7 +1057,7 @@ impl<'a> Loader<'a> {
                 return Err(YamlError::InvalidKey { kind, span });
             }
         }
-        let tag = match classify(tag.as_ref()) {
+        let tag = match classify_checked(tag.as_ref(), self.ix, m)? {
             TagKind::Reset => Tag::Reset,
             TagKind::Override => Tag::Override,
             _ => Tag::None,
@@ -897,7 +1116,7 @@ impl<'a> Loader<'a> {
 
     /// For an indentless block sequence yaml-rust2 marks the first entry's content; the caret
     /// is better on its `-`.
-    fn dash_before(&self, m: &Marker) -> Span {
+    fn dash_before(&self, m: &Mark) -> Span {
         let b = self.ix.byte_of(m.index());
         let before = &self.ix.text[..b];
         let trimmed = before.trim_end_matches([' ', '\t']);
@@ -1164,7 +1383,30 @@ enum TagKind {
     Merge,
     Reset,
     Override,
+    /// `!!map`, `!!seq` and the other core collection tags.
+    Collection,
+    /// Anything else: refused (see [`YamlError::UnknownTag`]).
     Other,
+}
+
+/// How a tag is written in messages: `!!suffix` for the core schema, else as in the file.
+fn tag_display(t: &YTag) -> String {
+    let full = format!("{}{}", t.handle, t.suffix);
+    match full.strip_prefix("tag:yaml.org,2002:") {
+        Some(core) => format!("!!{core}"),
+        None => full,
+    }
+}
+
+/// The tag of a node, or the error for one rcompose does not accept.
+fn classify_checked(tag: Option<&YTag>, ix: &TextIndex<'_>, m: &Mark) -> Result<TagKind, YamlError> {
+    match classify(tag) {
+        TagKind::Other => Err(YamlError::UnknownTag {
+            tag: tag.map(tag_display).unwrap_or_default(),
+            span: ix.tag_span(m),
+        }),
+        tk => Ok(tk),
+    }
 }
 
 fn classify(tag: Option<&YTag>) -> TagKind {
@@ -1180,6 +1422,7 @@ fn classify(tag: Option<&YTag>) -> TagKind {
             "binary" => TagKind::Binary,
             "timestamp" => TagKind::Timestamp,
             "merge" => TagKind::Merge,
+            "map" | "seq" | "omap" | "set" | "pairs" => TagKind::Collection,
             _ => TagKind::Other,
         };
     }
@@ -1238,7 +1481,8 @@ fn scalar_node(
                 quoted: false,
             });
         }
-        TagKind::None | TagKind::Str | TagKind::Merge | TagKind::Other => {
+        // yaml.v3 reads a core collection tag on a scalar as a string, as Compose does.
+        TagKind::None | TagKind::Str | TagKind::Merge | TagKind::Collection | TagKind::Other => {
             return Ok(string(text, Tag::None))
         }
         TagKind::Reset | TagKind::Override => {
@@ -1676,6 +1920,74 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Differential check of the fast reader (tests and the `yaml` fuzz target)
+
+/// All of `yaml-rust2`'s events and marks, `Err` when it rejects the text.
+fn full_events(text: &str) -> Result<Vec<(Event, Mark)>, ()> {
+    let mut p = Parser::new_from_str(text);
+    let mut out = Vec::new();
+    loop {
+        let (e, m) = p.next_token().map_err(|_| ())?;
+        let end = e == Event::StreamEnd;
+        out.push((e, Mark::from(&m)));
+        if end {
+            return Ok(out);
+        }
+    }
+}
+
+/// The fast reader's events, `None` when it gives up (`the last event read before that
+/// is printed with `RCOMPOSE_FAST_DEBUG=1`).
+fn fast_events(text: &str) -> Option<Vec<(Event, Mark)>> {
+    if !fast::eligible(text) {
+        return None;
+    }
+    let mut f = fast::Events::new(text);
+    let mut out = Vec::new();
+    loop {
+        match f.next_event() {
+            Ok((e, m)) => {
+                let end = e == Event::StreamEnd;
+                out.push((e, m));
+                if end {
+                    return Some(out);
+                }
+            }
+            Err(_) => {
+                if std::env::var_os("RCOMPOSE_FAST_DEBUG").is_some() {
+                    eprintln!("fast reader gave up after {:?}", out.last());
+                }
+                return None;
+            }
+        }
+    }
+}
+
+/// Compares the fast reader's events and marks with `yaml-rust2`'s on `text` and panics on
+/// any difference, or when the fast reader takes a text `yaml-rust2` rejects. Returns whether
+/// the fast reader took the text. Not part of the API: public for the fuzz targets.
+#[doc(hidden)]
+pub fn fast_agrees(text: &str, what: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if check_characters(text, FileId(0)).is_err() {
+        return false;
+    }
+    let Some(fast) = fast_events(text) else {
+        return false;
+    };
+    match full_events(text) {
+        Ok(full) => {
+            for (i, (a, b)) in fast.iter().zip(full.iter()).enumerate() {
+                assert_eq!(a, b, "{what}: event {i} differs\n{text}");
+            }
+            assert_eq!(fast.len(), full.len(), "{what}: event counts\n{text}");
+        }
+        Err(()) => panic!("{what}: the fast reader took a text yaml-rust2 rejects\n{text}"),
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1965,24 +2277,36 @@ mod tests {
     }
 
     #[test]
-    fn unknown_tags_are_ignored_like_yaml_v3() {
-        // Docker Compose accepts these: a tagged scalar is a string, a tagged collection
-        // stays what it is.
-        for src in [
-            "!foo 12",
-            "!!python/object 12",
-            "!!reset 12",
-            "!!merge 12",
-            "!!seq 12",
-        ] {
+    fn core_tags_read_like_yaml_v3_and_other_tags_are_refused() {
+        // A core tag that does not fit is read as yaml.v3 reads it: a tagged scalar is a
+        // string, a tagged collection stays what it is.
+        for src in ["!!merge 12", "!!seq 12", "!!str 12"] {
             let n = val(src);
             assert_eq!(n.value, Value::String("12".into()), "{src}");
             assert_eq!(n.tag, Tag::None);
         }
-        assert!(val("!foo {a: 1}").as_map().is_some());
         assert!(val("!!str {a: 1}").as_map().is_some());
         assert!(val("!!map [1]").as_seq().is_some());
+        assert!(val("!!set {a: null}").as_map().is_some());
         assert_eq!(val("!!int {a: 1}").get("a").unwrap().value, Value::Int(1));
+        // Any other tag is an error at the tag (reliability plan c.1 #30), on scalars and
+        // collections, also without content and next to an anchor.
+        for (src, tag, col) in [
+            ("v: !foo 12\n", "!foo", 4),
+            ("v: !!python/object 12\n", "!!python/object", 4),
+            ("v: !!reset 12\n", "!!reset", 4),
+            ("v: &a !foo {a: 1}\n", "!foo", 7),
+            ("v: [1, !x 2]\n", "!x", 8),
+            ("v: !python/name:os.system\nw: 1\n", "!python/name:os.system", 4),
+        ] {
+            let e = err(src);
+            assert_eq!(
+                e.to_string(),
+                format!("unknown tag {tag}: only the YAML core tags, !reset and !override are allowed"),
+                "{src}"
+            );
+            assert_eq!(pos(&e), (1, col), "{src}");
+        }
         // An undeclared named handle is a syntax error.
         let e = err("v: !e!foo 1\n");
         assert_eq!(e.to_string(), "found undefined tag handle");
@@ -2567,5 +2891,152 @@ mod tests {
     fn spans_of_errors_carry_the_file() {
         let e = err("a: *x");
         assert_eq!(e.span().file, F);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The fast reader against yaml-rust2.
+
+    /// yaml-rust2's events and marks for `text`, up to the end of the stream or an error.
+    #[test]
+    fn fast_reader_agrees_at_end_of_text() {
+        // Texts ending without a line break, after comments and blanks at various
+        // indentations (the fuzzer found a trailing indented comment marked differently).
+        let bodies = ["a:\n  b:\n    c: 1\n", "a:\n- x\n- y: 1\n  z: 2\n", "a: 1\n"];
+        let tails = [
+            "", " #", "  #", "# x", "    # x", " ", "   ", "\n", " #\n", "z: 1 # c", "z: 1 ",
+            "  # c\n #", "z:", "z: [1]  #",
+        ];
+        for body in bodies {
+            for tail in tails {
+                let t = format!("{body}{tail}");
+                fast_agrees(&t, &t);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_reader_snippets() {
+        let taken = [
+            "a: 1\n",
+            "a: 1",
+            "# c\nname: x\na: &anc\n  k: v   # comment\n  k2: \"q\\\"s\"\nb:\n  <<: *anc\n  z: 'it''s'\n",
+            "seq:\n  - a\n  - b: 1\n    c: 2\n  -   d\nind:\n- x\n- y\n",
+            "flow: [\"a\", b, 'c']\nempty:\nlast: [ ]\nem: {}\ne: { }\nt: [a, b]\n",
+            "a:\n- b: 1\n  c: 2\n-\n  - x\n- &an foo\n- *an\nd: &m\n- q\ne: 1 # c\n# trailing\n\n",
+            "a:\n  b:\n    - x\n  c: y\n",
+            "a: 1\nb:",
+            "a: 1\n  # c\n",
+            "a: \"\\x41\\u00e9\\t\\n\\/\\ \"\n",
+            "\"q k\": 1\n'r': 2\nx y: 3\n",
+            "a: &x [1, 2]\nb: &y {}\nc: *x\n",
+            "a:\n  - &s\n    k: v\n  - *s\n",
+            "a: http://x:80/p#frag\nb: x#y\nc: -1\nd: -x\n",
+            "a:\n  b: 1\n\n\n  c: 2\n# end\n",
+            "c:\n  content: |\n    listen: 8080\n    level: x\nd: 1\n",
+            "c: |-\n  a\n\n  b\n\n\nd: 1\n",
+            "c: |\n  a\n   b\n  # x\n# y\nd: 1\n",
+            "c:\n- |\n  a\n\n- &x |-\n   b\n",
+            "x: {com.example.net: \"0\"}\ny: { a: 1 , \"b\": \"2\", c: d }\nz: &q {'a': x y}\n",
+        ];
+        for t in taken {
+            assert!(fast_agrees(t, t), "the fast reader gave up on {t:?}");
+        }
+        // Left to yaml-rust2 (some are errors, some outside the subset).
+        let left = [
+            "- a\n",
+            "---\na: 1\n",
+            "a: !reset x\n",
+            "a: b: c\n",
+            "a: x\n  y\n",
+            "a:\tb\n",
+            "a: 1\r\n",
+            "a: [1,\n 2]\n",
+            "a: \"x\n y\"\n",
+            "a:\n-\n- b\n",
+            "? a\n: b\n",
+            "a : 1\n",
+            "a: *nope\n",
+            "a: 'x'y\n",
+            "a: [[1]]\n",
+            "a:\n  - - x\n",
+            "é: 1\n",
+            "a: 1\n...\n",
+            "a:\n  b: 1\n c: 2\n",
+            "a: 1\n  b: 2\n",
+            "a: &x\nb: 1\n",
+            "a: %x\n",
+            "a: [a, , b]\n",
+            "a: [a b: c]\n",
+            "a: x #c\n  y\n",
+            "a: {b: }\n",
+            "a: {b}\n",
+            "a: {b:1}\n",
+            "a: {b: [1]}\n",
+            "a: {b: 1\n",
+            "a: {b: 1}}\n",
+            "a:\n  b: 1\n  ",
+            "a: [a, b,]\n",
+            "a: {b: 1, }\n",
+            "a: |\n  x",
+            "a: |\n\n  x\n",
+            "a: |\n  x\n   \n",
+            "a: |2\n  x\n",
+            "a: >\n  x\n",
+            "a: |+\n  x\n",
+            "a: | # c\n  x\n",
+            "a:\n  b: |\n  x\n",
+            "a: &a [1]\nb: [*a]\n",
+            "a: &a x\nb: {c: *a}\n",
+        ];
+        for t in left {
+            if fast_events(t).is_some() {
+                assert!(fast_agrees(t, t));
+                panic!("expected the fast reader to leave {t:?} to yaml-rust2");
+            }
+        }
+    }
+
+    /// Every YAML file at hand (tests, examples, the fuzz corpora and the shared conformance
+    /// corpus, where present): where the fast reader takes one, it must agree with yaml-rust2.
+    #[test]
+    fn fast_path_matches_yaml_rust2() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dirs = [
+            root.join("tests"),
+            root.join("examples"),
+            root.join("fuzz/corpus/yaml"),
+            root.join("fuzz/corpus/load"),
+            root.join("../shared/corpus"),
+        ];
+        let (mut taken, mut total) = (0, 0);
+        let mut stack: Vec<std::path::PathBuf> = dirs.into_iter().filter(|d| d.is_dir()).collect();
+        // More files or folders to compare, e.g. a generated benchmark project.
+        if let Some(extra) = std::env::var_os("RCOMPOSE_FAST_EXTRA") {
+            stack.extend(std::env::split_paths(&extra));
+        }
+        while let Some(dir) = stack.pop() {
+            let paths: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+                Err(_) => vec![dir],
+            };
+            for path in paths {
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                if check_characters(text, F).is_err() {
+                    continue;
+                }
+                total += 1;
+                if fast_agrees(text, &path.display().to_string()) {
+                    taken += 1;
+                }
+            }
+        }
+        eprintln!("fast reader: {taken} of {total} files");
     }
 }

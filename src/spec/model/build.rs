@@ -26,6 +26,7 @@ pub struct BuildConfig {
     pub entitlements: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict_with_equals")]
     pub args: MappingWithEquals,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub provenance: String,
@@ -36,6 +37,7 @@ pub struct BuildConfig {
     pub ssh: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cache_from: Vec<String>,
@@ -47,6 +49,7 @@ pub struct BuildConfig {
     pub no_cache_filter: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub additional_contexts: Mapping,
     #[serde(default, skip_serializing_if = "is_false")]
     pub pull: bool,

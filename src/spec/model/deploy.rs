@@ -18,6 +18,7 @@ pub struct DeployConfig {
     pub replicas: Option<i64>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schemars(with = "Option<super::schema_types::ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config: Option<UpdateConfig>,

@@ -30,6 +30,7 @@ pub struct Network {
     pub attachable: bool,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schemars(with = "Option<super::schema_types::ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_ipv4: Option<bool>,
@@ -75,6 +76,7 @@ pub struct Volume {
     pub external: bool,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schemars(with = "Option<super::schema_types::ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub labels: Mapping,
 }
 
@@ -96,6 +98,7 @@ pub struct FileObject {
     pub external: bool,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schemars(with = "Option<super::schema_types::ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub labels: Mapping,
     #[serde(default, skip_serializing_if = "is_empty_str")]
     pub driver: String,

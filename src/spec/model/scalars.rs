@@ -183,3 +183,44 @@ pub fn is_zero_f32(v: &F32) -> bool {
 pub fn is_zero_bytes(v: &Bytes) -> bool {
     v.0 == 0
 }
+
+/// A value of a list-or-dict map (`environment`, `labels`, build `args`, ...): a scalar of any
+/// type, read as the string Compose makes of it. Its own type only so that a mapping or a list
+/// in its place gets the schema's wording (`... must be a boolean, null, number or string`).
+struct ListOrDictValue(String);
+
+impl<'de> Deserialize<'de> for ListOrDictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ListOrDictValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(LIST_OR_DICT_VALUE)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ListOrDictValue, E> {
+                Ok(ListOrDictValue(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<ListOrDictValue, E> {
+                Ok(ListOrDictValue(v))
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
+/// What a list-or-dict value may be, worded as compose-go's schema errors.
+pub const LIST_OR_DICT_VALUE: &str = "a boolean, null, number or string";
+
+/// `deserialize_with` for list-or-dict [`Mapping`]s.
+pub fn list_or_dict<'de, D: Deserializer<'de>>(d: D) -> Result<Mapping, D::Error> {
+    let m = BTreeMap::<String, ListOrDictValue>::deserialize(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
+/// `deserialize_with` for list-or-dict [`MappingWithEquals`]s (values may be null).
+pub fn list_or_dict_with_equals<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<MappingWithEquals, D::Error> {
+    let m = BTreeMap::<String, Option<ListOrDictValue>>::deserialize(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.map(|v| v.0))).collect())
+}

@@ -29,6 +29,7 @@ pub struct Service {
     pub profiles: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub annotations: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<bool>,
@@ -105,8 +106,10 @@ pub struct Service {
     pub provider: Option<ProviderConfig>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict_with_equals")]
     pub environment: MappingWithEquals,
-    /// Read into `environment` during normalization; printed only in the hash view.
+    /// Files of `KEY=value` lines added to `environment` (values in `environment` win).
+    // Read into `environment` during normalization; printed only in the hash view.
     #[serde(
         default,
         skip_serializing_if = "super::hash_view::skip_env_files",
@@ -140,6 +143,7 @@ pub struct Service {
     pub isolation: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub labels: Mapping,
     /// Read into `labels` during normalization; never printed.
     #[serde(default, skip_serializing)]
@@ -215,6 +219,7 @@ pub struct Service {
     pub storage_opt: Mapping,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "Option<ListOrDict>")]
+    #[serde(deserialize_with = "crate::spec::model::scalars::list_or_dict")]
     pub sysctls: Mapping,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Option<StringOrList>")]
@@ -457,12 +462,88 @@ pub struct ImageOptions {
     pub subpath: String,
 }
 
-/// `ulimits.<name>`: a single number or `{soft, hard}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `ulimits.<name>`: a single number or `{soft, hard}` (numbers may be written as strings).
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Ulimit {
     Single(i64),
     Range { soft: i64, hard: i64 },
+}
+
+// Written by hand (not serde's untagged) so that errors name the problem and its path.
+impl<'de> Deserialize<'de> for Ulimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UlimitVisitor)
+    }
+}
+
+struct UlimitVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UlimitVisitor {
+    type Value = Ulimit;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an integer or a mapping of soft and hard")
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Ulimit, E> {
+        Ok(Ulimit::Single(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Ulimit, E> {
+        i64::try_from(v)
+            .map(Ulimit::Single)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &"an integer"))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Ulimit, E> {
+        parse_limit(v).map(Ulimit::Single)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ulimit, A::Error> {
+        use serde::de::Error;
+        let (mut soft, mut hard) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "soft" => &mut soft,
+                "hard" => &mut hard,
+                other => return Err(A::Error::unknown_field(other, &["soft", "hard"])),
+            };
+            *slot = Some(map.next_value::<LimitValue>()?.0);
+        }
+        Ok(Ulimit::Range {
+            soft: soft.ok_or_else(|| A::Error::missing_field("soft"))?,
+            hard: hard.ok_or_else(|| A::Error::missing_field("hard"))?,
+        })
+    }
+}
+
+/// A ulimit number, as an integer or a string holding one.
+struct LimitValue(i64);
+
+impl<'de> Deserialize<'de> for LimitValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = LimitValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LimitValue, E> {
+                Ok(LimitValue(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LimitValue, E> {
+                i64::try_from(v).map(LimitValue).map_err(|_| {
+                    E::invalid_value(serde::de::Unexpected::Unsigned(v), &"an integer")
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LimitValue, E> {
+                parse_limit(v).map(LimitValue)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn parse_limit<E: serde::de::Error>(v: &str) -> Result<i64, E> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &"an integer"))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
