@@ -234,41 +234,63 @@ fn indent(out: &mut String, n: usize) {
 fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, level: usize) {
     for (k, v) in m {
         indent(out, level);
+        write_entry(out, k, v, level);
+    }
+}
+
+/// One `key: value` entry at `level`, its indentation already written.
+fn write_entry(out: &mut String, k: &str, v: &Value, level: usize) {
+    if needs_explicit_key(k) {
+        // yaml.v3's form for keys that cannot be simple: `? key` then `: value`, the value
+        // laid out like a sequence item.
+        out.push_str("? ");
+        write_scalar_inline(out, &Value::String(k.to_owned()), level + 2);
+        indent(out, level);
+        out.push(':');
+        write_item(out, v, level);
+    } else {
         out.push_str(&quote(k));
         out.push(':');
         write_value(out, v, level);
     }
 }
 
+/// yaml.v3 writes a key as a simple key only when it is one line of at most 128 bytes.
+fn needs_explicit_key(k: &str) -> bool {
+    k.len() > 128 || k.contains('\n')
+}
+
 fn write_seq(out: &mut String, a: &[Value], level: usize) {
     for v in a {
         indent(out, level);
         out.push('-');
-        match v {
-            Value::Object(m) if !m.is_empty() => {
-                // First entry on the dash line, the rest aligned under it.
-                let mut first = true;
-                for (k, val) in m {
-                    if first {
-                        out.push(' ');
-                        first = false;
-                    } else {
-                        indent(out, level + 2);
-                    }
-                    out.push_str(&quote(k));
-                    out.push(':');
-                    write_value(out, val, level + 2);
+        write_item(out, v, level);
+    }
+}
+
+/// After a `-` (or the `:` of an explicit key) at `level`: a collection starts on the same
+/// line and goes on aligned under its first entry, as yaml.v3 lays it out.
+fn write_item(out: &mut String, v: &Value, level: usize) {
+    out.push(' ');
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (i, (k, val)) in m.iter().enumerate() {
+                if i > 0 {
+                    indent(out, level + 2);
                 }
-            }
-            Value::Array(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_seq(out, inner, level + 2);
-            }
-            other => {
-                out.push(' ');
-                write_scalar_inline(out, other, level + 2);
+                write_entry(out, k, val, level + 2);
             }
         }
+        Value::Array(inner) if !inner.is_empty() => {
+            for (i, item) in inner.iter().enumerate() {
+                if i > 0 {
+                    indent(out, level + 2);
+                }
+                out.push('-');
+                write_item(out, item, level + 2);
+            }
+        }
+        other => write_scalar_inline(out, other, level + 2),
     }
 }
 
@@ -467,6 +489,24 @@ pub fn go_json(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn yaml_nested_sequences_and_long_keys_like_yaml_v3() {
+        // Checked against Docker Compose 2.40.3's `config` output.
+        let v = json!({"x": [["b", ["c", "d"]], [], {}, [{"a": 1}]]});
+        assert_eq!(
+            to_yaml(&v),
+            "x:\n  - - b\n    - - c\n      - d\n  - []\n  - {}\n  - - a: 1\n"
+        );
+        let long = "k".repeat(129);
+        let v = json!({ "m": { long.clone(): "v", "s": 1 }, long.clone(): {"a": 1, "b": [1, 2]} });
+        let out = to_yaml(&v);
+        assert!(out.contains(&format!("  ? {long}\n  : v\n  s: 1\n")), "{out}");
+        assert!(out.contains(&format!("? {long}\n: a: 1\n  b:\n    - 1\n    - 2\n")), "{out}");
+        // 128 bytes is still a simple key.
+        let key = "k".repeat(128);
+        assert_eq!(to_yaml(&json!({ key.clone(): 1 })), format!("{key}: 1\n"));
+    }
 
     #[test]
     fn yaml_shapes() {
