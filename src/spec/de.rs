@@ -156,6 +156,28 @@ fn friendly_expected(exp: &str) -> String {
     e.to_string()
 }
 
+thread_local! {
+    /// Warnings of the current binding (YAML 1.1 booleans), taken by [`take_warnings`].
+    static BOOL_WARNINGS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The warnings of the bindings done on this thread since the last call, each once.
+pub fn take_warnings() -> Vec<String> {
+    let mut w = BOOL_WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()));
+    let mut seen = std::collections::HashSet::new();
+    w.retain(|m| seen.insert(m.clone()));
+    w
+}
+
+/// YAML 1.1's other spellings of booleans, which compose-go still reads.
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
 /// Deserializes `T` from a node; `root_path` is the dotted path of the node (may be empty).
 pub fn from_node<'a, T: de::Deserialize<'a>>(
     node: &'a Node,
@@ -406,7 +428,18 @@ impl<'a> Deserializer<'a> for NodeDe<'a, '_> {
             Value::String(s) => match s.as_str() {
                 "true" | "True" | "TRUE" => visitor.visit_bool(true),
                 "false" | "False" | "FALSE" => visitor.visit_bool(false),
-                _ => Err(de::Error::invalid_type(de::Unexpected::Str(s), &visitor)),
+                other => match yaml11_bool(other) {
+                    // compose-go still takes YAML 1.1's booleans, with a warning.
+                    Some(b) => {
+                        BOOL_WARNINGS.with(|w| {
+                            w.borrow_mut().push(format!(
+                                "{other:?} for boolean is not supported by YAML 1.2, please use `{b}`"
+                            ))
+                        });
+                        visitor.visit_bool(b)
+                    }
+                    None => Err(de::Error::invalid_type(de::Unexpected::Str(s), &visitor)),
+                },
             },
             _ => return self.deserialize_any(visitor),
         };
@@ -444,9 +477,6 @@ impl<'a> Deserializer<'a> for NodeDe<'a, '_> {
         // Scalars land in string fields as Go would print them.
         let r = match &self.node.value {
             Value::String(s) => visitor.visit_str(s),
-            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => {
-                visitor.visit_string(self.node.scalar_string().unwrap_or_default())
-            }
             _ => return self.deserialize_any(visitor),
         };
         self.stamp(r)
@@ -722,5 +752,29 @@ mod tests {
         let err = from_node::<S>(&n, "services.web").unwrap_err();
         assert_eq!(err.path.as_deref(), Some("services.web.ports[0]"));
         assert_eq!(err.span, Some(sp(7)));
+    }
+
+    #[test]
+    fn strings_are_not_taken_from_other_scalars() {
+        // `container_name: 1` is an error in Compose (`must be a string`), not "1".
+        let n = Node::new(Value::Int(1), sp(4));
+        let err = from_node::<String>(&n, "services.web.container_name").unwrap_err();
+        assert_eq!(err.describe(), "services.web.container_name must be a string");
+        assert_eq!(err.span, Some(sp(4)));
+        assert_eq!(from_node::<String>(&Node::string("1", sp(4)), "x").unwrap(), "1");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_are_read_with_a_warning() {
+        take_warnings();
+        for (text, want) in [("yes", true), ("Off", false), ("y", true), ("NO", false)] {
+            let b = from_node::<bool>(&Node::string(text, sp(1)), "services.web.tty").unwrap();
+            assert_eq!(b, want, "{text}");
+        }
+        from_node::<bool>(&Node::string("yes", sp(1)), "x").unwrap();
+        let w = take_warnings();
+        assert_eq!(w.len(), 4, "{w:?}");
+        assert_eq!(w[0], "\"yes\" for boolean is not supported by YAML 1.2, please use `true`");
+        assert!(from_node::<bool>(&Node::string("1", sp(1)), "x").is_err());
     }
 }

@@ -160,7 +160,9 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        let mut project: Project = match de::from_node_all(&tree, "") {
+        let bound = de::from_node_all(&tree, "");
+        self.warnings.extend(de::take_warnings());
+        let mut project: Project = match bound {
             Ok(p) => p,
             Err(errors) => {
                 for e in errors {

@@ -203,8 +203,20 @@ impl<'de> Deserialize<'de> for ListOrDictValue {
             fn visit_string<E: de::Error>(self, v: String) -> Result<ListOrDictValue, E> {
                 Ok(ListOrDictValue(v))
             }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ListOrDictValue, E> {
+                Ok(ListOrDictValue(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ListOrDictValue, E> {
+                Ok(ListOrDictValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ListOrDictValue, E> {
+                Ok(ListOrDictValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ListOrDictValue, E> {
+                Ok(ListOrDictValue(crate::spec::node::format_go_float(v)))
+            }
         }
-        d.deserialize_string(V)
+        d.deserialize_any(V)
     }
 }
 
