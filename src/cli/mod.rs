@@ -5,6 +5,10 @@
 //! [`LoadOptions`]; each subcommand lives in its own file.
 
 pub mod config;
+pub mod down;
+pub mod lifecycle;
+pub mod ps;
+pub mod up;
 pub mod render;
 pub mod version;
 
@@ -17,15 +21,7 @@ use indexmap::IndexMap;
 
 use crate::spec::{LoadErrors, LoadOptions};
 
-/// Which container engine drives the project.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
-pub enum EngineKind {
-    /// rcompose's own daemonless engine.
-    #[default]
-    Embedded,
-    /// A Docker Engine through its API.
-    Docker,
-}
+pub use crate::engine::EngineKind;
 
 /// `--ansi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -119,6 +115,12 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Parse, resolve and render compose file in canonical format
     Config(config::ConfigArgs),
+    /// Create and start containers
+    Up(up::UpArgs),
+    /// Stop and remove containers, networks
+    Down(down::DownArgs),
+    /// List containers
+    Ps(ps::PsArgs),
     /// Show the rcompose version information
     Version(version::VersionArgs),
 }
@@ -195,6 +197,9 @@ pub fn warn(msg: &str, colors: bool) {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Config(args) => config::run(&cli.global, &args),
+        Command::Up(args) => up::run(&cli.global, &args),
+        Command::Down(args) => down::run(&cli.global, &args),
+        Command::Ps(args) => ps::run(&cli.global, &args),
         Command::Version(args) => version::run(&args),
     }
 }

@@ -1,4 +1,8 @@
 //! The reconciler: observe what the engine has, plan the difference with the project (pure),
-//! execute the plan. This layer imports no engine backend.
+//! execute the plan. Only the executor talks to an engine, through the [`crate::engine`]
+//! trait; the planner and the container-spec builder are pure.
 
+pub mod container_spec;
+pub mod executor;
 pub mod hash;
+pub mod planner;

@@ -1,0 +1,62 @@
+//! `rcompose down`: stop and remove the project's containers and networks (and its volumes
+//! with `-v`). External networks and volumes are never removed.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::reconcile::executor::{self, ExecOptions, PlainProgress};
+use crate::reconcile::planner;
+
+use super::{lifecycle, GlobalArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    /// Remove named volumes declared in the "volumes" section of the Compose file and
+    /// anonymous volumes attached to containers
+    #[arg(short = 'v', long = "volumes")]
+    pub volumes: bool,
+    /// Remove containers for services not defined in the Compose file
+    #[arg(long = "remove-orphans", env = "COMPOSE_REMOVE_ORPHANS")]
+    pub remove_orphans: bool,
+    /// Specify a shutdown timeout in seconds
+    #[arg(short = 't', long = "timeout")]
+    pub timeout: Option<u64>,
+}
+
+pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
+    let session = match lifecycle::load(global, &[]) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match lifecycle::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let engine = match lifecycle::connect(global).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let observed = match executor::observe(&engine, &session.project, &[]).await {
+            Ok(o) => o,
+            Err(e) => return lifecycle::fail(e),
+        };
+        let plan = planner::plan_down(
+            &session.project,
+            &session.graph,
+            &observed,
+            args.remove_orphans,
+            args.volumes,
+        );
+        let exec = ExecOptions {
+            parallel: lifecycle::parallel(global),
+            stop_timeout: args.timeout.map(Duration::from_secs),
+            gate_timeout: None,
+        };
+        let progress = PlainProgress { quiet: false };
+        match executor::execute_down(&engine, &session.project, &plan, &exec, &progress).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => lifecycle::fail(e),
+        }
+    })
+}

