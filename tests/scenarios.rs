@@ -415,3 +415,50 @@ fn http_get(addr: &str, path: &str) -> String {
     let _ = s.read_to_string(&mut body);
     body
 }
+
+#[test]
+fn concurrent_ups_of_one_project_do_not_race() {
+    require_engine();
+    let p = Project::new(
+        "lock",
+        r#"
+services:
+  a:
+    image: $IMAGE
+    command: sleep 3600
+    scale: 3
+  b:
+    image: $IMAGE
+    command: sleep 3600
+"#,
+    );
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_rcompose"))
+            .current_dir(&p.dir)
+            .env("RCOMPOSE_ENGINE", engine())
+            .env("COMPOSE_PROJECT_NAME", &p.name)
+            .args(["up", "-d"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (one, two) = (spawn(), spawn());
+    for child in [one, two] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a concurrent up failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let count = docker_ok(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", p.name),
+    ])
+    .lines()
+    .count();
+    assert_eq!(count, 4, "exactly 3 + 1 containers");
+}

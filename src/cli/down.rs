@@ -28,6 +28,10 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let _lock = match lifecycle::lock_project(&session.project.name) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let rt = match lifecycle::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

@@ -100,6 +100,10 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         stop_timeout: args.timeout.map(Duration::from_secs),
         gate_timeout: (args.wait_timeout > 0).then(|| Duration::from_secs(args.wait_timeout)),
     };
+    let _lock = match lifecycle::lock_project(&session.project.name) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let rt = match lifecycle::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
