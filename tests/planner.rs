@@ -264,3 +264,26 @@ fn orphans_are_kept_unless_asked_and_volumes_follow_external() {
     assert_eq!(order, ["p-web-1", "p-migrate-1", "p-db-1"]);
     assert_eq!(down.networks, vec!["p_default".to_string()]);
 }
+
+#[test]
+fn restart_true_dependents_restart_when_their_dependency_is_recreated() {
+    let yaml = BASE.replace(
+        "      db: {condition: service_healthy}\n  web:",
+        "      db: {condition: service_healthy, restart: true}\n  web:",
+    );
+    let p = project(&yaml);
+    let o = all_running(&p);
+    let changed = project(&yaml.replace("image: db:1", "image: db:2"));
+    let plan = up(&changed, &o, &UpOptions::default());
+    assert_eq!(
+        plan,
+        "level 0:
+  recreate db #1 p-db-1 (config changed)
+  start db #1 (not running)
+level 1:
+  restart migrate #1 (dependency db replaced)
+level 2:
+  web: up to date
+"
+    );
+}

@@ -462,3 +462,114 @@ services:
     .count();
     assert_eq!(count, 4, "exactly 3 + 1 containers");
 }
+
+#[test]
+fn a_busy_host_port_fails_that_service_only() {
+    require_engine();
+    // The port is held by this test process, on loopback.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let p = Project::new(
+        "port",
+        &r#"
+services:
+  busy:
+    image: $IMAGE
+    command: sleep 3600
+    ports:
+      - "127.0.0.1:PORT:80"
+  after:
+    image: $IMAGE
+    command: sleep 3600
+    depends_on: [busy]
+  free:
+    image: $IMAGE
+    command: sleep 3600
+"#
+        .replace("PORT", &port.to_string()),
+    );
+    let out = p.rcompose(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("already allocated") || err.contains("address already in use"),
+        "{err}"
+    );
+    assert!(err.contains("\"after\" was not started"), "{err}");
+    assert_eq!(inspect(&p.container("free"), "{{.State.Status}}"), "running");
+    drop(held);
+}
+
+#[test]
+fn re_up_three_times_recreates_nothing_and_labels_carry_the_config_hash() {
+    require_engine();
+    let p = Project::new("reup", APP.replace("18181", "18183").as_str());
+    p.ok(&["up", "-d"]);
+    let state = || -> Vec<String> {
+        ["db", "job", "web"]
+            .iter()
+            .map(|s| inspect(&p.container(s), "{{.Id}} {{.State.StartedAt}}"))
+            .collect()
+    };
+    let first = state();
+    for _ in 0..3 {
+        let out = p.ok(&["up", "-d"]);
+        assert!(!out.contains("Recreate") && !out.contains("Creating"), "{out}");
+    }
+    // The one-shot job is started again by each up (as Compose does); the others are not.
+    let now = state();
+    assert_eq!(first[0], now[0]);
+    assert_eq!(first[2], now[2]);
+    assert_eq!(first[1].split(' ').next(), now[1].split(' ').next());
+    // `config --hash` equals the label.
+    let hashes = p.ok(&["config", "--hash", "*"]);
+    for s in ["db", "job", "web"] {
+        let label = inspect(
+            &p.container(s),
+            "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
+        );
+        assert!(hashes.contains(&format!("{s} {label}")), "{s}: {label} not in {hashes}");
+    }
+}
+
+#[test]
+fn killing_the_cli_mid_up_then_up_again_converges() {
+    require_engine();
+    let p = Project::new(
+        "kill9",
+        r#"
+services:
+  slow:
+    image: $IMAGE
+    command: sh -c 'sleep 3; touch /tmp/ok; exec sleep 3600'
+    healthcheck:
+      test: [CMD-SHELL, "test -f /tmp/ok"]
+      interval: 1s
+      retries: 30
+  next:
+    image: $IMAGE
+    command: sleep 3600
+    depends_on:
+      slow: {condition: service_healthy}
+"#,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(&p.dir)
+        .env("RCOMPOSE_ENGINE", engine())
+        .env("COMPOSE_PROJECT_NAME", &p.name)
+        .args(["up", "-d"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed while it waits for `slow` to be healthy: `next` does not exist yet.
+    wait_until("slow is created", Duration::from_secs(20), || {
+        docker(&["inspect", &p.container("slow")]).status.success()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    p.ok(&["up", "-d"]);
+    for s in ["slow", "next"] {
+        assert_eq!(inspect(&p.container(s), "{{.State.Status}}"), "running", "{s}");
+    }
+}

@@ -151,7 +151,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Backend, ExitCode> {
 }
 
 pub fn fail(e: ExecError) -> ExitCode {
-    eprintln!("Error response from daemon: {e}");
+    eprintln!("{e}");
     ExitCode::from(1)
 }
 

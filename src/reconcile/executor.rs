@@ -52,6 +52,8 @@ pub enum ExecError {
     Gate(String),
     #[error("{0}")]
     Timeout(String),
+    #[error("{}", .0.join("\n"))]
+    Several(Vec<String>),
     #[error("external {kind} \"{name}\" not found")]
     ExternalMissing { kind: &'static str, name: String },
 }
@@ -227,20 +229,44 @@ pub async fn execute_up<E: Engine>(
     for r in join_all(removals).await {
         r?;
     }
+    // A failed service fails its dependents (not started) but not the independent ones,
+    // which go on (a busy host port of one service leaves the others running).
+    let mut failed: Vec<(String, ExecError)> = Vec::new();
     for level in &plan.levels {
-        let runs = level.iter().map(|sp| async {
+        let runs = level.iter().map(|sp| {
             let svc = &project.services[&sp.service];
-            ctx.wait_dependencies(svc).await?;
-            for step in &sp.steps {
-                ctx.run_step(step).await?;
+            let broken = svc
+                .depends_on
+                .iter()
+                .find(|(d, cfg)| cfg.required && failed.iter().any(|(f, _)| f == *d))
+                .map(|(d, _)| d.clone());
+            let ctx = &ctx;
+            async move {
+                if let Some(dep) = broken {
+                    return Err(ExecError::Gate(format!(
+                        "service \"{dep}\" failed, so \"{}\" was not started",
+                        svc.name
+                    )));
+                }
+                ctx.wait_dependencies(svc).await?;
+                for step in &sp.steps {
+                    ctx.run_step(step).await?;
+                }
+                Ok::<(), ExecError>(())
             }
-            Ok::<(), ExecError>(())
         });
-        for r in join_all(runs).await {
-            r?;
+        let results = join_all(runs).await;
+        for (sp, r) in level.iter().zip(results) {
+            if let Err(e) = r {
+                failed.push((sp.service.clone(), e));
+            }
         }
     }
-    Ok(())
+    match failed.len() {
+        0 => Ok(()),
+        1 => Err(failed.remove(0).1),
+        _ => Err(ExecError::Several(failed.into_iter().map(|(_, e)| e.to_string()).collect())),
+    }
 }
 
 impl<E: Engine> Ctx<'_, E> {
@@ -264,6 +290,20 @@ impl<E: Engine> Ctx<'_, E> {
                     .await
                     .map_err(engine_err(format!("starting {name}")))?;
                 self.progress.event("Container", &name, "Started");
+            }
+            Op::Restart { service, number } => {
+                let svc = &self.project.services[service];
+                let name = cs::container_name(self.project, svc, *number);
+                self.progress.event("Container", &name, "Restarting");
+                self.engine
+                    .stop_container(&name, self.stop_timeout(Some(svc)))
+                    .await
+                    .map_err(engine_err(format!("stopping {name}")))?;
+                self.engine
+                    .start_container(&name)
+                    .await
+                    .map_err(engine_err(format!("starting {name}")))?;
+                self.progress.event("Container", &name, "Restarted");
             }
             Op::Remove { id, name, service } => {
                 let timeout = self.stop_timeout(self.project.services.get(service));

@@ -75,6 +75,8 @@ pub enum Cause {
     ScaleDown,
     /// The container's service is no longer in the project.
     Orphan,
+    /// A dependency with `restart: true` was recreated.
+    DependencyReplaced(String),
 }
 
 impl fmt::Display for Cause {
@@ -87,6 +89,7 @@ impl fmt::Display for Cause {
             Cause::NotRunning => "not running",
             Cause::ScaleDown => "scale down",
             Cause::Orphan => "orphan",
+            Cause::DependencyReplaced(dep) => return write!(f, "dependency {dep} replaced"),
         })
     }
 }
@@ -102,6 +105,8 @@ pub enum Op {
     /// Replace the container `id` by a new one with the same number.
     Recreate { service: String, number: u32, id: String, name: String },
     Start { service: String, number: u32 },
+    /// Stop and start again a running container.
+    Restart { service: String, number: u32 },
     /// Stop and remove a container (scale down, orphans).
     Remove { service: String, id: String, name: String },
 }
@@ -180,6 +185,7 @@ impl fmt::Display for StepLine<'_> {
                 write!(f, "recreate {service} #{number} {name} ({c})")
             }
             Op::Start { service, number } => write!(f, "start {service} #{number} ({c})"),
+            Op::Restart { service, number } => write!(f, "restart {service} #{number} ({c})"),
             Op::Remove { name, .. } => write!(f, "remove {name} ({c})"),
         }
     }
@@ -289,7 +295,21 @@ pub fn plan_up(
             }
             let Some(svc) = project.services.get(&name) else { continue };
             let dep_recreated = svc.depends_on.keys().any(|d| recreated.contains(d));
-            let sp = plan_service(project, svc, observed, opts, dep_recreated);
+            // `depends_on.<dep>.restart: true`: restart this service when `dep` is replaced.
+            let restart_for = svc
+                .depends_on
+                .iter()
+                .find(|(d, cfg)| cfg.restart && recreated.contains(*d))
+                .map(|(d, _)| d.clone());
+            let mut sp = plan_service(project, svc, observed, opts, dep_recreated);
+            if let Some(dep) = restart_for {
+                for n in std::mem::take(&mut sp.up_to_date) {
+                    sp.steps.push(Step {
+                        op: Op::Restart { service: name.clone(), number: n },
+                        cause: Cause::DependencyReplaced(dep.clone()),
+                    });
+                }
+            }
             if sp
                 .steps
                 .iter()
