@@ -12,10 +12,12 @@ use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use rcompose::engine::docker::DockerEngine;
 use rcompose::engine::{
-    ContainerInfo, ContainerSpec, ContainerState, Engine, EngineError, Health, Healthcheck, Mount,
-    MountKind, NetworkAttachment, NetworkSpec, PortBinding, RestartPolicy, VolumeSpec,
+    ContainerInfo, ContainerSpec, ContainerState, Engine, EngineError, ExecSpec, Health,
+    Healthcheck, LogOptions, Mount, MountKind, NetworkAttachment, NetworkSpec, PortBinding,
+    RestartPolicy, StdStream, VolumeSpec,
 };
 
 const IMAGE: &str = "rcompose-test/busybox:1";
@@ -1077,4 +1079,271 @@ async fn list_containers_returns_exactly_the_labelled_ones() {
         .image_id
         .as_deref()
         .is_some_and(|i| i.starts_with("sha256:")));
+}
+
+// ---- pause, restart, top, logs, exec, wait ----
+
+fn started_at(id: &str) -> String {
+    docker_inspect(id)["State"]["StartedAt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn pause_unpause_restart_and_wait() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let id = run(&e, &mut cl, &spec(&unique("pause"), &["sleep", "60"])).await;
+
+    e.pause_container(&id).await.expect("pause");
+    let info = e.inspect_container(&id).await.expect("inspect");
+    assert_eq!(info.state, ContainerState::Paused);
+    assert_eq!(docker_inspect(&id)["State"]["Paused"], true);
+    e.unpause_container(&id).await.expect("unpause");
+    assert_eq!(
+        e.inspect_container(&id).await.expect("inspect").state,
+        ContainerState::Running
+    );
+    assert!(matches!(
+        e.pause_container("rcompose-enginetest-no-such").await,
+        Err(EngineError::NotFound { .. })
+    ));
+
+    let before = started_at(&id);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    e.restart_container(&id, Duration::from_secs(0))
+        .await
+        .expect("restart");
+    let after = started_at(&id);
+    assert_ne!(before, after, "StartedAt must change on restart");
+    assert_eq!(
+        e.inspect_container(&id).await.expect("inspect").state,
+        ContainerState::Running
+    );
+
+    // wait: the exit code of a container that exits by itself, and at once for a stopped one.
+    let id2 = run(
+        &e,
+        &mut cl,
+        &spec(&unique("wait"), &["sh", "-c", "sleep 0.5; exit 3"]),
+    )
+    .await;
+    let code = tokio::time::timeout(Duration::from_secs(20), e.wait_container(&id2))
+        .await
+        .expect("wait hung")
+        .expect("wait");
+    assert_eq!(code, 3);
+    let again = tokio::time::timeout(Duration::from_secs(5), e.wait_container(&id2))
+        .await
+        .expect("wait on a stopped container hung")
+        .expect("wait");
+    assert_eq!(again, 3);
+    e.kill_container(&id, "SIGKILL").await.expect("kill");
+    assert_eq!(e.wait_container(&id).await.expect("wait"), 137);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn top_lists_the_processes() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let id = run(&e, &mut cl, &spec(&unique("top"), &["sleep", "61"])).await;
+    let top = e.top(&id).await.expect("top");
+    assert!(top.titles.iter().any(|t| t == "PID"), "{top:?}");
+    let cmd = top
+        .titles
+        .iter()
+        .position(|t| t == "CMD")
+        .expect("a CMD column");
+    assert!(
+        top.processes
+            .iter()
+            .any(|p| p.get(cmd).is_some_and(|c| c == "sleep 61")),
+        "{top:?}"
+    );
+}
+
+async fn collect_logs(e: &DockerEngine, id: &str, opts: &LogOptions) -> (String, String) {
+    let mut out = String::new();
+    let mut err = String::new();
+    let mut stream = e.logs(id, opts);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.expect("log chunk");
+        let text = String::from_utf8_lossy(&chunk.bytes).into_owned();
+        match chunk.stream {
+            StdStream::Stdout => out.push_str(&text),
+            StdStream::Stderr => err.push_str(&text),
+        }
+    }
+    (out, err)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_split_streams_tail_timestamps_and_follow() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let id = run(
+        &e,
+        &mut cl,
+        &spec(
+            &unique("logs"),
+            &[
+                "sh",
+                "-c",
+                "echo out; sleep 0.2; echo err >&2; sleep 0.2; for i in 1 2 3 4 5; do echo line$i; done",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(e.wait_container(&id).await.expect("wait"), 0);
+    let (out, err) = collect_logs(&e, &id, &LogOptions::default()).await;
+    assert_eq!(out, "out\nline1\nline2\nline3\nline4\nline5\n");
+    assert_eq!(err, "err\n");
+    let tail = LogOptions {
+        tail: Some(2),
+        ..Default::default()
+    };
+    let (out, err) = collect_logs(&e, &id, &tail).await;
+    assert_eq!((out.as_str(), err.as_str()), ("line4\nline5\n", ""));
+    let stamped = LogOptions {
+        tail: Some(1),
+        timestamps: true,
+        ..Default::default()
+    };
+    let (out, _) = collect_logs(&e, &id, &stamped).await;
+    assert!(
+        out.ends_with(" line5\n") && out.starts_with("20"),
+        "timestamped: {out:?}"
+    );
+    // `until` before the container existed: nothing.
+    let until = LogOptions {
+        until: Some(1_000_000_000),
+        ..Default::default()
+    };
+    assert_eq!(
+        collect_logs(&e, &id, &until).await,
+        (String::new(), String::new())
+    );
+
+    // Follow a container printing a line every 0.2 s: three lines arrive, then the stream is
+    // dropped while the container still runs.
+    let ticker = run(
+        &e,
+        &mut cl,
+        &spec(
+            &unique("ticker"),
+            &[
+                "sh",
+                "-c",
+                "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done",
+            ],
+        ),
+    )
+    .await;
+    let follow = LogOptions {
+        follow: true,
+        ..Default::default()
+    };
+    let mut lines = Vec::new();
+    {
+        let mut stream = e.logs(&ticker, &follow);
+        let got = tokio::time::timeout(Duration::from_secs(15), async {
+            while lines.len() < 3 {
+                match stream.next().await {
+                    Some(Ok(c)) => lines.push(String::from_utf8_lossy(&c.bytes).into_owned()),
+                    other => panic!("follow ended early: {other:?}"),
+                }
+            }
+        })
+        .await;
+        assert!(got.is_ok(), "3 lines did not arrive in 15 s: {lines:?}");
+    }
+    assert_eq!(lines, ["tick0\n", "tick1\n", "tick2\n"]);
+    assert_eq!(
+        e.inspect_container(&ticker).await.expect("inspect").state,
+        ContainerState::Running
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn exec_exit_code_output_env_user_workdir_tty_detach() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let id = run(&e, &mut cl, &spec(&unique("exec"), &["sleep", "60"])).await;
+    let sh = |script: &str| ExecSpec {
+        cmd: vec!["sh".into(), "-c".into(), script.into()],
+        ..Default::default()
+    };
+
+    let out = e
+        .exec_output(&id, &sh("echo hi; echo oops >&2; exit 7"))
+        .await
+        .expect("exec");
+    assert_eq!(out.exit_code, 7);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+
+    let mut s = sh("echo \"$FOO $(id -u) $(pwd)\"");
+    s.env = vec!["FOO=bar".into()];
+    s.user = Some("1000".into());
+    s.working_dir = Some("/tmp".into());
+    let out = e.exec_output(&id, &s).await.expect("exec");
+    assert_eq!(
+        (out.exit_code, String::from_utf8_lossy(&out.stdout).as_ref()),
+        (0, "bar 1000 /tmp\n")
+    );
+
+    // With a TTY, stderr comes on the one stream and newlines are the terminal's.
+    let mut t = sh("echo a; echo b >&2; exit 2");
+    t.tty = true;
+    let out = e.exec_output(&id, &t).await.expect("exec tty");
+    assert_eq!(out.exit_code, 2);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\r\nb\r\n");
+    assert!(out.stderr.is_empty());
+
+    // Detached: returns at once; its effect shows up afterwards.
+    let mut d = sh("sleep 0.3; touch /tmp/detached");
+    d.detach = true;
+    assert_eq!(e.exec(&id, &d).await.expect("exec -d"), 0);
+    let start = Instant::now();
+    loop {
+        let check = e
+            .exec_output(&id, &sh("test -f /tmp/detached"))
+            .await
+            .expect("exec");
+        if check.exit_code == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "detached exec had no effect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The streaming form (to this process's stdout) gives the same exit code.
+    assert_eq!(e.exec(&id, &sh("exit 4")).await.expect("exec"), 4);
+
+    // Privileged: the capability set is full.
+    let mut p = sh("grep CapEff /proc/self/status");
+    p.privileged = true;
+    let out = e.exec_output(&id, &p).await.expect("exec --privileged");
+    // Where the daemon itself may not grant every capability (this sandbox: `docker exec
+    // --privileged` fails the same way), the runtime's refusal proves the flag reached it.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        (out.exit_code == 0 && (text.contains("000001ff") || text.contains("ffffffff")))
+            || (out.exit_code == 126 && text.contains("unable to apply caps")),
+        "{out:?}"
+    );
+
+    // Exec in a missing container is NotFound; in a stopped one an error.
+    assert!(matches!(
+        e.exec_output("rcompose-enginetest-no-such", &sh("true"))
+            .await,
+        Err(EngineError::NotFound { .. })
+    ));
+    e.kill_container(&id, "SIGKILL").await.expect("kill");
+    e.wait_container(&id).await.expect("wait");
+    assert!(e.exec_output(&id, &sh("true")).await.is_err());
 }

@@ -573,3 +573,73 @@ services:
         assert_eq!(inspect(&p.container(s), "{{.State.Status}}"), "running", "{s}");
     }
 }
+
+const ATTACHED: &str = r#"
+services:
+  db:
+    image: $IMAGE
+    command: sh -c 'trap "echo db got TERM; exit 0" TERM; echo db up; while true; do sleep 0.2; done'
+  test:
+    image: $IMAGE
+    command: sh -c 'echo running tests; sleep 1; exit 4'
+    depends_on: [db]
+"#;
+
+#[test]
+fn attached_up_exit_code_from_and_abort() {
+    require_engine();
+    let p = Project::new("attach", ATTACHED);
+    let out = p.rcompose(&["up", "--exit-code-from", "test", "-t", "5"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("Attaching to db-1, test-1\n"), "{stdout}");
+    assert!(stdout.contains("test-1  | running tests\n"), "{stdout}");
+    assert!(stdout.contains("db-1  | db up\n"), "{stdout}");
+    assert!(stdout.contains("test-1 exited with code 4\n"), "{stdout}");
+    // db was stopped gracefully (its TERM trap ran), not killed.
+    assert!(stdout.contains("db-1  | db got TERM"), "{stdout}");
+    assert_eq!(inspect(&p.container("db"), "{{.State.ExitCode}}"), "0");
+
+    // --abort-on-container-failure without --exit-code-from: the failing code.
+    let out = p.rcompose(&["up", "--abort-on-container-failure", "-t", "5"]);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn ctrl_c_in_attached_up_stops_gracefully_and_leaves_other_projects_alone() {
+    require_engine();
+    let other = Project::new(
+        "bystander",
+        "services:\n  s:\n    image: $IMAGE\n    command: sleep 3600\n",
+    );
+    other.ok(&["up", "-d"]);
+    let p = Project::new(
+        "ctrlc",
+        "services:\n  db:\n    image: $IMAGE\n    command: sh -c 'trap \"echo bye; exit 0\" TERM; echo ready; while true; do sleep 0.2; done'\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(&p.dir)
+        .env("RCOMPOSE_ENGINE", engine())
+        .env("COMPOSE_PROJECT_NAME", &p.name)
+        .args(["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("db is running", Duration::from_secs(30), || {
+        docker(&["inspect", "-f", "{{.State.Running}}", &p.container("db")])
+            .stdout
+            .starts_with(b"true")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("Gracefully stopping..."), "{stderr}");
+    assert!(stdout.contains("db-1  | bye"), "the stop signal reached the container: {stdout}");
+    assert_eq!(inspect(&p.container("db"), "{{.State.Status}}"), "exited");
+    assert_eq!(inspect(&other.container("s"), "{{.State.Status}}"), "running");
+}

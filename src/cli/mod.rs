@@ -4,6 +4,7 @@
 //! once (flags > `COMPOSE_*` environment > `.env`, the latter inside the loader) into a
 //! [`LoadOptions`]; each subcommand lives in its own file.
 
+pub mod attach;
 pub mod config;
 pub mod down;
 pub mod lifecycle;
@@ -11,6 +12,19 @@ pub mod ps;
 pub mod up;
 pub mod render;
 pub mod version;
+pub mod targets;
+pub mod exec;
+pub mod kill;
+pub mod logs;
+pub mod ls;
+pub mod pause;
+pub mod port;
+pub mod restart;
+pub mod rm;
+pub mod start;
+pub mod stop;
+pub mod top;
+pub mod unpause;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -123,6 +137,30 @@ pub enum Command {
     Ps(ps::PsArgs),
     /// Show the rcompose version information
     Version(version::VersionArgs),
+    /// View output from containers
+    Logs(logs::LogsArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// Display the running processes
+    Top(top::TopArgs),
+    /// Pause services
+    Pause(pause::PauseArgs),
+    /// Unpause services
+    Unpause(unpause::UnpauseArgs),
+    /// Stop services
+    Stop(stop::StopArgs),
+    /// Start services
+    Start(start::StartArgs),
+    /// Restart service containers
+    Restart(restart::RestartArgs),
+    /// Force stop service containers
+    Kill(kill::KillArgs),
+    /// Removes stopped service containers
+    Rm(rm::RmArgs),
+    /// Print the public port for a port binding
+    Port(port::PortArgs),
+    /// List running compose projects
+    Ls(ls::LsArgs),
 }
 
 impl GlobalArgs {
@@ -201,5 +239,17 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Down(args) => down::run(&cli.global, &args),
         Command::Ps(args) => ps::run(&cli.global, &args),
         Command::Version(args) => version::run(&args),
+        Command::Logs(args) => logs::run(&cli.global, &args),
+        Command::Exec(args) => exec::run(&cli.global, &args),
+        Command::Top(args) => top::run(&cli.global, &args),
+        Command::Pause(args) => pause::run(&cli.global, &args),
+        Command::Unpause(args) => unpause::run(&cli.global, &args),
+        Command::Stop(args) => stop::run(&cli.global, &args),
+        Command::Start(args) => start::run(&cli.global, &args),
+        Command::Restart(args) => restart::run(&cli.global, &args),
+        Command::Kill(args) => kill::run(&cli.global, &args),
+        Command::Rm(args) => rm::run(&cli.global, &args),
+        Command::Port(args) => port::run(&cli.global, &args),
+        Command::Ls(args) => ls::run(&cli.global, &args),
     }
 }

@@ -1,7 +1,7 @@
 //! `rcompose up`: create and start the project's containers, converging what exists.
 //!
-//! Detached mode (`-d`) only, so far: attached mode (log streaming, Ctrl+C handling) is not
-//! written yet and is refused with an explicit message rather than silently detaching.
+//! Detached with `-d` (or `--wait`); otherwise attached: the output of the containers follows
+//! (see [`super::attach`]) until they exit or Ctrl+C stops them.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -47,17 +47,41 @@ pub struct UpArgs {
     /// Use this timeout in seconds for container shutdown when containers are already running
     #[arg(short = 't', long = "timeout")]
     pub timeout: Option<u64>,
+    /// Stops all containers if any container was stopped. Incompatible with -d
+    #[arg(long = "abort-on-container-exit", conflicts_with = "detach")]
+    pub abort_on_container_exit: bool,
+    /// Stops all containers if any container exited with failure. Incompatible with -d
+    #[arg(long = "abort-on-container-failure", conflicts_with = "detach")]
+    pub abort_on_container_failure: bool,
+    /// Return the exit code of the selected service container. Implies --abort-on-container-exit
+    #[arg(long = "exit-code-from", conflicts_with = "detach")]
+    pub exit_code_from: Option<String>,
+    /// Restrict attaching to the specified services
+    #[arg(long = "attach")]
+    pub attach: Vec<String>,
+    /// Do not attach (stream logs) to the specified services
+    #[arg(long = "no-attach")]
+    pub no_attach: Vec<String>,
+    /// Automatically attach to log output of dependent services
+    #[arg(long = "attach-dependencies")]
+    pub attach_dependencies: bool,
+    /// Don't prefix log lines with the container name
+    #[arg(long = "no-log-prefix")]
+    pub no_log_prefix: bool,
+    /// Show timestamps
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Produce monochrome output
+    #[arg(long = "no-color")]
+    pub no_color: bool,
     /// Services to start (default: all)
     pub services: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
-    if !args.detach && !args.wait {
-        eprintln!(
-            "error: attached mode is not supported yet; run `rcompose up -d` (or `--wait`)"
-        );
-        return ExitCode::from(1);
-    }
+    let started_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
     let mut scale = BTreeMap::new();
     for s in &args.scale {
         match s.split_once('=').and_then(|(k, v)| Some((k, v.parse::<u32>().ok()?))) {
@@ -74,6 +98,12 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(s) = &args.exit_code_from {
+        if !session.project.services.contains_key(s) {
+            eprintln!("error: no such service: {s}");
+            return ExitCode::from(1);
+        }
+    }
     for k in scale.keys() {
         if !session.project.services.contains_key(k) {
             eprintln!("error: no such service: {k}");
@@ -100,8 +130,8 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         stop_timeout: args.timeout.map(Duration::from_secs),
         gate_timeout: (args.wait_timeout > 0).then(|| Duration::from_secs(args.wait_timeout)),
     };
-    let _lock = match lifecycle::lock_project(&session.project.name) {
-        Ok(l) => l,
+    let mut lock = match lifecycle::lock_project(&session.project.name) {
+        Ok(l) => Some(l),
         Err(code) => return code,
     };
     let rt = match lifecycle::runtime() {
@@ -152,6 +182,30 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
                 return lifecycle::fail(e);
             }
         }
-        ExitCode::SUCCESS
+        if args.detach || args.wait || args.no_start {
+            return ExitCode::SUCCESS;
+        }
+        // Attached: the project is converged; another command (a `down` in another terminal)
+        // may go on while we follow the output.
+        drop(lock.take());
+        let attach = if args.attach.is_empty() && !args.services.is_empty() && !args.attach_dependencies {
+            args.services.clone()
+        } else {
+            args.attach.clone()
+        };
+        let colors = !args.no_color && global.colors();
+        let opts = super::attach::AttachOptions {
+            attach,
+            no_attach: args.no_attach.clone(),
+            abort_on_exit: args.abort_on_container_exit || args.exit_code_from.is_some(),
+            abort_on_failure: args.abort_on_container_failure,
+            exit_code_from: args.exit_code_from.clone(),
+            no_log_prefix: args.no_log_prefix,
+            timestamps: args.timestamps,
+            colors,
+            since: started_at,
+            stop_timeout: exec.stop_timeout,
+        };
+        super::attach::attach(&engine, &session.project, &session.graph, &selected, &opts).await
     })
 }

@@ -20,7 +20,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary,
     ContainerSummaryHealthStatusEnum, EndpointIpamConfig, EndpointSettings, HealthConfig,
@@ -32,15 +34,16 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
     InspectNetworkOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder, TopOptions,
+    WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::types::*;
-use super::{Engine, EngineError, EngineResult};
+use super::{tty, Engine, EngineError, EngineResult, LogChunks};
 
 /// The socket used when `DOCKER_HOST` does not name one (bollard's default too).
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -704,6 +707,179 @@ fn split_reference(reference: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A client timeout for requests that last as long as a container does (wait, follow).
+const NO_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+fn clamp_i32(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(if v < 0 { 0 } else { i32::MAX })
+}
+
+/// Writes to our own stdout/stderr, flushing every chunk (interactive output).
+fn write_local(stream: StdStream, bytes: &[u8]) {
+    use std::io::Write;
+    let _ = match stream {
+        StdStream::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|()| out.flush())
+        }
+        StdStream::Stderr => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(bytes).and_then(|()| err.flush())
+        }
+    };
+}
+
+/// Reads our stdin on a plain thread (blocking reads) into a channel; an empty chunk is EOF.
+/// The thread may stay blocked in `read` after the exec ends; the process exit ends it.
+fn stdin_pump() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let _ = std::thread::Builder::new()
+        .name("exec-stdin".into())
+        .spawn(move || {
+            use std::io::Read;
+            let mut stdin = std::io::stdin();
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.blocking_send(Vec::new());
+                        return;
+                    }
+                    Ok(n) => {
+                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    rx
+}
+
+impl DockerEngine {
+    /// One exec: created, started attached (or detached), its output written to our stdio
+    /// (`capture: None`, with stdin forwarded and raw mode for a TTY) or collected, then its
+    /// exit code read from the daemon.
+    async fn exec_run(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+        mut capture: Option<&mut ExecOutput>,
+    ) -> EngineResult<i64> {
+        let interactive = capture.is_none() && !spec.detach;
+        let config = CreateExecOptions::<String> {
+            attach_stdin: Some(interactive),
+            attach_stdout: Some(!spec.detach),
+            attach_stderr: Some(!spec.detach),
+            tty: Some(spec.tty),
+            env: non_empty(&spec.env),
+            cmd: Some(spec.cmd.clone()),
+            privileged: Some(spec.privileged),
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(self.err(Subject::Container(id)))?;
+        let exec_id = created.id;
+        let docker = self.docker.clone().with_timeout(NO_TIMEOUT);
+        let started = docker
+            .start_exec(
+                &exec_id,
+                Some(StartExecOptions {
+                    detach: spec.detach,
+                    tty: spec.tty,
+                    output_capacity: None,
+                }),
+            )
+            .await
+            .map_err(self.err(Subject::Container(id)))?;
+        let (mut output, mut input) = match started {
+            StartExecResults::Detached => return Ok(0),
+            StartExecResults::Attached { output, input } => (output, input),
+        };
+        // Raw mode only around the attached session; restored by drop on every path.
+        let _raw = if interactive && spec.tty {
+            tty::RawMode::enable()
+        } else {
+            None
+        };
+        if spec.tty && interactive {
+            if let Some((rows, cols)) = tty::window_size() {
+                let _ = self
+                    .docker
+                    .resize_exec(
+                        &exec_id,
+                        bollard::exec::ResizeExecOptions {
+                            height: rows,
+                            width: cols,
+                        },
+                    )
+                    .await;
+            }
+        }
+        let mut stdin = interactive.then(stdin_pump);
+        loop {
+            tokio::select! {
+                item = output.next() => match item {
+                    None => break,
+                    Some(Ok(chunk)) => {
+                        let (stream, bytes) = match chunk {
+                            LogOutput::StdErr { message } => (StdStream::Stderr, message),
+                            other => (StdStream::Stdout, other.into_bytes()),
+                        };
+                        match capture.as_deref_mut() {
+                            Some(out) => match stream {
+                                StdStream::Stdout => out.stdout.extend_from_slice(&bytes),
+                                StdStream::Stderr => out.stderr.extend_from_slice(&bytes),
+                            },
+                            None => write_local(stream, &bytes),
+                        }
+                    }
+                    Some(Err(e)) => return Err(map_error(e, Subject::Container(id), &self.socket)),
+                },
+                chunk = recv_stdin(&mut stdin) => {
+                    use tokio::io::AsyncWriteExt;
+                    if chunk.is_empty() {
+                        // EOF: close the command's stdin, keep reading its output.
+                        let _ = input.shutdown().await;
+                        stdin = None;
+                    } else if input.write_all(&chunk).await.is_err() {
+                        stdin = None;
+                    }
+                }
+            }
+        }
+        drop(_raw);
+        // The output ends when the process does; its exit code may lag a little.
+        let start = std::time::Instant::now();
+        loop {
+            let inspect = self
+                .docker
+                .inspect_exec(&exec_id)
+                .await
+                .map_err(self.err(Subject::Container(id)))?;
+            if inspect.running != Some(true) || start.elapsed() > Duration::from_secs(10) {
+                return inspect.exit_code.ok_or_else(|| EngineError::Backend {
+                    message: format!("exec in container {id}: the daemon gave no exit code"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The next stdin chunk, or never when stdin is not forwarded (any more).
+async fn recv_stdin(rx: &mut Option<tokio::sync::mpsc::Receiver<Vec<u8>>>) -> Vec<u8> {
+    match rx {
+        Some(r) => r.recv().await.unwrap_or_default(),
+        None => std::future::pending().await,
+    }
+}
+
 impl Engine for DockerEngine {
     async fn list_containers(&self, filter: &[String]) -> EngineResult<Vec<ContainerInfo>> {
         let options = ListContainersOptionsBuilder::new()
@@ -807,6 +983,117 @@ impl Engine for DockerEngine {
             .rename_container(id, options)
             .await
             .map_err(self.err(Subject::Container(id)))
+    }
+
+    async fn pause_container(&self, id: &str) -> EngineResult<()> {
+        self.docker
+            .pause_container(id)
+            .await
+            .map_err(self.err(Subject::Container(id)))
+    }
+
+    async fn unpause_container(&self, id: &str) -> EngineResult<()> {
+        self.docker
+            .unpause_container(id)
+            .await
+            .map_err(self.err(Subject::Container(id)))
+    }
+
+    /// Like `stop_container`: whole seconds, and a client timeout beyond the grace period.
+    async fn restart_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
+        let secs = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
+        let options = RestartContainerOptionsBuilder::new().t(secs).build();
+        let docker = self.docker.clone().with_timeout(
+            timeout
+                .saturating_add(STOP_REQUEST_SLACK)
+                .max(self.docker.timeout()),
+        );
+        docker
+            .restart_container(id, Some(options))
+            .await
+            .map_err(self.err(Subject::Container(id)))
+    }
+
+    /// The daemon's default `ps` arguments (`-ef`), as `docker top` and Compose use.
+    async fn top(&self, id: &str) -> EngineResult<ProcessList> {
+        let top = self
+            .docker
+            .top_processes(id, None::<TopOptions>)
+            .await
+            .map_err(self.err(Subject::Container(id)))?;
+        Ok(ProcessList {
+            titles: top.titles.unwrap_or_default(),
+            processes: top.processes.unwrap_or_default(),
+        })
+    }
+
+    /// The API's `since`/`until` are 32-bit here (bollard); times beyond 2038 saturate.
+    fn logs<'a>(&'a self, id: &str, opts: &LogOptions) -> LogChunks<'a> {
+        let tail = opts
+            .tail
+            .map_or_else(|| "all".to_string(), |n| n.to_string());
+        let mut options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .follow(opts.follow)
+            .timestamps(opts.timestamps)
+            .tail(&tail);
+        if let Some(since) = opts.since {
+            options = options.since(clamp_i32(since));
+        }
+        if let Some(until) = opts.until {
+            options = options.until(clamp_i32(until));
+        }
+        let id = id.to_string();
+        let socket = self.socket.clone();
+        let stream = self.docker.logs(&id, Some(options.build()));
+        Box::pin(stream.map(move |item| match item {
+            Ok(LogOutput::StdErr { message }) => Ok(LogChunk {
+                stream: StdStream::Stderr,
+                bytes: message.to_vec(),
+            }),
+            Ok(other) => Ok(LogChunk {
+                stream: StdStream::Stdout,
+                bytes: other.into_bytes().to_vec(),
+            }),
+            Err(e) => Err(map_error(e, Subject::Container(&id), &socket)),
+        }))
+    }
+
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> EngineResult<i64> {
+        self.exec_run(id, spec, None).await
+    }
+
+    async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput> {
+        let mut out = ExecOutput::default();
+        out.exit_code = self.exec_run(id, spec, Some(&mut out)).await?;
+        Ok(out)
+    }
+
+    /// `condition=not-running`: returns at once for a stopped container. bollard reports a
+    /// non-zero exit as an error; that is turned back into the code.
+    async fn wait_container(&self, id: &str) -> EngineResult<i64> {
+        let options = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        let docker = self.docker.clone().with_timeout(NO_TIMEOUT);
+        let mut stream = docker.wait_container(id, Some(options));
+        match stream.next().await {
+            Some(Ok(r)) => Ok(r.status_code),
+            Some(Err(BollardError::DockerContainerWaitError { error, code })) => {
+                if error.is_empty() {
+                    Ok(code)
+                } else {
+                    Err(EngineError::Backend {
+                        message: format!("waiting for container {id}: {error}"),
+                    })
+                }
+            }
+            Some(Err(e)) => Err(map_error(e, Subject::Container(id), &self.socket)),
+            None => Err(EngineError::Backend {
+                message: format!("waiting for container {id}: the daemon gave no exit code"),
+            }),
+        }
     }
 
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {

@@ -7,11 +7,18 @@
 //! so that callers can tell a missing object from a conflict or an unreachable engine.
 
 pub mod docker;
+pub mod tty;
 pub mod types;
 
 pub use types::*;
 
+use std::pin::Pin;
 use std::time::Duration;
+
+use futures_util::Stream;
+
+/// A container's output as it arrives (see [`Engine::logs`]).
+pub type LogChunks<'a> = Pin<Box<dyn Stream<Item = EngineResult<LogChunk>> + Send + 'a>>;
 
 /// Which backend runs the containers (`--engine`, `RCOMPOSE_ENGINE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -56,6 +63,25 @@ pub trait Engine {
     /// Removes the container; `volumes` also removes its anonymous volumes.
     async fn remove_container(&self, id: &str, force: bool, volumes: bool) -> EngineResult<()>;
     async fn rename_container(&self, id: &str, name: &str) -> EngineResult<()>;
+    /// Freezes every process of a running container.
+    async fn pause_container(&self, id: &str) -> EngineResult<()>;
+    async fn unpause_container(&self, id: &str) -> EngineResult<()>;
+    /// Stops (stop signal, `timeout`, then SIGKILL) and starts again.
+    async fn restart_container(&self, id: &str, timeout: Duration) -> EngineResult<()>;
+    /// The container's processes, as `ps -ef` shows them.
+    async fn top(&self, id: &str) -> EngineResult<ProcessList>;
+    /// The container's output (stdout and stderr told apart), from the start or the last
+    /// `tail` lines; with `follow` the stream stays open until the container stops or the
+    /// stream is dropped.
+    fn logs<'a>(&'a self, id: &str, opts: &LogOptions) -> LogChunks<'a>;
+    /// Runs a command in a running container with its output on our stdout/stderr and our
+    /// stdin forwarded to it; with `tty` and a terminal on stdin, the terminal is put in raw
+    /// mode for the duration. Returns the command's exit code (0 for `detach`).
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> EngineResult<i64>;
+    /// Runs a command in a running container (no stdin) and returns its captured output.
+    async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput>;
+    /// Waits until the container is not running and returns its exit code.
+    async fn wait_container(&self, id: &str) -> EngineResult<i64>;
 
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>>;
     /// The network called `name`, if any (also one not created by compose).
@@ -124,6 +150,32 @@ impl Engine for Backend {
     }
     async fn rename_container(&self, id: &str, name: &str) -> EngineResult<()> {
         delegate!(self, e => e.rename_container(id, name))
+    }
+    async fn pause_container(&self, id: &str) -> EngineResult<()> {
+        delegate!(self, e => e.pause_container(id))
+    }
+    async fn unpause_container(&self, id: &str) -> EngineResult<()> {
+        delegate!(self, e => e.unpause_container(id))
+    }
+    async fn restart_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
+        delegate!(self, e => e.restart_container(id, timeout))
+    }
+    async fn top(&self, id: &str) -> EngineResult<ProcessList> {
+        delegate!(self, e => e.top(id))
+    }
+    fn logs<'a>(&'a self, id: &str, opts: &LogOptions) -> LogChunks<'a> {
+        match self {
+            Backend::Docker(e) => e.logs(id, opts),
+        }
+    }
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> EngineResult<i64> {
+        delegate!(self, e => e.exec(id, spec))
+    }
+    async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput> {
+        delegate!(self, e => e.exec_output(id, spec))
+    }
+    async fn wait_container(&self, id: &str) -> EngineResult<i64> {
+        delegate!(self, e => e.wait_container(id))
     }
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
         delegate!(self, e => e.list_networks(filter))

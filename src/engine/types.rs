@@ -233,3 +233,63 @@ pub struct VolumeInfo {
     pub name: String,
     pub labels: Labels,
 }
+
+/// Which output stream a log or exec chunk came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StdStream {
+    Stdout,
+    Stderr,
+}
+
+/// A piece of a container's output, as the engine delivers it (usually one line, with its
+/// newline; a TTY container's output is all `Stdout`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogChunk {
+    pub stream: StdStream,
+    pub bytes: Vec<u8>,
+}
+
+/// What `logs` reads.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LogOptions {
+    /// Keep the stream open and deliver new output until the container stops.
+    pub follow: bool,
+    /// Only the last N lines (`None`: all).
+    pub tail: Option<u64>,
+    /// Only output at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Only output before this time (Unix seconds).
+    pub until: Option<i64>,
+    /// Prefix every line with its RFC 3339 timestamp (the engine's format).
+    pub timestamps: bool,
+}
+
+/// A command to run in a running container (`exec`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ExecSpec {
+    pub cmd: Vec<String>,
+    /// `KEY=value`.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub privileged: bool,
+    /// Allocate a pseudo-terminal (output is then one stream).
+    pub tty: bool,
+    /// Start it and return at once (exit code 0) without attaching.
+    pub detach: bool,
+}
+
+/// What `exec_output` captured.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// `top`: the column titles and one row per process, as `ps` prints them.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProcessList {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}

@@ -1,0 +1,58 @@
+//! `rcompose port`: the public `host_ip:host_port` a service container's private port is
+//! published on, like `docker compose port`.
+
+use std::process::ExitCode;
+
+use crate::engine::ContainerState;
+use crate::reconcile::planner::number_of;
+
+use super::{targets, GlobalArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct PortArgs {
+    /// tcp or udp
+    #[arg(long = "protocol", default_value = "tcp")]
+    pub protocol: String,
+    /// Index of the container if service has multiple replicas
+    #[arg(long = "index", default_value_t = 1)]
+    pub index: u32,
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+    #[arg(value_name = "PRIVATE_PORT")]
+    pub private_port: u16,
+}
+
+pub fn run(global: &GlobalArgs, args: &PortArgs) -> ExitCode {
+    let services = [args.service.clone()];
+    targets::run_on_containers(
+        global,
+        &services,
+        |_| true,
+        async |_session, _engine, list| {
+            let Some(c) = list
+                .iter()
+                .find(|c| number_of(c) == args.index && c.state == ContainerState::Running)
+            else {
+                eprintln!("service \"{}\" is not running", args.service);
+                return ExitCode::from(1);
+            };
+            match c
+                .ports
+                .iter()
+                .find(|p| p.container_port == args.private_port && p.protocol == args.protocol)
+            {
+                Some(p) => {
+                    println!("{}:{}", p.host_ip, p.host_port);
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!(
+                        "no port {}/{} for container {}: not found",
+                        args.private_port, args.protocol, c.name
+                    );
+                    ExitCode::from(1)
+                }
+            }
+        },
+    )
+}

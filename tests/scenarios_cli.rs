@@ -1,0 +1,384 @@
+//! End-to-end tests of the container commands through the real `rcompose` binary on a real
+//! engine (`RCOMPOSE_TEST_ENGINE`, default `docker`; `scripts/docker-env.sh` prepares dockerd
+//! and the offline image): logs, exec, top, stop/start, pause/unpause, kill, rm, port, ls.
+//!
+//! Every test has its own project name and directory (`rcli-<tag>-<pid>`) and published ports
+//! (1839x), and removes everything in `Drop` with `down -v -t 0`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "rcompose-test/busybox:1";
+
+fn engine() -> String {
+    std::env::var("RCOMPOSE_TEST_ENGINE").unwrap_or_else(|_| "docker".into())
+}
+
+struct Project {
+    dir: PathBuf,
+    name: String,
+}
+
+impl Project {
+    fn new(tag: &str, compose: &str) -> Project {
+        require_engine();
+        let name = format!("rcli-{tag}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("project directory");
+        std::fs::write(dir.join("compose.yaml"), compose.replace("$IMAGE", IMAGE))
+            .expect("compose.yaml");
+        Project { dir, name }
+    }
+
+    fn rcompose(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+            .current_dir(&self.dir)
+            .env("RCOMPOSE_ENGINE", engine())
+            .env("COMPOSE_PROJECT_NAME", &self.name)
+            .stdin(Stdio::null())
+            .args(args)
+            .output()
+            .expect("running rcompose");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "panic in rcompose {args:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs rcompose, requires success, returns (stdout, stderr).
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.rcompose(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "rcompose {args:?} failed ({:?}):\n{stderr}\n{stdout}",
+            out.status
+        );
+        (stdout, stderr)
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.rcompose(&["down", "-v", "--remove-orphans", "-t", "0"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn require_engine() {
+    if engine() != "docker" {
+        return;
+    }
+    let ready = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ready,
+        "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
+    );
+}
+
+fn inspect(name: &str, format: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "-f", format, name])
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker inspect {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const LOGS: &str = r#"
+services:
+  web:
+    image: $IMAGE
+    command: sh -c 'echo first; echo oops >&2; sleep 0.2; echo last; sleep 300'
+  worker:
+    image: $IMAGE
+    command: sh -c 'echo working; sleep 300'
+"#;
+
+#[test]
+fn logs_prefix_no_prefix_tail_and_index() {
+    let p = Project::new("logs", LOGS);
+    p.ok(&["up", "-d"]);
+    wait_until("the logs", Duration::from_secs(20), || {
+        p.ok(&["logs", "--no-log-prefix", "web"]).0.contains("last")
+    });
+    let (out, _) = p.ok(&["logs"]);
+    // Prefix: service-number padded to the longest name plus one, then `| `.
+    for line in [
+        "web-1     | first",
+        "web-1     | oops",
+        "web-1     | last",
+        "worker-1  | working",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "{line:?} missing in:\n{out}"
+        );
+    }
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(
+        !out.contains('\x1b'),
+        "no colors when stdout is not a terminal: {out:?}"
+    );
+    let (out, _) = p.ok(&["logs", "--no-log-prefix", "web"]);
+    assert_eq!(
+        {
+            let mut l: Vec<&str> = out.lines().collect();
+            l.sort_unstable();
+            l
+        },
+        ["first", "last", "oops"]
+    );
+    let (out, _) = p.ok(&["logs", "--tail", "1", "web"]);
+    assert_eq!(out, "web-1  | last\n");
+    let (out, _) = p.ok(&["logs", "--index", "1", "--no-log-prefix", "worker"]);
+    assert_eq!(out, "working\n");
+    let (out, _) = p.ok(&["logs", "-t", "--tail", "1", "--no-log-prefix", "worker"]);
+    assert!(
+        out.starts_with("20") && out.ends_with(" working\n"),
+        "{out:?}"
+    );
+    let (out, _) = p.ok(&["logs", "--until", "2000-01-01T00:00:00Z"]);
+    assert_eq!(out, "");
+    // Follow: the existing line arrives and the command keeps running until it is killed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(&p.dir)
+        .env("RCOMPOSE_ENGINE", engine())
+        .env("COMPOSE_PROJECT_NAME", &p.name)
+        .args([
+            "logs",
+            "-f",
+            "--since",
+            "1h",
+            "--no-color",
+            "--no-log-prefix",
+            "worker",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rcompose logs -f");
+    let mut first = String::new();
+    if let Some(out) = child.stdout.take() {
+        use std::io::BufRead;
+        let _ = std::io::BufReader::new(out).read_line(&mut first);
+    }
+    let still_running = child.try_wait().is_ok_and(|s| s.is_none());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(first, "working\n");
+    assert!(still_running, "logs -f exited while the container runs");
+    let bad = p.rcompose(&["logs", "nosuch"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no such service: nosuch"));
+}
+
+const APP: &str = r#"
+services:
+  db:
+    image: $IMAGE
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+    volumes:
+      - data:/data
+  web:
+    image: $IMAGE
+    command: sh -c 'trap "exit 3" TERM; while true; do sleep 0.1; done'
+    depends_on: [db]
+    ports:
+      - "18393:80"
+volumes:
+  data:
+"#;
+
+#[test]
+fn exec_top_port_and_ls() {
+    let p = Project::new("exec", APP);
+    p.ok(&["up", "-d"]);
+
+    let out = p.rcompose(&["exec", "-T", "web", "sh", "-c", "echo hi; exit 5"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert_eq!(out.status.code(), Some(5));
+    let (out, _) = p.ok(&[
+        "exec",
+        "-T",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "web",
+        "sh",
+        "-c",
+        "echo $A $(pwd) $(id -u)",
+    ]);
+    assert_eq!(out, "1 /tmp 1000\n");
+    p.ok(&["exec", "-d", "web", "touch", "/tmp/bg"]);
+    wait_until("the detached exec", Duration::from_secs(10), || {
+        p.rcompose(&["exec", "-T", "web", "test", "-f", "/tmp/bg"])
+            .status
+            .success()
+    });
+
+    let (out, _) = p.ok(&["top"]);
+    let head = out.lines().next().unwrap_or_default();
+    assert!(
+        head.starts_with("SERVICE  #   UID") && head.ends_with("CMD"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("web ") && l.contains("sleep 0.1")
+                || l.starts_with("web ") && l.contains("sh -c")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("db ")), "{out}");
+
+    let (out, _) = p.ok(&["port", "web", "80"]);
+    assert_eq!(out, "0.0.0.0:18393\n");
+    let none = p.rcompose(&["port", "db", "80"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no port 80/tcp"));
+
+    let (out, _) = p.ok(&["ls"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{} ", p.name)))
+        .unwrap_or_else(|| panic!("{} not listed:\n{out}", p.name));
+    assert!(line.contains("running(2)"), "{line}");
+    assert!(
+        line.contains(&p.dir.join("compose.yaml").display().to_string()),
+        "{line}"
+    );
+    let (out, _) = p.ok(&["ls", "-q"]);
+    assert!(out.lines().any(|l| l == p.name), "{out}");
+
+    p.ok(&["stop", "-t", "0", "web"]);
+    let (json, _) = p.ok(&["ls", "-a", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("ls JSON");
+    let mine = v
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["Name"] == p.name.as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(mine["Status"], "exited(1), running(1)", "{json}");
+    let (out, _) = p.ok(&["ls"]);
+    assert!(
+        out.contains(&format!("{} ", p.name)) && !out.contains("exited"),
+        "{out}"
+    );
+
+    let out = p.rcompose(&["exec", "-T", "web", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("service \"web\" is not running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn stop_start_order_volume_pause_kill_rm() {
+    let p = Project::new("life", APP);
+    p.ok(&["up", "-d"]);
+    let (db, web) = (p.container("db"), p.container("web"));
+    p.ok(&["exec", "-T", "db", "sh", "-c", "echo kept > /data/f"]);
+
+    let (_, err) = p.ok(&["stop"]);
+    let pos = |s: &str| {
+        err.find(s)
+            .unwrap_or_else(|| panic!("{s:?} missing in:\n{err}"))
+    };
+    assert!(
+        pos(&format!(" Container {web}  Stopped")) < pos(&format!(" Container {db}  Stopping")),
+        "{err}"
+    );
+    let (fw, fd) = (
+        inspect(&web, "{{.State.FinishedAt}}"),
+        inspect(&db, "{{.State.FinishedAt}}"),
+    );
+    assert!(fw < fd, "web must stop before db: web {fw}, db {fd}");
+    assert_eq!(inspect(&web, "{{.State.ExitCode}}"), "3");
+
+    let (_, err) = p.ok(&["start"]);
+    let db_started = err.find(&format!(" Container {db}  Started"));
+    let web_starting = err.find(&format!(" Container {web}  Starting"));
+    assert!(
+        db_started.is_some() && web_starting.is_some() && db_started < web_starting,
+        "{err}"
+    );
+    let (out, _) = p.ok(&["exec", "-T", "db", "cat", "/data/f"]);
+    assert_eq!(out, "kept\n");
+
+    let (_, err) = p.ok(&["pause", "web"]);
+    assert!(err.contains(&format!(" Container {web}  Paused")), "{err}");
+    assert_eq!(inspect(&web, "{{.State.Status}}"), "paused");
+    p.ok(&["unpause"]);
+    assert_eq!(inspect(&web, "{{.State.Status}}"), "running");
+
+    let before = inspect(&db, "{{.State.StartedAt}}");
+    let (_, err) = p.ok(&["restart", "-t", "1", "db"]);
+    assert!(
+        err.contains(&format!(" Container {db}  Restarting")),
+        "{err}"
+    );
+    assert_ne!(inspect(&db, "{{.State.StartedAt}}"), before);
+
+    // The signal reaches the container: its TERM trap exits 3.
+    let (_, err) = p.ok(&["kill", "-s", "SIGTERM", "web"]);
+    assert!(err.contains(&format!(" Container {web}  Killed")), "{err}");
+    wait_until("web to exit", Duration::from_secs(10), || {
+        inspect(&web, "{{.State.Status}}") == "exited"
+    });
+    assert_eq!(inspect(&web, "{{.State.ExitCode}}"), "3");
+
+    // rm without -f and no terminal: refused, nothing removed.
+    let out = p.rcompose(&["rm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-f"));
+    assert_eq!(inspect(&web, "{{.State.Status}}"), "exited");
+    // rm -f removes only the stopped one; -s stops the others first.
+    let (_, err) = p.ok(&["rm", "-f"]);
+    assert!(
+        err.contains(&format!(" Container {web}  Removed")) && !err.contains(&db),
+        "{err}"
+    );
+    assert_eq!(inspect(&db, "{{.State.Status}}"), "running");
+    let (_, err) = p.ok(&["rm", "-f", "-s"]);
+    assert!(
+        err.contains(&format!(" Container {db}  Stopped"))
+            && err.contains(&format!(" Container {db}  Removed")),
+        "{err}"
+    );
+    let gone = Command::new("docker")
+        .args(["inspect", &db])
+        .output()
+        .expect("docker");
+    assert!(!gone.status.success());
+    let (_, err) = p.ok(&["rm", "-f"]);
+    assert!(err.contains("No stopped containers"), "{err}");
+}
