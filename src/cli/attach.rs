@@ -5,8 +5,6 @@
 //! stop everything when a container exits (with a non-zero code, for the latter);
 //! `--exit-code-from SERVICE` makes that service's exit code the command's.
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -125,7 +123,7 @@ pub async fn attach(
             .boxed()
     });
     let mut merged = select_all(streams);
-    let mut partial: HashMap<(usize, bool), Vec<u8>> = HashMap::new();
+    let mut printer = super::lines::LinePrinter::new(prefixes);
     let mut running = list.len();
     let mut exit_codes: Vec<Option<i64>> = vec![None; list.len()];
     let mut aborted_by: Option<usize> = None;
@@ -145,17 +143,7 @@ pub async fn attach(
             ev = merged.next() => {
                 let Some(ev) = ev else { break };
                 match ev {
-                    Event::Line(i, stream, bytes) => {
-                        let buf = partial.entry((i, stream == StdStream::Stderr)).or_default();
-                        buf.extend_from_slice(&bytes);
-                        let mut out = std::io::stdout().lock();
-                        while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-                            let line: Vec<u8> = buf.drain(..=pos).collect();
-                            let _ = out.write_all(prefixes[i].as_bytes());
-                            let _ = out.write_all(&line);
-                        }
-                        let _ = out.flush();
-                    }
+                    Event::Line(i, stream, bytes) => printer.chunk(i, stream, &bytes),
                     Event::Failed(i, e) => eprintln!("{}: {e}", list[i].name),
                     Event::Ended(i) => {
                         running -= 1;
@@ -197,6 +185,7 @@ pub async fn attach(
             }
         }
     }
+    printer.finish();
     if interrupted {
         return ExitCode::SUCCESS;
     }

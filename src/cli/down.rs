@@ -32,16 +32,8 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let rt = match lifecycle::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match lifecycle::connect(global).await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
-        let observed = match executor::observe(&engine, &session.project, &[]).await {
+    lifecycle::with_engine(global, async |engine| {
+        let observed = match executor::observe(engine, &session.project, &[]).await {
             Ok(o) => o,
             Err(e) => return lifecycle::fail(e),
         };
@@ -58,7 +50,7 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
             gate_timeout: None,
         };
         let progress = PlainProgress { quiet: false };
-        match executor::execute_down(&engine, &session.project, &plan, &exec, &progress).await {
+        match executor::execute_down(engine, &session.project, &plan, &exec, &progress).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => lifecycle::fail(e),
         }

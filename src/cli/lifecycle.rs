@@ -150,6 +150,23 @@ pub async fn connect(global: &GlobalArgs) -> Result<Backend, ExitCode> {
     })
 }
 
+/// Starts the runtime, connects the engine of `--engine`, and runs `body` with it.
+pub fn with_engine<B>(global: &GlobalArgs, body: B) -> ExitCode
+where
+    B: for<'x> AsyncFnOnce(&'x Backend) -> ExitCode,
+{
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        match connect(global).await {
+            Ok(engine) => body(&engine).await,
+            Err(code) => code,
+        }
+    })
+}
+
 pub fn fail(e: ExecError) -> ExitCode {
     eprintln!("{e}");
     ExitCode::from(1)

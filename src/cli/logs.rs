@@ -12,8 +12,7 @@
 //! zone it is read as UTC, where Docker reads local time), a date `2024-01-02`, or a Go
 //! duration before now (`10m`, `1h30m`, `2.5s`).
 
-use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use futures_util::stream::{select_all, StreamExt};
@@ -131,38 +130,18 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
                 .enumerate()
                 .map(|(i, c)| engine.logs(&c.id, &opts).map(move |r| (i, r)).boxed());
             let mut merged = select_all(streams);
-            let mut partial: HashMap<(usize, bool), Vec<u8>> = HashMap::new();
+            let mut printer = super::lines::LinePrinter::new(prefixes);
             let mut code = ExitCode::SUCCESS;
             while let Some((i, item)) = merged.next().await {
-                let chunk = match item {
-                    Ok(c) => c,
+                match item {
+                    Ok(chunk) => printer.chunk(i, chunk.stream, &chunk.bytes),
                     Err(e) => {
                         eprintln!("{}", e);
                         code = ExitCode::from(1);
-                        continue;
                     }
-                };
-                let key = (i, chunk.stream == crate::engine::StdStream::Stderr);
-                let buf = partial.entry(key).or_default();
-                buf.extend_from_slice(&chunk.bytes);
-                let mut out = std::io::stdout().lock();
-                while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=pos).collect();
-                    let _ = out.write_all(prefixes[i].as_bytes());
-                    let _ = out.write_all(&line);
                 }
-                let _ = out.flush();
             }
-            // Output that did not end with a newline.
-            let mut out = std::io::stdout().lock();
-            let mut rest: Vec<_> = partial.into_iter().filter(|(_, b)| !b.is_empty()).collect();
-            rest.sort_by_key(|(k, _)| *k);
-            for ((i, _), b) in rest {
-                let _ = out.write_all(prefixes[i].as_bytes());
-                let _ = out.write_all(&b);
-                let _ = out.write_all(b"\n");
-            }
-            let _ = out.flush();
+            printer.finish();
             code
         },
     )

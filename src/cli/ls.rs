@@ -39,15 +39,7 @@ struct ProjectRow {
 }
 
 pub fn run(global: &GlobalArgs, args: &LsArgs) -> ExitCode {
-    let rt = match lifecycle::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match lifecycle::connect(global).await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    lifecycle::with_engine(global, async |engine| {
         let list = match engine.list_containers(&[labels::PROJECT.to_string()]).await {
             Ok(l) => l,
             Err(e) => return super::targets::engine_error(e),

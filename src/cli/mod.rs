@@ -8,6 +8,7 @@ pub mod attach;
 pub mod config;
 pub mod down;
 pub mod lifecycle;
+pub mod lines;
 pub mod ps;
 pub mod up;
 pub mod render;

@@ -47,15 +47,7 @@ pub fn run(global: &GlobalArgs, args: &PsArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let rt = match lifecycle::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match lifecycle::connect(global).await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    lifecycle::with_engine(global, async |engine| {
         let filter = [format!("{}={}", labels::PROJECT, session.project.name)];
         let mut list = match engine.list_containers(&filter).await {
             Ok(l) => l,

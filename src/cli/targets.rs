@@ -171,17 +171,9 @@ where
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match lifecycle::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match lifecycle::connect(global).await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
-        match containers(&engine, &session.project, services, keep).await {
-            Ok(list) => body(&session, &engine, list).await,
+    lifecycle::with_engine(global, async |engine| {
+        match containers(engine, &session.project, services, keep).await {
+            Ok(list) => body(&session, engine, list).await,
             Err(code) => code,
         }
     })

@@ -134,18 +134,10 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         Ok(l) => Some(l),
         Err(code) => return code,
     };
-    let rt = match lifecycle::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match lifecycle::connect(global).await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    lifecycle::with_engine(global, async |engine| {
         let selected = planner::selection(&session.graph, &opts);
         let observed =
-            match executor::observe(&engine, &session.project, &selected).await {
+            match executor::observe(engine, &session.project, &selected).await {
                 Ok(o) => o,
                 Err(e) => return lifecycle::fail(e),
             };
@@ -157,7 +149,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         if let Err(e) = executor::execute_up(
-            &engine,
+            engine,
             &session.project,
             &session.ctx,
             &plan,
@@ -171,7 +163,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         }
         if args.wait && !args.no_start {
             if let Err(e) = executor::wait_running(
-                &engine,
+                engine,
                 &session.project,
                 &selected,
                 exec.gate_timeout,
@@ -206,6 +198,6 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
             since: started_at,
             stop_timeout: exec.stop_timeout,
         };
-        super::attach::attach(&engine, &session.project, &session.graph, &selected, &opts).await
+        super::attach::attach(engine, &session.project, &session.graph, &selected, &opts).await
     })
 }
