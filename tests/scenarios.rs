@@ -643,3 +643,49 @@ fn ctrl_c_in_attached_up_stops_gracefully_and_leaves_other_projects_alone() {
     assert_eq!(inspect(&p.container("db"), "{{.State.Status}}"), "exited");
     assert_eq!(inspect(&other.container("s"), "{{.State.Status}}"), "running");
 }
+
+#[test]
+fn stop_grace_period_then_sigkill_and_stop_signal() {
+    require_engine();
+    let p = Project::new(
+        "grace",
+        r#"
+services:
+  stubborn:
+    image: $IMAGE
+    command: sh -c 'trap "" TERM; while true; do sleep 0.1; done'
+    stop_grace_period: 2s
+  polite:
+    image: $IMAGE
+    command: sh -c 'trap "exit 42" USR1; while true; do sleep 0.1; done'
+    stop_signal: SIGUSR1
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let started = Instant::now();
+    p.ok(&["stop", "stubborn"]);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1700) && took < Duration::from_millis(4000),
+        "SIGKILL came after {took:?}, not ~2 s"
+    );
+    assert_eq!(inspect(&p.container("stubborn"), "{{.State.ExitCode}}"), "137");
+    let started = Instant::now();
+    p.ok(&["stop", "polite"]);
+    assert!(started.elapsed() < Duration::from_millis(1700), "stop_signal not delivered");
+    assert_eq!(inspect(&p.container("polite"), "{{.State.ExitCode}}"), "42");
+}
+
+#[test]
+fn progress_modes_json_and_quiet() {
+    require_engine();
+    let p = Project::new("progress", "services:\n  s:\n    image: $IMAGE\n    command: sleep 3600\n");
+    let out = p.rcompose(&["--progress", "json", "up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = format!("{{\"id\":\"Container {}\",\"status\":\"Started\"}}", p.container("s"));
+    assert!(err.lines().any(|l| l == line), "{err}");
+    let out = p.rcompose(&["--progress", "quiet", "down", "-t", "0"]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -198,6 +198,16 @@ impl GlobalArgs {
         })
     }
 
+    /// The progress mode of `--progress` (`auto` and `tty` print plain lines so far).
+    pub fn progress_mode(&self) -> crate::reconcile::executor::ProgressMode {
+        use crate::reconcile::executor::ProgressMode;
+        match self.progress {
+            Progress::Json => ProgressMode::Json,
+            Progress::Quiet => ProgressMode::Quiet,
+            Progress::Auto | Progress::Tty | Progress::Plain => ProgressMode::Plain,
+        }
+    }
+
     pub fn colors(&self) -> bool {
         match self.ansi {
             Ansi::Never => false,
@@ -234,6 +244,7 @@ pub fn warn(msg: &str, colors: bool) {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::reconcile::executor::set_progress_mode(cli.global.progress_mode());
     match cli.command {
         Command::Config(args) => config::run(&cli.global, &args),
         Command::Up(args) => up::run(&cli.global, &args),

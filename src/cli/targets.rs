@@ -87,7 +87,8 @@ pub fn short_name<'a>(c: &'a ContainerInfo, project: &str) -> &'a str {
 
 /// ` Container NAME  Status` on stderr, as Compose's plain progress prints it.
 pub fn progress(name: &str, status: &str) {
-    eprintln!(" Container {name}  {status}");
+    use crate::reconcile::executor::{progress_mode, PlainProgress};
+    PlainProgress::line(progress_mode(), "Container", name, status);
 }
 
 /// Reports an engine error; exit code 1.

@@ -143,7 +143,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
             };
         let plan = planner::plan_up(&session.project, &session.graph, &observed, &opts);
         tracing::debug!(plan = %plan, "up plan");
-        let progress = PlainProgress { quiet: false };
+        let progress = PlainProgress { mode: executor::progress_mode() };
         if global.dry_run {
             print!("{plan}");
             return ExitCode::SUCCESS;

@@ -26,16 +26,52 @@ pub trait Progress: Send + Sync {
     fn event(&self, kind: &str, name: &str, status: &str);
 }
 
-/// Compose's plain progress: ` Container p-web-1  Started`.
+/// How progress lines are written (`--progress`, `COMPOSE_PROGRESS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// ` Container p-web-1  Started` (also used for `tty` and `auto` so far: the live,
+    /// redrawn view of Compose's tty mode is not written yet).
+    #[default]
+    Plain,
+    /// `{"id":"Container p-web-1","status":"Started"}`, as Compose writes it.
+    Json,
+    Quiet,
+}
+
+static MODE: std::sync::OnceLock<ProgressMode> = std::sync::OnceLock::new();
+
+/// Sets the process's progress mode once, from the command line (later calls are ignored).
+pub fn set_progress_mode(mode: ProgressMode) {
+    let _ = MODE.set(mode);
+}
+
+/// The process's progress mode (plain until set).
+pub fn progress_mode() -> ProgressMode {
+    MODE.get().copied().unwrap_or_default()
+}
+
+/// Compose's progress lines on stderr, in the chosen mode.
 pub struct PlainProgress {
-    pub quiet: bool,
+    pub mode: ProgressMode,
+}
+
+impl PlainProgress {
+    /// One line for `kind name` reaching `status`, or nothing in quiet mode.
+    pub fn line(mode: ProgressMode, kind: &str, name: &str, status: &str) {
+        match mode {
+            ProgressMode::Plain => eprintln!(" {kind} {name}  {status}"),
+            ProgressMode::Json => eprintln!(
+                "{}",
+                serde_json::json!({ "id": format!("{kind} {name}"), "status": status })
+            ),
+            ProgressMode::Quiet => {}
+        }
+    }
 }
 
 impl Progress for PlainProgress {
     fn event(&self, kind: &str, name: &str, status: &str) {
-        if !self.quiet {
-            eprintln!(" {kind} {name}  {status}");
-        }
+        Self::line(self.mode, kind, name, status);
     }
 }
 
