@@ -689,3 +689,23 @@ fn progress_modes_json_and_quiet() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn create_then_up_starts_and_wait_returns_the_exit_code() {
+    require_engine();
+    let p = Project::new(
+        "create",
+        "services:\n  job:\n    image: $IMAGE\n    command: sh -c 'sleep 1; exit 6'\n",
+    );
+    let out = p.ok(&["create"]);
+    assert!(out.contains("Created") && !out.contains("Started"), "{out}");
+    assert_eq!(inspect(&p.container("job"), "{{.State.Status}}"), "created");
+    p.ok(&["up", "-d"]);
+    let out = p.rcompose(&["wait", "job"]);
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = inspect(&p.container("job"), "{{.Id}}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("container \"{id}\" exited with status code 6\n")
+    );
+}

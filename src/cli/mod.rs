@@ -6,6 +6,7 @@
 
 pub mod attach;
 pub mod config;
+pub mod create;
 pub mod down;
 pub mod lifecycle;
 pub mod lines;
@@ -13,6 +14,7 @@ pub mod ps;
 pub mod up;
 pub mod render;
 pub mod version;
+pub mod wait;
 pub mod targets;
 pub mod exec;
 pub mod kill;
@@ -136,6 +138,10 @@ pub enum Command {
     Down(down::DownArgs),
     /// List containers
     Ps(ps::PsArgs),
+    /// Creates containers for a service
+    Create(create::CreateArgs),
+    /// Block until containers of all (or specified) services stop
+    Wait(wait::WaitArgs),
     /// Show the rcompose version information
     Version(version::VersionArgs),
     /// View output from containers
@@ -250,6 +256,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Up(args) => up::run(&cli.global, &args),
         Command::Down(args) => down::run(&cli.global, &args),
         Command::Ps(args) => ps::run(&cli.global, &args),
+        Command::Create(args) => create::run(&cli.global, &args),
+        Command::Wait(args) => wait::run(&cli.global, &args),
         Command::Version(args) => version::run(&args),
         Command::Logs(args) => logs::run(&cli.global, &args),
         Command::Exec(args) => exec::run(&cli.global, &args),

@@ -12,7 +12,7 @@ use crate::reconcile::planner::{self, Recreate, UpOptions};
 
 use super::{lifecycle, GlobalArgs};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct UpArgs {
     /// Detached mode: run containers in the background
     #[arg(short = 'd', long)]
