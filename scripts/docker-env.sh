@@ -7,7 +7,10 @@
 # 2. starts `dockerd` detached (setsid, stdin from /dev/null, log in /tmp/rcompose-dockerd.log,
 #    pid in /tmp/rcompose-dockerd.pid) unless a daemon already answers on /var/run/docker.sock;
 # 3. builds the offline test image `rcompose-test/busybox:1` (no registry is reachable): a
-#    rootfs of busybox-static and its applet links, `docker import`ed with `CMD ["sh"]`.
+#    rootfs of busybox-static and its applet links, `docker import`ed with `CMD ["sh"]`;
+# 4. starts a local registry (`docker-registry` package) on 127.0.0.1:5000 (storage in
+#    /tmp/rcompose-registry, log /tmp/rcompose-registry.log) and pushes the test image to it
+#    as 127.0.0.1:5000/rcompose-test/busybox:1 (dockerd allows plain HTTP on loopback).
 #
 # Only the dockerd this script started is ever stopped, by `scripts/docker-env.sh stop`.
 set -euo pipefail
@@ -17,16 +20,20 @@ PIDFILE=/tmp/rcompose-dockerd.pid
 IMAGE=rcompose-test/busybox:1
 
 if [ "${1:-}" = "stop" ]; then
-  if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-    kill "$(cat "$PIDFILE")"
-    rm -f "$PIDFILE"
-  fi
+  for f in "$PIDFILE" /tmp/rcompose-registry.pid; do
+    if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then
+      kill "$(cat "$f")"
+      rm -f "$f"
+    fi
+  done
   exit 0
 fi
 
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_pkgs+=(busybox-static)
+command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -66,6 +73,26 @@ if ! "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
   tar -C "$root" -c . | "$DOCKER" import -c 'CMD ["sh"]' -c 'ENV PATH=/bin' - "$IMAGE" >/dev/null
+fi
+
+REGISTRY=127.0.0.1:5000
+if ! curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1; then
+  echo "starting a local registry on $REGISTRY (log: /tmp/rcompose-registry.log)"
+  mkdir -p /tmp/rcompose-registry
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/rcompose-registry/data\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
+    "$REGISTRY" >/tmp/rcompose-registry/config.yml
+  setsid docker-registry serve /tmp/rcompose-registry/config.yml \
+    >/tmp/rcompose-registry.log 2>&1 </dev/null &
+  echo $! >/tmp/rcompose-registry.pid
+  for _ in $(seq 1 40); do
+    curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+fi
+if ! curl -fsS "http://$REGISTRY/v2/rcompose-test/busybox/manifests/1" \
+  -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null 2>&1; then
+  "$DOCKER" tag "$IMAGE" "$REGISTRY/$IMAGE"
+  "$DOCKER" push "$REGISTRY/$IMAGE" >/dev/null
 fi
 
 echo "DOCKER_READY=1"

@@ -1347,3 +1347,82 @@ async fn exec_exit_code_output_env_user_workdir_tty_detach() {
     e.wait_container(&id).await.expect("wait");
     assert!(e.exec_output(&id, &sh("true")).await.is_err());
 }
+
+// ---- run: start_attached, resize_tty, auto_remove, stdin_once ----
+
+#[tokio::test(flavor = "current_thread")]
+async fn start_attached_returns_the_exit_code_and_leaves_the_container() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let s = spec(&unique("attached"), &["sh", "-c", "echo attached-out; echo attached-err >&2; touch /tmp/ran; exit 5"]);
+    let id = e.create_container(&s).await.expect("create");
+    cl.container(&id);
+    // No stdin: the test runner's own stdin must not be read.
+    let attach = rcompose::engine::AttachSpec { stdin: false, tty: false };
+    assert_eq!(e.start_attached(&id, &attach).await.expect("start_attached"), 5);
+    let info = e.inspect_container(&id).await.expect("inspect after");
+    assert_eq!(info.state, ContainerState::Exited);
+    assert_eq!(info.exit_code, Some(5));
+    // An immediate exit is not missed (attach comes before start, the wait after).
+    let quick = e.create_container(&spec(&unique("quick"), &["true"])).await.expect("create");
+    cl.container(&quick);
+    assert_eq!(e.start_attached(&quick, &attach).await.expect("start_attached"), 0);
+    // A missing container is NotFound.
+    assert!(matches!(
+        e.start_attached("rcompose-enginetest-no-such", &attach).await,
+        Err(EngineError::NotFound { .. })
+    ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn resize_tty_sets_the_container_terminal_size() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let mut s = spec(&unique("resize"), &["sleep", "60"]);
+    s.tty = true;
+    s.stdin_open = true;
+    let id = run(&e, &mut cl, &s).await;
+    e.resize_tty(&id, 33, 101).await.expect("resize_tty");
+    let out = e
+        .exec_output(
+            &id,
+            &ExecSpec {
+                cmd: vec!["sh".into(), "-c".into(), "stty size < /proc/1/fd/0".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("exec stty");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "33 101");
+    assert!(matches!(
+        e.resize_tty("rcompose-enginetest-no-such", 10, 10).await,
+        Err(EngineError::NotFound { .. })
+    ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn auto_remove_and_stdin_once_reach_the_daemon() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let mut s = spec(&unique("autorm"), &["sleep", "1"]);
+    s.auto_remove = true;
+    s.stdin_open = true;
+    s.stdin_once = true;
+    let id = e.create_container(&s).await.expect("create");
+    cl.container(&id);
+    let v = docker_inspect(&id);
+    assert_eq!(v["HostConfig"]["AutoRemove"], true);
+    assert_eq!(v["Config"]["StdinOnce"], true);
+    assert_eq!(v["Config"]["AttachStdin"], true);
+    e.start_container(&id).await.expect("start");
+    let start = Instant::now();
+    loop {
+        match e.inspect_container(&id).await {
+            Err(EngineError::NotFound { .. }) => break,
+            Ok(_) if start.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => panic!("not removed after exit: {other:?}"),
+        }
+    }
+}

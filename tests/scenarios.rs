@@ -709,3 +709,33 @@ fn create_then_up_starts_and_wait_returns_the_exit_code() {
         format!("container \"{id}\" exited with status code 6\n")
     );
 }
+
+/// The test image as served by the local registry of scripts/docker-env.sh.
+const REGISTRY_IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:1";
+
+#[test]
+fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
+    require_engine();
+    let p = Project::new(
+        "pull",
+        &format!(
+            "services:\n  a:\n    image: {REGISTRY_IMAGE}\n    command: sleep 3600\n  b:\n    image: 127.0.0.1:1/none:1\n  c:\n    build: .\n"
+        ),
+    );
+    let _ = docker(&["rmi", REGISTRY_IMAGE]);
+    let out = p.rcompose(&["pull", "--ignore-pull-failures"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(" a Pulled"), "{err}");
+    assert!(err.contains(" b Error"), "{err}");
+    assert!(err.contains(" c Skipped - No image to be pulled"), "{err}");
+    assert!(docker(&["image", "inspect", REGISTRY_IMAGE]).status.success());
+    let out = p.rcompose(&["pull", "b"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // `up` pulls a missing image itself.
+    let _ = docker(&["rmi", REGISTRY_IMAGE]);
+    let out = p.ok(&["up", "-d", "a"]);
+    assert!(out.contains("Pulled"), "{out}");
+    assert_eq!(inspect(&p.container("a"), "{{.State.Status}}"), "running");
+}

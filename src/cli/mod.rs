@@ -11,6 +11,7 @@ pub mod down;
 pub mod lifecycle;
 pub mod lines;
 pub mod ps;
+pub mod pull;
 pub mod up;
 pub mod render;
 pub mod version;
@@ -24,6 +25,7 @@ pub mod pause;
 pub mod port;
 pub mod restart;
 pub mod rm;
+pub mod run;
 pub mod start;
 pub mod stop;
 pub mod top;
@@ -140,6 +142,8 @@ pub enum Command {
     Ps(ps::PsArgs),
     /// Creates containers for a service
     Create(create::CreateArgs),
+    /// Pull service images
+    Pull(pull::PullArgs),
     /// Block until containers of all (or specified) services stop
     Wait(wait::WaitArgs),
     /// Show the rcompose version information
@@ -168,6 +172,8 @@ pub enum Command {
     Port(port::PortArgs),
     /// List running compose projects
     Ls(ls::LsArgs),
+    /// Run a one-off command on a service
+    Run(run::RunArgs),
 }
 
 impl GlobalArgs {
@@ -257,6 +263,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Down(args) => down::run(&cli.global, &args),
         Command::Ps(args) => ps::run(&cli.global, &args),
         Command::Create(args) => create::run(&cli.global, &args),
+        Command::Pull(args) => pull::run(&cli.global, &args),
         Command::Wait(args) => wait::run(&cli.global, &args),
         Command::Version(args) => version::run(&args),
         Command::Logs(args) => logs::run(&cli.global, &args),
@@ -271,5 +278,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rm(args) => rm::run(&cli.global, &args),
         Command::Port(args) => port::run(&cli.global, &args),
         Command::Ls(args) => ls::run(&cli.global, &args),
+        Command::Run(args) => run::run(&cli.global, &args),
     }
 }

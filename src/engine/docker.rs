@@ -36,7 +36,8 @@ use bollard::query_parameters::{
     InspectNetworkOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
     ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder,
-    RestartContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder, TopOptions,
+    AttachContainerOptionsBuilder, ResizeContainerTTYOptions, RestartContainerOptionsBuilder,
+    StartContainerOptions, StopContainerOptionsBuilder, TopOptions,
     WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
@@ -617,6 +618,7 @@ fn create_body(spec: &ContainerSpec) -> (ContainerCreateBody, &[NetworkAttachmen
     };
 
     let host_config = HostConfig {
+        auto_remove: spec.auto_remove.then_some(true),
         init: spec.init,
         privileged: Some(spec.privileged),
         readonly_rootfs: Some(spec.read_only),
@@ -678,6 +680,8 @@ fn create_body(spec: &ContainerSpec) -> (ContainerCreateBody, &[NetworkAttachmen
         domainname: spec.domainname.clone(),
         tty: Some(spec.tty),
         open_stdin: Some(spec.stdin_open),
+        attach_stdin: spec.stdin_once.then_some(true),
+        stdin_once: spec.stdin_once.then_some(true),
         healthcheck,
         stop_signal: spec.stop_signal.clone(),
         // Whole seconds, truncated like Compose does.
@@ -869,6 +873,64 @@ impl DockerEngine {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+impl DockerEngine {
+    /// `start_attached`: attach (stdin only when asked), start, resize a TTY, pump stdin and
+    /// output until the output ends, then read the exit code with a wait (the container has
+    /// been started, so `not-running` cannot return early).
+    async fn run_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64> {
+        let options = AttachContainerOptionsBuilder::new()
+            .stream(true)
+            .stdin(spec.stdin)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let docker = self.docker.clone().with_timeout(NO_TIMEOUT);
+        let attached = docker
+            .attach_container(id, Some(options))
+            .await
+            .map_err(self.err(Subject::Container(id)))?;
+        let (mut output, mut input) = (attached.output, attached.input);
+        self.start_container(id).await?;
+        // Raw mode only around the attached session; restored by drop on every path.
+        let raw = if spec.stdin && spec.tty {
+            tty::RawMode::enable()
+        } else {
+            None
+        };
+        if spec.tty {
+            if let Some((rows, cols)) = tty::window_size() {
+                let _ = self.resize_tty(id, rows, cols).await;
+            }
+        }
+        let mut stdin = spec.stdin.then(stdin_pump);
+        loop {
+            tokio::select! {
+                item = output.next() => match item {
+                    None => break,
+                    Some(Ok(LogOutput::StdErr { message })) => write_local(StdStream::Stderr, &message),
+                    Some(Ok(other)) => write_local(StdStream::Stdout, &other.into_bytes()),
+                    Some(Err(e)) => {
+                        drop(raw);
+                        return Err(map_error(e, Subject::Container(id), &self.socket));
+                    }
+                },
+                chunk = recv_stdin(&mut stdin) => {
+                    use tokio::io::AsyncWriteExt;
+                    if chunk.is_empty() {
+                        // EOF: close the container's stdin (`stdin_once`), keep its output.
+                        let _ = input.shutdown().await;
+                        stdin = None;
+                    } else if input.write_all(&chunk).await.is_err() {
+                        stdin = None;
+                    }
+                }
+            }
+        }
+        drop(raw);
+        self.wait_container(id).await
     }
 }
 
@@ -1094,6 +1156,21 @@ impl Engine for DockerEngine {
                 message: format!("waiting for container {id}: the daemon gave no exit code"),
             }),
         }
+    }
+
+    async fn start_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64> {
+        self.run_attached(id, spec).await
+    }
+
+    async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> EngineResult<()> {
+        let options = ResizeContainerTTYOptions {
+            h: i32::from(rows),
+            w: i32::from(cols),
+        };
+        self.docker
+            .resize_container_tty(id, options)
+            .await
+            .map_err(self.err(Subject::Container(id)))
     }
 
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {

@@ -82,6 +82,13 @@ pub trait Engine {
     async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput>;
     /// Waits until the container is not running and returns its exit code.
     async fn wait_container(&self, id: &str) -> EngineResult<i64>;
+    /// Attaches our stdout/stderr (and stdin with `spec.stdin`) to a created container, starts
+    /// it, writes its output as it comes until it ends, and returns its exit code. Attaching
+    /// comes before starting, so no output is lost; EOF on our stdin closes the container's
+    /// (when created with `stdin_once`). The container is left as it ends (not removed).
+    async fn start_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64>;
+    /// Gives the container's TTY a new size (`rows` x `cols`).
+    async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> EngineResult<()>;
 
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>>;
     /// The network called `name`, if any (also one not created by compose).
@@ -176,6 +183,12 @@ impl Engine for Backend {
     }
     async fn wait_container(&self, id: &str) -> EngineResult<i64> {
         delegate!(self, e => e.wait_container(id))
+    }
+    async fn start_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64> {
+        delegate!(self, e => e.start_attached(id, spec))
+    }
+    async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> EngineResult<()> {
+        delegate!(self, e => e.resize_tty(id, rows, cols))
     }
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
         delegate!(self, e => e.list_networks(filter))

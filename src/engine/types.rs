@@ -169,6 +169,11 @@ pub struct ContainerSpec {
     pub domainname: Option<String>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Close the container's stdin when the attached client closes its end (`run`: EOF on
+    /// our stdin reaches the command).
+    pub stdin_once: bool,
+    /// The engine removes the container when it exits (`run --rm -d`).
+    pub auto_remove: bool,
     pub init: Option<bool>,
     pub privileged: bool,
     pub read_only: bool,
@@ -292,4 +297,14 @@ pub struct ExecOutput {
 pub struct ProcessList {
     pub titles: Vec<String>,
     pub processes: Vec<Vec<String>>,
+}
+
+/// How [`super::Engine::start_attached`] connects our standard streams to a container.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AttachSpec {
+    /// Forward our stdin to the container (it must have been created with `stdin_open`).
+    pub stdin: bool,
+    /// The container has a TTY: with a terminal on our stdin, it is put in raw mode for the
+    /// duration and its size is given to the container's TTY.
+    pub tty: bool,
 }

@@ -1,0 +1,396 @@
+//! End-to-end scenarios of `rcompose run`: the real binary driving a real engine (chosen by
+//! `RCOMPOSE_TEST_ENGINE`, default `docker`; the engine must be running with the offline test
+//! image, see `scripts/docker-env.sh`: these tests fail, never skip, when it is not).
+//!
+//! Checked: exit code and output of an attached run, `--rm`, the one-off labels and name, `ps`
+//! and `ps -a`, `-e`/`-w`/`-u`/`--entrypoint`, dependencies started and healthy first (or not
+//! with `--no-deps`), ports only with `--service-ports`/`-p`, piped stdin with `-T`, signal
+//! forwarding, and that Docker Compose's `down --remove-orphans` treats rcompose's one-off
+//! containers as its own (removes them once exited).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "rcompose-test/busybox:1";
+
+fn engine() -> String {
+    std::env::var("RCOMPOSE_TEST_ENGINE").unwrap_or_else(|_| "docker".into())
+}
+
+struct Project {
+    dir: PathBuf,
+    name: String,
+}
+
+impl Project {
+    fn new(tag: &str, compose: &str) -> Project {
+        require_engine();
+        let name = format!("rcrun-{tag}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("compose.yaml"), compose.replace("$IMAGE", IMAGE)).unwrap();
+        Project { dir, name }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rcompose"));
+        c.current_dir(&self.dir)
+            .env("RCOMPOSE_ENGINE", engine())
+            .env("COMPOSE_PROJECT_NAME", &self.name)
+            .args(args);
+        c
+    }
+
+    fn rcompose(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "panic in rcompose {args:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs rcompose and requires success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.rcompose(args);
+        assert!(
+            out.status.success(),
+            "rcompose {args:?} failed ({:?}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Names of this project's containers (one-off ones included), sorted.
+    fn containers(&self, extra_filter: Option<&str>) -> Vec<String> {
+        let project = format!("label=com.docker.compose.project={}", self.name);
+        let mut args = vec!["ps", "-a", "--filter", &project, "--format", "{{.Names}}"];
+        if let Some(f) = extra_filter {
+            args.extend(["--filter", f]);
+        }
+        let mut v: Vec<String> = docker_ok(&args).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+
+    fn one_offs(&self) -> Vec<String> {
+        self.containers(Some("label=com.docker.compose.oneoff=True"))
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        // Best effort: leave nothing behind even when a test failed (one-off containers first:
+        // `down` keeps the running ones, like Docker Compose).
+        for c in self.containers(None) {
+            let _ = docker(&["rm", "-f", &c]);
+        }
+        let _ = self.rcompose(&["down", "-v", "--remove-orphans", "-t", "0"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().expect("docker CLI")
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn require_engine() {
+    if engine() != "docker" {
+        return;
+    }
+    let out = Command::new("docker").args(["image", "inspect", IMAGE]).output();
+    assert!(
+        out.is_ok_and(|o| o.status.success()),
+        "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
+    );
+}
+
+fn inspect(name: &str, format: &str) -> String {
+    docker_ok(&["inspect", "-f", format, name])
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The reference Docker Compose, when installed (`COMPOSE_REF`, else `dc-ref` on PATH).
+fn compose_ref() -> Option<String> {
+    let bin = std::env::var("COMPOSE_REF").unwrap_or_else(|_| "dc-ref".into());
+    Command::new(&bin)
+        .arg("version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| bin)
+}
+
+const APP: &str = r#"
+services:
+  db:
+    image: $IMAGE
+    command: sh -c 'sleep 1; touch /tmp/ready; exec httpd -f -p 5432 -h /tmp'
+    healthcheck:
+      test: [CMD-SHELL, "test -f /tmp/ready"]
+      interval: 1s
+      retries: 30
+  app:
+    image: $IMAGE
+    command: echo from-service
+    restart: always
+    environment:
+      FOO: service
+    depends_on:
+      db: {condition: service_healthy}
+  web:
+    image: $IMAGE
+    command: httpd -f -p 80
+    ports:
+      - "127.0.0.1:18431:80"
+"#;
+
+#[test]
+fn attached_rm_exit_code_and_output() {
+    let p = Project::new("rm", APP);
+    let out = p.rcompose(&["run", "--rm", "--no-deps", "web", "sh", "-c", "echo hi; exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert!(p.containers(None).is_empty(), "left: {:?}", p.containers(None));
+    // Without --rm the exited one-off stays, with its exit code.
+    let out = p.rcompose(&["run", "--no-deps", "web", "sh", "-c", "echo err >&2; exit 0"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().last(), Some("err"));
+    let left = p.one_offs();
+    assert_eq!(left.len(), 1, "{left:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(inspect(&left[0], "{{.State.Status}}"), "exited");
+}
+
+#[test]
+fn unknown_service() {
+    let p = Project::new("nosvc", APP);
+    let out = p.rcompose(&["run", "--rm", "nope", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "no such service: nope\n");
+}
+
+#[test]
+fn detached_one_off_labels_name_and_ps() {
+    let p = Project::new("detach", APP);
+    let id = p.ok(&["run", "-d", "--no-deps", "-l", "x.y=z", "app", "sleep", "300"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "container id expected, got {id:?}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let name = inspect(id, "{{.Name}}");
+    let label = |k: &str| inspect(id, &format!("{{{{index .Config.Labels \"{k}\"}}}}"));
+    assert_eq!(inspect(id, "{{.State.Status}}"), "running");
+    assert_eq!(label("com.docker.compose.oneoff"), "True");
+    assert_eq!(label("com.docker.compose.project"), p.name);
+    assert_eq!(label("com.docker.compose.service"), "app");
+    assert_eq!(label("x.y"), "z");
+    let slug = label("com.docker.compose.slug");
+    assert_eq!(slug.len(), 64);
+    assert_eq!(name, format!("/{}-app-run-{}", p.name, &slug[..12]));
+    assert_eq!(
+        inspect(id, "{{with index .Config.Labels \"com.docker.compose.container-number\"}}set{{end}}"),
+        ""
+    );
+    // No restart policy, though the service has `restart: always`.
+    assert_ne!(inspect(id, "{{.HostConfig.RestartPolicy.Name}}"), "always");
+    // The container name is its network alias; the service name is not (no --use-aliases).
+    let aliases = inspect(id, &format!("{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}", p.name));
+    assert!(aliases.contains(&name[1..]), "{aliases}");
+    assert!(!aliases.contains("\"app\""), "{aliases}");
+    let short = &name[1..];
+    assert!(!p.ok(&["ps"]).contains(short));
+    assert!(p.ok(&["ps", "-a"]).contains(short));
+    // The dependency was not started (--no-deps).
+    assert!(p.containers(Some("label=com.docker.compose.service=db")).is_empty());
+
+    // --name, --use-aliases.
+    let custom = format!("{}-custom", p.name);
+    p.ok(&["run", "-d", "--no-deps", "--use-aliases", "--name", &custom, "app", "sleep", "300"]);
+    let aliases = inspect(&custom, &format!("{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}", p.name));
+    assert!(aliases.contains("\"app\""), "{aliases}");
+}
+
+#[test]
+fn env_workdir_user_entrypoint() {
+    let p = Project::new("flags", APP);
+    let out = p.ok(&[
+        "run", "--rm", "--no-deps", "-e", "FOO=bar", "-e", "BAR=baz", "-w", "/tmp", "-u", "65534",
+        "--entrypoint", "sh -c", "app", "echo $FOO $BAR $(pwd) $(id -u)",
+    ]);
+    assert_eq!(out, "bar baz /tmp 65534\n");
+    // The service's environment stays when not overridden.
+    assert_eq!(p.ok(&["run", "--rm", "--no-deps", "app", "sh", "-c", "echo $FOO"]), "service\n");
+    // The service's command by default; an entrypoint without a command clears it.
+    assert_eq!(p.ok(&["run", "--rm", "--no-deps", "app"]), "from-service\n");
+    assert_eq!(p.ok(&["run", "--rm", "--no-deps", "--entrypoint", "echo 'a  b'", "app"]), "a  b\n");
+}
+
+#[test]
+fn dependency_healthy_before_run() {
+    let p = Project::new("deps", APP);
+    // db serves only after its healthcheck can pass: reaching it proves the gate was waited.
+    let out = p.rcompose(&["run", "--rm", "app", "wget", "-q", "-O-", "http://db:5432/ready"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = format!("{}-db-1", p.name);
+    assert_eq!(inspect(&db, "{{.State.Health.Status}}"), "healthy");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!(" Container {db}  Started")), "{stderr}");
+    assert!(p.one_offs().is_empty());
+    // A second run finds db up to date and does not recreate it.
+    let created = inspect(&db, "{{.Id}}");
+    p.ok(&["run", "--rm", "app", "true"]);
+    assert_eq!(inspect(&db, "{{.Id}}"), created);
+}
+
+#[test]
+fn no_deps_does_not_start_dependencies() {
+    let p = Project::new("nodeps", APP);
+    p.ok(&["run", "--rm", "--no-deps", "app", "true"]);
+    assert!(p.containers(None).is_empty(), "{:?}", p.containers(None));
+}
+
+#[test]
+fn ports_only_with_service_ports_or_publish() {
+    let p = Project::new("ports", APP);
+    let plain = p.ok(&["run", "-d", "web"]);
+    assert_eq!(inspect(plain.trim(), "{{json .HostConfig.PortBindings}}").replace("null", "{}"), "{}");
+    let sp = p.ok(&["run", "-d", "--service-ports", "web"]);
+    assert_eq!(docker_ok(&["port", sp.trim(), "80/tcp"]), "127.0.0.1:18431");
+    let published = p.ok(&["run", "-d", "-p", "127.0.0.1:18432:80", "web"]);
+    assert_eq!(docker_ok(&["port", published.trim(), "80/tcp"]), "127.0.0.1:18432");
+    let both = p.rcompose(&["run", "-d", "--service-ports", "-p", "18433:80", "web"]);
+    assert_eq!(both.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&both.stderr),
+        "--service-ports and --publish are incompatible\n"
+    );
+}
+
+#[test]
+fn piped_stdin_with_no_tty() {
+    let p = Project::new("stdin", APP);
+    let mut child = p
+        .command(&["run", "-T", "--rm", "--no-deps", "app", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"data\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "data\n");
+    assert!(p.one_offs().is_empty());
+}
+
+#[test]
+fn volume_flag_binds_host_path() {
+    let p = Project::new("vol", APP);
+    std::fs::write(p.dir.join("hello.txt"), "from host\n").unwrap();
+    let out = p.ok(&["run", "--rm", "--no-deps", "-v", "./hello.txt:/h.txt:ro", "app", "cat", "/h.txt"]);
+    assert_eq!(out, "from host\n");
+}
+
+/// Sends `sig` to the rcompose process once its one-off container runs.
+fn signal_when_running(p: &Project, pid: u32, sigs: &[&str]) {
+    wait_until("the one-off container to run", Duration::from_secs(30), || {
+        p.containers(Some("status=running"))
+            .iter()
+            .any(|c| c.contains("-run-"))
+    });
+    for sig in sigs {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{sig} {pid}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn ctrl_c_is_forwarded_and_a_second_one_kills() {
+    let p = Project::new("sigint", APP);
+    // The command handles SIGINT: it gets it and its exit code is ours.
+    let child = p
+        .command(&[
+            "run", "-T", "--rm", "--no-deps", "app", "sh", "-c",
+            "trap 'echo got-int; exit 42' INT; while true; do sleep 0.1; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    signal_when_running(&p, child.id(), &["INT"]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(42), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got-int\n");
+    assert!(p.one_offs().is_empty(), "{:?}", p.one_offs());
+
+    // PID 1 without a handler ignores SIGINT; the second Ctrl+C kills it, --rm removes it.
+    let child = p
+        .command(&["run", "-T", "--rm", "--no-deps", "app", "sleep", "300"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    signal_when_running(&p, child.id(), &["INT", "INT"]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(p.one_offs().is_empty(), "{:?}", p.one_offs());
+}
+
+/// Docker Compose's `down` keeps one-off containers, except exited ones with
+/// `--remove-orphans`; it must treat rcompose's one-off containers the same way.
+#[test]
+fn compose_down_remove_orphans_removes_exited_one_offs() {
+    let Some(dc) = compose_ref() else {
+        eprintln!("no reference Docker Compose; skipped");
+        return;
+    };
+    let p = Project::new("down", APP);
+    let running = p.ok(&["run", "-d", "--no-deps", "app", "sleep", "300"]);
+    p.ok(&["run", "--no-deps", "app", "true"]);
+    assert_eq!(p.one_offs().len(), 2);
+    let out = Command::new("timeout")
+        // `-p`: given as COMPOSE_PROJECT_NAME instead, Docker Compose 2.40.3 also removes
+        // the running one-off containers.
+        .args(["60", &dc, "-p", &p.name, "down", "--remove-orphans"])
+        .current_dir(&p.dir)
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left = p.one_offs();
+    assert_eq!(left.len(), 1, "{left:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(inspect(&left[0], "{{.Id}}"), running.trim());
+}
