@@ -394,3 +394,28 @@ fn compose_down_remove_orphans_removes_exited_one_offs() {
     assert_eq!(left.len(), 1, "{left:?}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(inspect(&left[0], "{{.Id}}"), running.trim());
 }
+
+#[test]
+fn down_keeps_running_one_offs_and_their_network_and_remove_orphans_removes_them() {
+    require_engine();
+    let p = Project::new(
+        "rundown",
+        "services:\n  s:\n    image: $IMAGE\n    command: sleep 3600\n",
+    );
+    p.ok(&["up", "-d"]);
+    let id = p.ok(&["run", "-d", "s", "sleep", "3600"]);
+    let id = id.trim().lines().last().unwrap_or_default().to_string();
+    // The one-off still uses the network: down succeeds, keeps both, says so.
+    let out = p.rcompose(&["down", "-t", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("kept"), "{err}");
+    assert_eq!(inspect(&id, "{{.State.Status}}"), "running", "down removed a running one-off");
+    p.ok(&["down", "-t", "0", "--remove-orphans"]);
+    assert!(!docker(&["inspect", &id]).status.success(), "--remove-orphans left the one-off");
+    let net = format!("{}_default", p.name);
+    assert!(
+        !docker(&["network", "inspect", &net]).status.success(),
+        "network left after --remove-orphans"
+    );
+}

@@ -191,6 +191,13 @@ fn map_error(err: BollardError, subject: Subject<'_>, socket: &str) -> EngineErr
         } => EngineError::Conflict {
             message: message.trim().to_string(),
         },
+        // Docker answers 403 for a network that still has endpoints: in use, like a 409.
+        BollardError::DockerResponseServerError {
+            status_code: 403,
+            message,
+        } if message.contains("active endpoints") => EngineError::Conflict {
+            message: message.trim().to_string(),
+        },
         BollardError::DockerResponseServerError {
             status_code,
             message,

@@ -106,15 +106,15 @@ pub async fn observe<E: Engine>(
     services: &[String],
 ) -> Result<Observed, ExecError> {
     let filter = [format!("{}={}", labels::PROJECT, project.name)];
-    let containers = engine
+    let (oneoffs, containers) = engine
         .list_containers(&filter)
         .await
         .map_err(engine_err("listing containers"))?
         .into_iter()
-        .filter(|c| c.labels.get(labels::ONEOFF).map(String::as_str) != Some("True"))
-        .collect();
+        .partition(|c| c.labels.get(labels::ONEOFF).map(String::as_str) == Some("True"));
     let mut observed = Observed {
         containers,
+        oneoffs,
         ..Default::default()
     };
     for key in project.networks.keys() {
@@ -649,6 +649,12 @@ pub async fn execute_down<E: Engine>(
         progress.event("Network", name, "Removing");
         match engine.remove_network(name).await {
             Ok(()) | Err(EngineError::NotFound { .. }) => progress.event("Network", name, "Removed"),
+            // Still used by a container down does not remove (a one-off `run` container,
+            // another project's): kept, as Compose keeps it.
+            Err(EngineError::Conflict { message }) => {
+                progress.event("Network", name, "Error");
+                crate::cli::warn(&format!("network {name} kept: {message}"), false);
+            }
             Err(e) => return Err(engine_err(format!("removing network {name}"))(e)),
         }
     }

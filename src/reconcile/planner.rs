@@ -22,6 +22,8 @@ use super::hash::service_hash;
 pub struct Observed {
     /// Containers labelled with the project (one-off `run` containers excluded).
     pub containers: Vec<ContainerInfo>,
+    /// The project's one-off `run` containers (removed by `down --remove-orphans` only).
+    pub oneoffs: Vec<ContainerInfo>,
     /// Engine names of the networks that exist.
     pub networks: BTreeSet<String>,
     /// Engine names of the volumes that exist.
@@ -455,6 +457,9 @@ pub fn plan_down(
         by_service.entry(service_of(c)).or_default().push(c);
     }
     let mut orphans = Vec::new();
+    if remove_orphans {
+        orphans.extend(observed.oneoffs.iter().map(|c| (c.id.clone(), c.name.clone())));
+    }
     for (svc, cs) in &by_service {
         if !project.services.contains_key(*svc) {
             for c in cs {
