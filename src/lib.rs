@@ -7,5 +7,6 @@
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod paths;
 pub mod reconcile;
 pub mod spec;

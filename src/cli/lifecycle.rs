@@ -72,45 +72,13 @@ pub struct ProjectLock {
     _file: std::fs::File,
 }
 
-/// Where project locks live: `/run/rcompose/locks` as root, else
-/// `$XDG_RUNTIME_DIR/rcompose/locks`, else `/tmp/rcompose-<uid>/locks`; directories 0700 and
-/// owned by us (a directory someone else made is refused).
-fn lock_dir() -> Result<std::path::PathBuf, String> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
-    let base = if uid == 0 {
-        std::path::PathBuf::from("/run/rcompose")
-    } else if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        std::path::PathBuf::from(d).join("rcompose")
-    } else {
-        std::env::temp_dir().join(format!("rcompose-{uid}"))
-    };
-    let dir = base.join("locks");
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| format!("cannot create the lock directory {}: {e}", dir.display()))?;
-    for d in [&base, &dir] {
-        let m = std::fs::symlink_metadata(d)
-            .map_err(|e| format!("cannot read {}: {e}", d.display()))?;
-        if !m.is_dir() || m.uid() != uid {
-            return Err(format!(
-                "{} is not a directory owned by this user; refusing to keep locks there",
-                d.display()
-            ));
-        }
-    }
-    Ok(dir)
-}
-
 /// Takes the lock of `project`, waiting (with a message) while another command holds it.
 pub fn lock_project(project: &str) -> Result<ProjectLock, ExitCode> {
     let fail = |e: String| {
         eprintln!("error: {e}");
         ExitCode::from(1)
     };
-    let dir = lock_dir().map_err(fail)?;
+    let dir = crate::paths::runtime_dir("locks").map_err(fail)?;
     let path = dir.join(format!("{project}.lock"));
     let file = std::fs::OpenOptions::new()
         .create(true)

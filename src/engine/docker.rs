@@ -40,7 +40,7 @@ use bollard::query_parameters::{
     StartContainerOptions, StopContainerOptionsBuilder, TopOptions,
     WaitContainerOptionsBuilder,
 };
-use bollard::Docker;
+use bollard::{ClientVersion, Docker};
 use futures_util::StreamExt;
 
 use super::types::*;
@@ -52,6 +52,58 @@ const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 /// Extra time granted to a request beyond the container's own stop timeout, so that bollard's
 /// per-request timeout (2 minutes by default) never fires before the daemon's SIGKILL does.
 const STOP_REQUEST_SLACK: Duration = Duration::from_secs(60);
+
+/// bollard's own default per-request timeout; calls that may last longer set their own.
+const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 120;
+
+/// The API version negotiated with a daemon, remembered per socket so that a command does
+/// not pay a `/version` round trip (a third of a no-op `up`) every time. The key is the
+/// socket's inode and change time: a restarted (or upgraded) daemon makes a new socket, so a
+/// stale entry is never used.
+mod version_cache {
+    use bollard::ClientVersion;
+    use std::os::unix::fs::MetadataExt;
+
+    fn key(socket: &str) -> Option<String> {
+        let m = std::fs::metadata(socket).ok()?;
+        Some(format!("{socket} {} {} {}.{}", m.dev(), m.ino(), m.ctime(), m.ctime_nsec()))
+    }
+
+    fn file() -> Option<std::path::PathBuf> {
+        crate::paths::runtime_dir("docker").ok().map(|d| d.join("api-versions"))
+    }
+
+    /// The cached version for `socket`, if its entry matches the socket as it is now.
+    pub fn load(socket: &str) -> Option<ClientVersion> {
+        let key = key(socket)?;
+        let text = std::fs::read_to_string(file()?).ok()?;
+        let line = text.lines().find_map(|l| l.strip_prefix(key.as_str())?.strip_prefix(' '))?;
+        let (major, minor) = line.trim().split_once('.')?;
+        Some(ClientVersion {
+            major_version: major.parse().ok()?,
+            minor_version: minor.parse().ok()?,
+        })
+    }
+
+    /// Remembers `version` for `socket` (best effort: a failure only costs a later lookup).
+    pub fn store(socket: &str, version: &ClientVersion) {
+        let (Some(key), Some(path)) = (key(socket), file()) else {
+            return;
+        };
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut text: String = old
+            .lines()
+            .filter(|l| l.split(' ').next() != Some(socket))
+            .take(15)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        text.push_str(&format!("{key} {}.{}\n", version.major_version, version.minor_version));
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
 
 /// A connection to a Docker Engine.
 pub struct DockerEngine {
@@ -77,11 +129,21 @@ impl DockerEngine {
                 })
             }
         };
-        let docker = Docker::connect_with_local_defaults()
-            .map_err(|e| map_error(e, Subject::Daemon, &socket))?
+        let connect = |version: &ClientVersion| {
+            Docker::connect_with_unix(&socket, DEFAULT_CLIENT_TIMEOUT_SECS, version)
+                .map_err(|e| map_error(e, Subject::Daemon, &socket))
+        };
+        if let Some(version) = version_cache::load(&socket) {
+            return Ok(DockerEngine {
+                docker: connect(&version)?,
+                socket,
+            });
+        }
+        let docker = connect(bollard::API_DEFAULT_VERSION)?
             .negotiate_version()
             .await
             .map_err(|e| map_error(e, Subject::Daemon, &socket))?;
+        version_cache::store(&socket, &docker.client_version());
         Ok(DockerEngine { docker, socket })
     }
 

@@ -7,6 +7,7 @@
 //! with the reason (the last healthcheck output, or the exit code). Gates poll the engine's
 //! inspect every 200 ms; following engine events instead is left for later.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,58 +101,66 @@ fn engine_err(context: impl Into<String>) -> impl FnOnce(EngineError) -> ExecErr
 }
 
 /// Reads the project's containers, networks, volumes and the ids of the images it names.
+///
+/// Every lookup is independent, so they are all in flight at once, and an image named by
+/// several services is inspected once: a converged 30-service project costs one round trip.
 pub async fn observe<E: Engine>(
     engine: &E,
     project: &Project,
     services: &[String],
 ) -> Result<Observed, ExecError> {
+    use futures_util::future::try_join_all;
     let filter = [format!("{}={}", labels::PROJECT, project.name)];
-    let (oneoffs, containers) = engine
-        .list_containers(&filter)
-        .await
-        .map_err(engine_err("listing containers"))?
+    let containers = async {
+        engine
+            .list_containers(&filter)
+            .await
+            .map_err(engine_err("listing containers"))
+    };
+    let networks = try_join_all(project.networks.keys().map(|key| {
+        let name = cs::network_name(project, key);
+        async move {
+            let found = engine
+                .find_network(&name)
+                .await
+                .map_err(engine_err(format!("inspecting network {name}")))?;
+            Ok::<_, ExecError>(found.map(|_| name))
+        }
+    }));
+    let volumes = try_join_all(project.volumes.keys().map(|key| {
+        let name = cs::volume_name(project, key);
+        async move {
+            let found = engine
+                .find_volume(&name)
+                .await
+                .map_err(engine_err(format!("inspecting volume {name}")))?;
+            Ok::<_, ExecError>(found.map(|_| name))
+        }
+    }));
+    let distinct: BTreeSet<String> = services
+        .iter()
+        .filter_map(|s| project.services.get(s))
+        .map(|svc| cs::service_image(project, svc))
+        .collect();
+    let images = try_join_all(distinct.into_iter().map(|image| async move {
+        let id = engine
+            .image_id(&image)
+            .await
+            .map_err(engine_err(format!("inspecting image {image}")))?;
+        Ok::<_, ExecError>(id.map(|id| (image, id)))
+    }));
+    let (containers, networks, volumes, images) =
+        futures_util::try_join!(containers, networks, volumes, images)?;
+    let (oneoffs, containers) = containers
         .into_iter()
         .partition(|c| c.labels.get(labels::ONEOFF).map(String::as_str) == Some("True"));
-    let mut observed = Observed {
+    Ok(Observed {
         containers,
         oneoffs,
-        ..Default::default()
-    };
-    for key in project.networks.keys() {
-        let name = cs::network_name(project, key);
-        if engine
-            .find_network(&name)
-            .await
-            .map_err(engine_err(format!("inspecting network {name}")))?
-            .is_some()
-        {
-            observed.networks.insert(name);
-        }
-    }
-    for key in project.volumes.keys() {
-        let name = cs::volume_name(project, key);
-        if engine
-            .find_volume(&name)
-            .await
-            .map_err(engine_err(format!("inspecting volume {name}")))?
-            .is_some()
-        {
-            observed.volumes.insert(name);
-        }
-    }
-    for s in services {
-        if let Some(svc) = project.services.get(s) {
-            let image = cs::service_image(project, svc);
-            if let Some(id) = engine
-                .image_id(&image)
-                .await
-                .map_err(engine_err(format!("inspecting image {image}")))?
-            {
-                observed.images.insert(image, id);
-            }
-        }
-    }
-    Ok(observed)
+        networks: networks.into_iter().flatten().collect(),
+        volumes: volumes.into_iter().flatten().collect(),
+        images: images.into_iter().flatten().collect(),
+    })
 }
 
 /// Settings of one execution.
