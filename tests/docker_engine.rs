@@ -1426,3 +1426,86 @@ async fn auto_remove_and_stdin_once_reach_the_daemon() {
         }
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn events_report_a_containers_life_with_its_labels_and_health() {
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let tag = format!("ev{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+    let mut s = spec(&unique("events"), &["sh", "-c", "sleep 1; exit 3"]);
+    s.labels.insert("rcompose.eventtest".into(), tag.clone());
+    s.healthcheck = Some(Healthcheck {
+        test: vec!["CMD-SHELL".into(), "true".into()],
+        interval: Some(Duration::from_millis(200)),
+        timeout: Some(Duration::from_secs(5)),
+        start_period: None,
+        start_interval: None,
+        retries: Some(3),
+    });
+    let filter = rcompose::engine::EventFilter {
+        labels: vec![format!("rcompose.eventtest={tag}")],
+        kinds: vec![rcompose::engine::EventKind::Container],
+        since: Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+                - 1,
+        ),
+        until: None,
+    };
+    let mut events = e.events(&filter);
+    let id = run(&e, &mut cl, &s).await;
+    let mut actions = Vec::new();
+    let collected = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(ev) = events.next().await {
+            let ev = ev.expect("event");
+            assert_eq!(ev.id, id, "an event of another container: {ev:?}");
+            assert_eq!(ev.kind, rcompose::engine::EventKind::Container);
+            assert_eq!(ev.attributes.get("rcompose.eventtest"), Some(&tag), "labels: {ev:?}");
+            assert!(ev.time_nanos > 1_600_000_000_000_000_000, "time: {ev:?}");
+            if ev.action == "die" {
+                assert_eq!(ev.attributes.get("exitCode").map(String::as_str), Some("3"));
+                actions.push(ev.action);
+                break;
+            }
+            actions.push(ev.action);
+        }
+    })
+    .await;
+    assert!(collected.is_ok(), "no die event within 20 s; got {actions:?}");
+    let pos = |a: &str| actions.iter().position(|x| x == a);
+    assert!(pos("create") < pos("start"), "{actions:?}");
+    assert!(pos("health_status: healthy").is_some(), "{actions:?}");
+    assert!(pos("start") < pos("die"), "{actions:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn project_watch_wakes_a_waiter_on_its_containers_event_not_on_the_recheck_timer() {
+    use rcompose::reconcile::watch::{ProjectWatch, RECHECK};
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let project = unique("watchproj");
+    let mut s = spec(&unique("watch"), &["sleep", "60"]);
+    s.labels.insert("com.docker.compose.project".into(), project.clone());
+    let id = e.create_container(&s).await.expect("create");
+    cl.container(&id);
+    let watch = ProjectWatch::new();
+    let mut waiter = watch.subscribe();
+    let began = Instant::now();
+    let work = async {
+        // Let the event stream open, then start: the waiter must wake on `start`.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        e.start_container(&id).await.expect("start");
+        waiter.changed(&id).await;
+        began.elapsed()
+    };
+    let woke = tokio::select! {
+        d = work => d,
+        err = watch.follow(&e, &project) => panic!("event stream failed: {err}"),
+    };
+    assert!(
+        woke < RECHECK / 2,
+        "the waiter woke after {woke:?}: by the recheck timer ({RECHECK:?}), not the event"
+    );
+}

@@ -382,3 +382,50 @@ fn stop_start_order_volume_pause_kill_rm() {
     let (_, err) = p.ok(&["rm", "-f"]);
     assert!(err.contains("No stopped containers"), "{err}");
 }
+
+#[test]
+fn events_json_streams_the_projects_container_events_like_compose() {
+    let p = Project::new(
+        "events",
+        "services:\n  web:\n    image: $IMAGE\n    command: sleep 300\n  \
+         db:\n    image: $IMAGE\n    command: sleep 300\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(&p.dir)
+        .env("RCOMPOSE_ENGINE", engine())
+        .env("COMPOSE_PROJECT_NAME", &p.name)
+        .args(["events", "--json", "web"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rcompose events");
+    std::thread::sleep(Duration::from_millis(500));
+    p.ok(&["up", "-d"]);
+    p.ok(&["kill", "web"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("events output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for want in ["create", "start", "kill", "die"] {
+        assert!(actions.contains(&want), "{want} missing: {actions:?}\n{text}");
+    }
+    let web = p.container("web");
+    for e in &events {
+        // Only the service asked for; Compose's fields; no compose labels in attributes.
+        assert_eq!(e["service"], "web", "{e}");
+        assert_eq!(e["type"], "container", "{e}");
+        assert_eq!(e["attributes"]["name"], web.as_str(), "{e}");
+        assert_eq!(e["id"].as_str().unwrap().len(), 64, "{e}");
+        assert!(e["time"].as_str().unwrap().contains('T'), "{e}");
+        let attrs = e["attributes"].as_object().unwrap();
+        assert!(!attrs.keys().any(|k| k.starts_with("com.docker.compose.")), "{e}");
+    }
+    let die = events.iter().find(|e| e["action"] == "die").unwrap();
+    assert_eq!(die["attributes"]["exitCode"], "137", "{die}");
+}

@@ -8,6 +8,7 @@ pub mod attach;
 pub mod config;
 pub mod create;
 pub mod down;
+pub mod events;
 pub mod lifecycle;
 pub mod lines;
 pub mod ps;
@@ -174,6 +175,8 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Run a one-off command on a service
     Run(run::RunArgs),
+    /// Receive real time events from containers
+    Events(events::EventsArgs),
 }
 
 impl GlobalArgs {
@@ -279,5 +282,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Port(args) => port::run(&cli.global, &args),
         Command::Ls(args) => ls::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
+        Command::Events(args) => events::run(&cli.global, &args),
     }
 }

@@ -44,7 +44,7 @@ use bollard::{ClientVersion, Docker};
 use futures_util::StreamExt;
 
 use super::types::*;
-use super::{tty, Engine, EngineError, EngineResult, LogChunks};
+use super::{tty, Engine, EngineError, EngineEvents, EngineResult, LogChunks};
 
 /// The socket used when `DOCKER_HOST` does not name one (bollard's default too).
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -1437,6 +1437,55 @@ impl Engine for DockerEngine {
         }
         Ok(())
     }
+
+    fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        if !filter.labels.is_empty() {
+            filters.insert("label".into(), filter.labels.clone());
+        }
+        if !filter.kinds.is_empty() {
+            let kinds = filter.kinds.iter().map(|k| k.as_str().to_string()).collect();
+            filters.insert("type".into(), kinds);
+        }
+        let options = bollard::query_parameters::EventsOptions {
+            since: filter.since.map(|t| t.to_string()),
+            until: filter.until.map(|t| t.to_string()),
+            filters: (!filters.is_empty()).then_some(filters),
+        };
+        // The stream lasts as long as the caller follows it: no client timeout.
+        let stream = self.docker.clone().with_timeout(NO_TIMEOUT).events(Some(options));
+        let socket = self.socket.clone();
+        Box::pin(stream.filter_map(move |item| {
+            let out = match item {
+                Ok(msg) => engine_event(msg).map(Ok),
+                Err(e) => Some(Err(map_error(e, Subject::Daemon, &socket))),
+            };
+            std::future::ready(out)
+        }))
+    }
+}
+
+/// A Docker event as our own type (`None` for one without a type or actor).
+fn engine_event(msg: bollard::models::EventMessage) -> Option<EngineEvent> {
+    use bollard::models::EventMessageTypeEnum as T;
+    let (typ, actor) = (msg.typ?, msg.actor?);
+    let kind = match typ {
+        T::CONTAINER => EventKind::Container,
+        T::NETWORK => EventKind::Network,
+        T::VOLUME => EventKind::Volume,
+        T::IMAGE => EventKind::Image,
+        other => EventKind::Other(other.to_string()),
+    };
+    Some(EngineEvent {
+        time_nanos: msg
+            .time_nano
+            .or_else(|| msg.time.map(|t| t.saturating_mul(1_000_000_000)))
+            .unwrap_or_default(),
+        kind,
+        action: msg.action.unwrap_or_default(),
+        id: actor.id.unwrap_or_default(),
+        attributes: actor.attributes.unwrap_or_default().into_iter().collect(),
+    })
 }
 
 #[cfg(test)]

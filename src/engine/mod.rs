@@ -20,6 +20,9 @@ use futures_util::Stream;
 /// A container's output as it arrives (see [`Engine::logs`]).
 pub type LogChunks<'a> = Pin<Box<dyn Stream<Item = EngineResult<LogChunk>> + Send + 'a>>;
 
+/// The engine's events as they happen (see [`Engine::events`]).
+pub type EngineEvents<'a> = Pin<Box<dyn Stream<Item = EngineResult<EngineEvent>> + Send + 'a>>;
+
 /// Which backend runs the containers (`--engine`, `RCOMPOSE_ENGINE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EngineKind {
@@ -104,6 +107,10 @@ pub trait Engine {
     /// The local image's id (`sha256:...`), `None` when it is not present.
     async fn image_id(&self, reference: &str) -> EngineResult<Option<String>>;
     async fn pull_image(&self, reference: &str) -> EngineResult<()>;
+
+    /// The engine's events matching `filter`, from `filter.since` (or now) on, until
+    /// `filter.until` or until the stream is dropped.
+    fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a>;
 }
 
 /// The backend chosen for this run.
@@ -219,5 +226,10 @@ impl Engine for Backend {
     }
     async fn pull_image(&self, reference: &str) -> EngineResult<()> {
         delegate!(self, e => e.pull_image(reference))
+    }
+    fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {
+        match self {
+            Backend::Docker(e) => e.events(filter),
+        }
     }
 }

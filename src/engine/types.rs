@@ -308,3 +308,55 @@ pub struct AttachSpec {
     /// duration and its size is given to the container's TTY.
     pub tty: bool,
 }
+
+/// What kind of object an engine event is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventKind {
+    Container,
+    Network,
+    Volume,
+    Image,
+    /// Any other kind the engine reports (its own word).
+    Other(String),
+}
+
+impl EventKind {
+    /// The engine's word for it (`container`, `network`, ...).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Container => "container",
+            EventKind::Network => "network",
+            EventKind::Volume => "volume",
+            EventKind::Image => "image",
+            EventKind::Other(s) => s,
+        }
+    }
+}
+
+/// One thing that happened in the engine (`create`, `start`, `die`,
+/// `health_status: healthy`, ...), as the events stream reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineEvent {
+    /// When, in nanoseconds since the Unix epoch.
+    pub time_nanos: i64,
+    pub kind: EventKind,
+    /// The engine's action word (`start`, `die`, `health_status: healthy`, ...).
+    pub action: String,
+    /// The object's id (a container id for container events).
+    pub id: String,
+    /// The actor's attributes: for containers their labels, `name`, `image`, `exitCode`.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Which events to deliver.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct EventFilter {
+    /// `key=value` labels the object must carry (all of them).
+    pub labels: Vec<String>,
+    /// Only these kinds (empty: all).
+    pub kinds: Vec<EventKind>,
+    /// Replay events from this time on (Unix seconds), then keep following.
+    pub since: Option<i64>,
+    /// Stop at this time (Unix seconds).
+    pub until: Option<i64>,
+}

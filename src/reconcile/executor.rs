@@ -4,12 +4,13 @@
 //! Services of one start level run in parallel (at most `parallel` engine operations at once);
 //! a service starts only after the gates of its `depends_on` are met (`service_started`,
 //! `service_healthy`, `service_completed_successfully`); a failed gate fails the dependents
-//! with the reason (the last healthcheck output, or the exit code). Gates poll the engine's
-//! inspect every 200 ms; following engine events instead is left for later.
+//! with the reason (the last healthcheck output, or the exit code). Gates follow the engine's
+//! events (see [`super::watch`]): a waiter inspects its container again when the engine
+//! reports something about it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use tokio::sync::Semaphore;
@@ -19,6 +20,7 @@ use crate::spec::model::{Condition, Project, Service};
 
 use super::container_spec::{self as cs, labels, ProjectContext};
 use super::planner::{number_of, service_of, DownPlan, Observed, Op, Plan, Step};
+use super::watch::ProjectWatch;
 
 /// Where progress lines go (stderr, as Compose writes them).
 pub trait Progress: Send + Sync {
@@ -181,6 +183,7 @@ struct Ctx<'a, E: Engine> {
     sem: Semaphore,
     opts: &'a ExecOptions,
     observed: &'a Observed,
+    watch: &'a ProjectWatch,
 }
 
 impl<E: Engine> Ctx<'_, E> {
@@ -208,6 +211,7 @@ pub async fn execute_up<E: Engine>(
     opts: &ExecOptions,
     progress: &dyn Progress,
 ) -> Result<(), ExecError> {
+    let watch = ProjectWatch::new();
     let ctx = Ctx {
         engine,
         project,
@@ -216,7 +220,16 @@ pub async fn execute_up<E: Engine>(
         sem: semaphore(opts.parallel),
         opts,
         observed,
+        watch: &watch,
     };
+    tokio::select! {
+        r = execute_up_steps(&ctx, plan) => r,
+        e = watch.follow(engine, &project.name) => Err(engine_err("following engine events")(e)),
+    }
+}
+
+async fn execute_up_steps<E: Engine>(ctx: &Ctx<'_, E>, plan: &Plan) -> Result<(), ExecError> {
+    let (engine, project, progress) = (ctx.engine, ctx.project, ctx.progress);
     // External networks and volumes must exist.
     for (key, n) in &project.networks {
         let used = project.services.values().any(|s| s.networks.contains_key(key));
@@ -285,7 +298,6 @@ pub async fn execute_up<E: Engine>(
                 .iter()
                 .find(|(d, cfg)| cfg.required && failed.iter().any(|(f, _)| f == *d))
                 .map(|(d, _)| d.clone());
-            let ctx = &ctx;
             async move {
                 if let Some(dep) = broken {
                     return Err(ExecError::Gate(format!(
@@ -472,36 +484,36 @@ impl<E: Engine> Ctx<'_, E> {
             return Ok(());
         }
         self.progress.event("Container", name, "Waiting");
-        let began = Instant::now();
-        loop {
-            let c = self
-                .engine
-                .inspect_container(name)
-                .await
-                .map_err(engine_err(format!("inspecting {name}")))?;
-            match gate(&c, cond) {
-                Gate::Met => {
-                    let word = match cond {
-                        Condition::ServiceHealthy => "Healthy",
-                        _ => "Exited",
-                    };
-                    self.progress.event("Container", name, word);
-                    return Ok(());
-                }
-                Gate::Failed(why) => {
-                    self.progress.event("Container", name, "Error");
-                    return Err(ExecError::Gate(why));
-                }
-                Gate::Pending => {}
-            }
-            if let Some(t) = self.opts.gate_timeout {
-                if began.elapsed() > t {
-                    return Err(ExecError::Timeout(format!(
-                        "timeout waiting for container {name}"
-                    )));
+        let wait = async {
+            let mut waiter = self.watch.subscribe();
+            loop {
+                let c = self
+                    .engine
+                    .inspect_container(name)
+                    .await
+                    .map_err(engine_err(format!("inspecting {name}")))?;
+                match gate(&c, cond) {
+                    Gate::Met => {
+                        let word = match cond {
+                            Condition::ServiceHealthy => "Healthy",
+                            _ => "Exited",
+                        };
+                        self.progress.event("Container", name, word);
+                        return Ok(());
+                    }
+                    Gate::Failed(why) => {
+                        self.progress.event("Container", name, "Error");
+                        return Err(ExecError::Gate(why));
+                    }
+                    Gate::Pending => waiter.changed(&c.id).await,
                 }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        match self.opts.gate_timeout {
+            None => wait.await,
+            Some(t) => tokio::time::timeout(t, wait).await.unwrap_or_else(|_| {
+                Err(ExecError::Timeout(format!("timeout waiting for container {name}")))
+            }),
         }
     }
 }
@@ -563,7 +575,39 @@ pub async fn wait_running<E: Engine>(
     timeout: Option<Duration>,
     progress: &dyn Progress,
 ) -> Result<(), ExecError> {
-    let began = Instant::now();
+    let watch = ProjectWatch::new();
+    let wait = async {
+        let mut waiter = watch.subscribe();
+        loop {
+            match running_state(engine, project, services, progress).await? {
+                Gate::Met => return Ok(()),
+                Gate::Failed(why) => return Err(ExecError::Gate(why)),
+                Gate::Pending => waiter.changed_any(|_| true).await,
+            }
+        }
+    };
+    let wait = async {
+        match timeout {
+            None => wait.await,
+            Some(t) => tokio::time::timeout(t, wait).await.unwrap_or_else(|_| {
+                Err(ExecError::Timeout("timeout waiting for the services to be healthy".into()))
+            }),
+        }
+    };
+    tokio::select! {
+        r = wait => r,
+        e = watch.follow(engine, &project.name) => Err(engine_err("following engine events")(e)),
+    }
+}
+
+/// One look at the selected services for `up --wait` (`Met` once all of them are ready; the
+/// `Healthy` lines are printed then).
+async fn running_state<E: Engine>(
+    engine: &E,
+    project: &Project,
+    services: &[String],
+    progress: &dyn Progress,
+) -> Result<Gate, ExecError> {
     let filter = [format!("{}={}", labels::PROJECT, project.name)];
     let completion_waited: Vec<&String> = project
         .services
@@ -572,42 +616,40 @@ pub async fn wait_running<E: Engine>(
         .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
         .map(|(n, _)| n)
         .collect();
-    loop {
-        let all = engine.list_containers(&filter).await.map_err(engine_err("listing containers"))?;
-        let mut pending = false;
-        for c in all.iter().filter(|c| services.iter().any(|s| s == service_of(c))) {
-            let c = engine.inspect_container(&c.id).await.map_err(engine_err("inspecting"))?;
-            let one_shot = completion_waited.iter().any(|s| s.as_str() == service_of(&c));
-            let state = if one_shot {
-                gate(&c, Condition::ServiceCompletedSuccessfully)
-            } else if c.health != Health::None {
-                gate(&c, Condition::ServiceHealthy)
-            } else if c.state == ContainerState::Running {
-                Gate::Met
-            } else if matches!(c.state, ContainerState::Exited | ContainerState::Dead) {
-                Gate::Failed(format!("container {} exited ({})", c.name, c.exit_code.unwrap_or(-1)))
-            } else {
-                Gate::Pending
-            };
-            match state {
-                Gate::Failed(why) => return Err(ExecError::Gate(why)),
-                Gate::Pending => pending = true,
-                Gate::Met => {}
-            }
+    let all = engine.list_containers(&filter).await.map_err(engine_err("listing containers"))?;
+    let selected: Vec<&ContainerInfo> =
+        all.iter().filter(|c| services.iter().any(|s| s == service_of(c))).collect();
+    let inspected = futures_util::future::try_join_all(selected.iter().map(|c| async move {
+        engine.inspect_container(&c.id).await.map_err(engine_err("inspecting"))
+    }))
+    .await?;
+    let mut pending = false;
+    for c in &inspected {
+        let one_shot = completion_waited.iter().any(|s| s.as_str() == service_of(c));
+        let state = if one_shot {
+            gate(c, Condition::ServiceCompletedSuccessfully)
+        } else if c.health != Health::None {
+            gate(c, Condition::ServiceHealthy)
+        } else if c.state == ContainerState::Running {
+            Gate::Met
+        } else if matches!(c.state, ContainerState::Exited | ContainerState::Dead) {
+            Gate::Failed(format!("container {} exited ({})", c.name, c.exit_code.unwrap_or(-1)))
+        } else {
+            Gate::Pending
+        };
+        match state {
+            Gate::Failed(why) => return Ok(Gate::Failed(why)),
+            Gate::Pending => pending = true,
+            Gate::Met => {}
         }
-        if !pending {
-            for c in all.iter().filter(|c| services.iter().any(|s| s == service_of(c))) {
-                progress.event("Container", &c.name, "Healthy");
-            }
-            return Ok(());
-        }
-        if let Some(t) = timeout {
-            if began.elapsed() > t {
-                return Err(ExecError::Timeout("timeout waiting for the services to be healthy".into()));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    if pending {
+        return Ok(Gate::Pending);
+    }
+    for c in &selected {
+        progress.event("Container", &c.name, "Healthy");
+    }
+    Ok(Gate::Met)
 }
 
 /// Runs a `down` plan.

@@ -6,3 +6,4 @@ pub mod container_spec;
 pub mod executor;
 pub mod hash;
 pub mod planner;
+pub mod watch;
