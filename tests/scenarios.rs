@@ -739,3 +739,76 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
     assert!(out.contains("Pulled"), "{out}");
     assert_eq!(inspect(&p.container("a"), "{{.State.Status}}"), "running");
 }
+
+/// F15 with the compose file gone: `-p NAME down -v` from another directory rebuilds the
+/// project from the labels, removes its containers, network and named volume, and never
+/// touches the external volume or the bind-mount source; `ps`/`logs`/`stop` work the same
+/// way, and with only `COMPOSE_PROJECT_NAME` set where no compose file exists.
+#[test]
+fn project_from_labels_without_a_compose_file_and_down_v_keeps_what_the_user_owns() {
+    require_engine();
+    let ext = format!("rcst-ext-labels-{}", std::process::id());
+    docker_ok(&["volume", "create", &ext]);
+    let p = Project::new(
+        "labels",
+        &format!(
+            r#"
+services:
+  db:
+    image: $IMAGE
+    command: sh -c 'echo db says hi; sleep 3600'
+    volumes: [data:/data, ext:/ext, ./host:/host]
+  web:
+    image: $IMAGE
+    command: sleep 3600
+    depends_on: [db]
+volumes:
+  data: {{}}
+  ext:
+    external: true
+    name: {ext}
+"#
+        ),
+    );
+    std::fs::create_dir_all(p.dir.join("host")).unwrap();
+    std::fs::write(p.dir.join("host/keep.txt"), "mine").unwrap();
+    p.ok(&["up", "-d"]);
+    // Somewhere else, with no compose file anywhere up the tree.
+    let elsewhere = std::env::temp_dir().join(format!("rcst-nofile-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run = |args: &[&str], env_name: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcompose"));
+        cmd.current_dir(&elsewhere).env("RCOMPOSE_ENGINE", engine());
+        if env_name {
+            cmd.env("COMPOSE_PROJECT_NAME", &p.name);
+        } else {
+            cmd.env_remove("COMPOSE_PROJECT_NAME").args(["-p", &p.name]);
+        }
+        let out = cmd.args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+    };
+    let (ps, _) = run(&["ps", "--services"], false);
+    assert_eq!(ps.lines().collect::<Vec<_>>(), ["db", "web"], "{ps}");
+    let (logs, _) = run(&["logs", "db"], true);
+    assert!(logs.contains("db says hi"), "{logs}");
+    // Stop order from the depends_on label: web before db.
+    let (_, err) = run(&["stop", "-t", "0"], false);
+    let web = err.find("web-1  Stopped").expect(&err);
+    let db = err.find("db-1  Stopped").expect(&err);
+    assert!(web < db, "{err}");
+    run(&["down", "-v", "-t", "0"], false);
+    assert!(
+        !docker(&["volume", "inspect", &format!("{}_data", p.name)]).status.success(),
+        "down -v left the project's named volume"
+    );
+    assert!(docker(&["volume", "inspect", &ext]).status.success(), "external volume removed");
+    assert_eq!(std::fs::read_to_string(p.dir.join("host/keep.txt")).unwrap(), "mine");
+    assert!(!docker(&["network", "inspect", &format!("{}_default", p.name)]).status.success());
+    let left = docker_ok(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", p.name)]);
+    assert!(left.trim().is_empty(), "containers left: {left}");
+    docker_ok(&["volume", "rm", &ext]);
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}

@@ -24,7 +24,7 @@ pub struct DownArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
-    let session = match lifecycle::load(global, &[]) {
+    let session = match lifecycle::load_existing(global, &[]) {
         Ok(s) => s,
         Err(code) => return code,
     };

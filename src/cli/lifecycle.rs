@@ -11,7 +11,7 @@ use crate::spec::environment::ConfigFile;
 use crate::spec::loader::{self, Loaded};
 use crate::spec::model::Project;
 
-use super::GlobalArgs;
+use super::{from_engine, GlobalArgs};
 
 /// A loaded project ready for the reconciler.
 pub struct Session {
@@ -29,6 +29,40 @@ pub fn load(global: &GlobalArgs, services: &[String]) -> Result<Session, ExitCod
     })?;
     opts.services = services.to_vec();
     let loaded: Loaded = loader::load(&opts).map_err(|e| super::report(&e, colors))?;
+    session_of(loaded, services, colors)
+}
+
+/// For the commands that act on existing containers (`ps`, `down`, `logs`, `stop`, ...):
+/// Compose's `projectOrName`. With `-p` and no `-f`, no file is read and the project is
+/// rebuilt from the engine's labels; when the files cannot be loaded but
+/// `COMPOSE_PROJECT_NAME` is set, that name is used the same way (see [`from_engine`]).
+pub fn load_existing(global: &GlobalArgs, services: &[String]) -> Result<Session, ExitCode> {
+    let colors = global.colors();
+    if let Some(name) = from_engine::name_only(global) {
+        if let Err(e) = crate::spec::project_name::validate(&name) {
+            eprintln!("error: {}", e.message);
+            return Err(ExitCode::from(1));
+        }
+        return from_engine::session(global, &name);
+    }
+    let mut opts = global.load_options().map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    opts.services = services.to_vec();
+    match loader::load(&opts) {
+        Ok(loaded) => session_of(loaded, services, colors),
+        Err(e) => match from_engine::fallback_name() {
+            Some(name) if crate::spec::project_name::validate(&name).is_ok() => {
+                from_engine::session(global, &name)
+            }
+            _ => Err(super::report(&e, colors)),
+        },
+    }
+}
+
+/// The session of a loaded project (printing its warnings).
+fn session_of(loaded: Loaded, services: &[String], colors: bool) -> Result<Session, ExitCode> {
     for w in &loaded.warnings {
         super::warn(w, colors);
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod create;
 pub mod down;
 pub mod events;
+pub mod from_engine;
 pub mod lifecycle;
 pub mod lines;
 pub mod ps;

@@ -37,7 +37,7 @@ pub struct PsArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &PsArgs) -> ExitCode {
-    let session = match lifecycle::load(global, &[]) {
+    let session = match lifecycle::load_existing(global, &[]) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -16,7 +16,7 @@ use super::GlobalArgs;
 
 /// Loads the project and checks that every named service exists (`no such service: x`).
 pub fn load(global: &GlobalArgs, services: &[String]) -> Result<Session, ExitCode> {
-    let session = lifecycle::load(global, &[])?;
+    let session = lifecycle::load_existing(global, &[])?;
     for s in services {
         if !session.project.services.contains_key(s) {
             eprintln!("no such service: {s}");
