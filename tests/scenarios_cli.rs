@@ -3,8 +3,9 @@
 //! and the offline image): logs, exec, top, stop/start, pause/unpause, kill, rm, port, ls.
 //!
 //! Every test has its own project name and directory (`rcli-<tag>-<pid>`) and published ports
-//! (1839x), and removes everything in `Drop` with `down -v -t 0`.
+//! (1839x; 1837x for the ps comparison), and removes everything in `Drop` with `down -v -t 0`.
 
+mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -428,4 +429,102 @@ fn events_json_streams_the_projects_container_events_like_compose() {
     }
     let die = events.iter().find(|e| e["action"] == "die").unwrap();
     assert_eq!(die["attributes"]["exitCode"], "137", "{die}");
+}
+
+/// `ps` prints what Docker Compose 2.40.3 prints for the same containers: the table
+/// byte for byte, the JSON as values (labels, mounts and same-port publishers compared as
+/// sets: Compose prints them in Go map or daemon order), `--services`, `-q`, `--no-trunc`, `--filter status=`, `--status`, and `-p` alone.
+#[test]
+fn ps_output_equals_docker_composes() {
+    let p = Project::new(
+        "ps",
+        r#"
+services:
+  web:
+    image: $IMAGE
+    command: ["sh", "-c", "echo \"a quoted and long command\"; sleep 3600"]
+    ports: ["127.0.0.1:18371:80", "18372:81", "18373-18374:90-91", "18375:53/udp", "18376:18376"]
+    expose: ["7000", "7001"]
+    volumes: [data:/data, ./a-rather-long-host-directory:/host]
+    healthcheck: {test: [CMD, "true"], interval: 1s}
+  job:
+    image: $IMAGE
+    command: ["sh", "-c", "exit 3"]
+volumes:
+  data: {}
+"#,
+    );
+    std::fs::create_dir_all(p.dir.join("a-rather-long-host-directory")).unwrap();
+    p.ok(&["up", "-d", "--wait", "web"]);
+    p.ok(&["up", "-d", "job"]);
+    wait_until("job exited", Duration::from_secs(20), || {
+        inspect(&p.container("job"), "{{.State.Status}}") == "exited"
+    });
+    let dc = support::reference();
+    let reference = |args: &[&str]| {
+        let out = Command::new("timeout")
+            .arg("60")
+            .arg(&dc)
+            .args(["-p", &p.name])
+            .args(args)
+            .current_dir(&p.dir)
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .output()
+            .expect("reference compose");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let normalize = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).expect(l);
+                for key in ["Labels", "Mounts"] {
+                    let mut parts: Vec<String> =
+                        v[key].as_str().unwrap().split(',').map(String::from).collect();
+                    parts.sort();
+                    v[key] = serde_json::json!(parts);
+                }
+                // Compose sorts publishers by target port only: ties keep the daemon's order.
+                let mut publishers: Vec<String> = v["Publishers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect();
+                publishers.sort();
+                v["Publishers"] = serde_json::json!(publishers);
+                v
+            })
+            .collect()
+    };
+    let cases: &[&[&str]] = &[
+        &["ps"],
+        &["ps", "-a"],
+        &["ps", "-a", "--no-trunc"],
+        &["ps", "-a", "--format", "json"],
+        &["ps", "-a", "--no-trunc", "--format", "json"],
+        &["ps", "--services"],
+        &["ps", "-a", "-q"],
+        &["ps", "-q", "--no-trunc"],
+        &["ps", "--filter", "status=exited"],
+        &["ps", "--status", "running", "--format", "json"],
+        &["ps", "-a", "web"],
+    ];
+    for args in cases {
+        // A second boundary ("4 seconds ago" → "5 seconds ago") may fall between the two
+        // commands: compare up to three times.
+        let mut last = (String::new(), String::new());
+        let same = (0..3).any(|_| {
+            let ours = p.ok(&[&["-p", &p.name][..], args].concat()).0;
+            let theirs = reference(args);
+            let same = if args.contains(&"json") {
+                normalize(&ours) == normalize(&theirs)
+            } else {
+                ours == theirs
+            };
+            last = (ours, theirs);
+            same
+        });
+        assert!(same, "rcompose {args:?} differs:\n--- ours\n{}\n--- compose\n{}", last.0, last.1);
+    }
 }

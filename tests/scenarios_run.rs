@@ -8,6 +8,7 @@
 //! forwarding, and that Docker Compose's `down --remove-orphans` treats rcompose's one-off
 //! containers as its own (removes them once exited).
 
+mod support;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -131,17 +132,6 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// The reference Docker Compose, when installed (`COMPOSE_REF`, else `dc-ref` on PATH).
-fn compose_ref() -> Option<String> {
-    let bin = std::env::var("COMPOSE_REF").unwrap_or_else(|_| "dc-ref".into());
-    Command::new(&bin)
-        .arg("version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| bin)
 }
 
 const APP: &str = r#"
@@ -373,10 +363,7 @@ fn ctrl_c_is_forwarded_and_a_second_one_kills() {
 /// `--remove-orphans`; it must treat rcompose's one-off containers the same way.
 #[test]
 fn compose_down_remove_orphans_removes_exited_one_offs() {
-    let Some(dc) = compose_ref() else {
-        eprintln!("no reference Docker Compose; skipped");
-        return;
-    };
+    let dc = support::reference().display().to_string();
     let p = Project::new("down", APP);
     let running = p.ok(&["run", "-d", "--no-deps", "app", "sleep", "300"]);
     p.ok(&["run", "--no-deps", "app", "true"]);

@@ -19,6 +19,7 @@ pub mod render;
 pub mod version;
 pub mod wait;
 pub mod targets;
+pub mod timefmt;
 pub mod exec;
 pub mod kill;
 pub mod logs;

@@ -39,7 +39,11 @@ pub fn run(global: &GlobalArgs, args: &PortArgs) -> ExitCode {
             match c
                 .ports
                 .iter()
-                .find(|p| p.container_port == args.private_port && p.protocol == args.protocol)
+                .find(|p| {
+                    p.host_port != 0
+                        && p.container_port == args.private_port
+                        && p.protocol == args.protocol
+                })
             {
                 Some(p) => {
                     println!("{}:{}", p.host_ip, p.host_port);

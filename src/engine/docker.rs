@@ -392,7 +392,17 @@ fn ports_from_map(map: Option<PortMap>) -> Vec<PublishedPort> {
         let Ok(container_port) = port.parse::<u16>() else {
             continue;
         };
-        for b in bindings.unwrap_or_default() {
+        let bindings = bindings.unwrap_or_default();
+        if bindings.is_empty() {
+            // Exposed, not published.
+            ports.push(PublishedPort {
+                host_ip: String::new(),
+                host_port: 0,
+                container_port,
+                protocol: protocol.to_string(),
+            });
+        }
+        for b in bindings {
             let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) else {
                 continue;
             };
@@ -433,10 +443,9 @@ fn info_from_summary(c: ContainerSummary) -> ContainerInfo {
         .ports
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|p| {
-            Some(PublishedPort {
+        .map(|p| PublishedPort {
                 host_ip: p.ip.unwrap_or_default(),
-                host_port: p.public_port?,
+                host_port: p.public_port.unwrap_or(0),
                 container_port: p.private_port,
                 protocol: p
                     .typ
@@ -444,7 +453,6 @@ fn info_from_summary(c: ContainerSummary) -> ContainerInfo {
                     .filter(|t| !t.is_empty())
                     .unwrap_or_else(|| "tcp".to_string()),
             })
-        })
         .collect();
     ports.sort_by(|a, b| {
         (a.container_port, &a.protocol, &a.host_ip, a.host_port).cmp(&(
@@ -474,6 +482,26 @@ fn info_from_summary(c: ContainerSummary) -> ContainerInfo {
         status_text,
         created: c.created.unwrap_or(0),
         ports,
+        command: c.command.unwrap_or_default(),
+        networks: {
+            let mut n: Vec<String> = c
+                .network_settings
+                .and_then(|n| n.networks)
+                .map(|n| n.into_keys().collect())
+                .unwrap_or_default();
+            n.sort();
+            n
+        },
+        mounts: c.mounts.unwrap_or_default().into_iter().map(mount_summary).collect(),
+    }
+}
+
+/// A mount point as `ps` shows it: the volume name, else the host path.
+fn mount_summary(m: bollard::models::MountPoint) -> MountSummary {
+    let name = m.name.filter(|n| !n.is_empty()).or(m.source).unwrap_or_default();
+    MountSummary {
+        local_volume: m.driver.as_deref() == Some("local"),
+        name,
     }
 }
 
@@ -517,7 +545,19 @@ fn info_from_inspect(c: ContainerInspectResponse) -> ContainerInfo {
         last_health_output,
         status_text: String::new(),
         created: c.created.as_deref().and_then(unix_seconds).unwrap_or(0),
+        command: std::iter::once(c.path.unwrap_or_default())
+            .chain(c.args.unwrap_or_default())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        networks: {
+            let nets = c.network_settings.as_ref().and_then(|n| n.networks.as_ref());
+            let mut n: Vec<String> = nets.map(|n| n.keys().cloned().collect()).unwrap_or_default();
+            n.sort();
+            n
+        },
         ports: ports_from_map(c.network_settings.and_then(|n| n.ports)),
+        mounts: c.mounts.unwrap_or_default().into_iter().map(mount_summary).collect(),
     }
 }
 

@@ -77,10 +77,26 @@ pub struct ContainerInfo {
     pub status_text: String,
     /// Unix seconds.
     pub created: i64,
+    /// Published ports, and exposed ones that are not published (`host_port` 0, no address).
     pub ports: Vec<PublishedPort>,
+    /// The command line as the engine shows it (`docker ps`'s COMMAND, untruncated).
+    pub command: String,
+    /// Names of the networks it is attached to, sorted.
+    pub networks: Vec<String>,
+    /// Its mounts, in the engine's order.
+    pub mounts: Vec<MountSummary>,
 }
 
-/// A published port as the engine reports it.
+/// One mount as `ps` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountSummary {
+    /// The volume name, or the host path for a bind mount.
+    pub name: String,
+    /// A volume of the `local` driver (counted in `ps`'s `LocalVolumes`).
+    pub local_volume: bool,
+}
+
+/// A port as the engine reports it (published or only exposed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishedPort {
     pub host_ip: String,
