@@ -30,6 +30,8 @@ pub mod start;
 pub mod stop;
 pub mod top;
 pub mod unpause;
+pub mod human;
+pub mod images;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -174,6 +176,8 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Run a one-off command on a service
     Run(run::RunArgs),
+    /// List images used by the created containers
+    Images(images::ImagesArgs),
 }
 
 impl GlobalArgs {
@@ -279,5 +283,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Port(args) => port::run(&cli.global, &args),
         Command::Ls(args) => ls::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
+        Command::Images(args) => images::run(&cli.global, &args),
     }
 }

@@ -20,6 +20,19 @@ use futures_util::Stream;
 /// A container's output as it arrives (see [`Engine::logs`]).
 pub type LogChunks<'a> = Pin<Box<dyn Stream<Item = EngineResult<LogChunk>> + Send + 'a>>;
 
+/// Chunks of a tar stream read from the engine (see [`Engine::copy_from`]).
+pub type ByteChunks<'a> = Pin<Box<dyn Stream<Item = EngineResult<Vec<u8>>> + Send + 'a>>;
+
+/// Tar bytes sent to the engine (`cp` into a container, a build context); an `Err` item
+/// aborts the transfer.
+pub type TarUpload = Pin<Box<dyn Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static>>;
+
+/// A container's resource usage samples (see [`Engine::stats`]).
+pub type StatsSamples<'a> = Pin<Box<dyn Stream<Item = EngineResult<StatsSample>> + Send + 'a>>;
+
+/// What a build reports as it goes (see [`Engine::build_image`]).
+pub type BuildEvents<'a> = Pin<Box<dyn Stream<Item = EngineResult<BuildOutput>> + Send + 'a>>;
+
 /// Which backend runs the containers (`--engine`, `RCOMPOSE_ENGINE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EngineKind {
@@ -104,6 +117,27 @@ pub trait Engine {
     /// The local image's id (`sha256:...`), `None` when it is not present.
     async fn image_id(&self, reference: &str) -> EngineResult<Option<String>>;
     async fn pull_image(&self, reference: &str) -> EngineResult<()>;
+
+    /// The local image `reference` (a name or an id), `None` when it is not present.
+    async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>>;
+    /// What `path` is in the container, `None` when it does not exist.
+    async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>>;
+    /// A tar of `path` in the container, its entries rooted at the path's base name (`.` for
+    /// a path ending in `/.`: the directory's contents).
+    fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a>;
+    /// Extracts `tar` into the existing directory `dir` of the container.
+    async fn copy_to(
+        &self,
+        id: &str,
+        dir: &str,
+        tar: TarUpload,
+        ownership: Ownership,
+    ) -> EngineResult<()>;
+    /// Resource usage: one sample (`stream` false), or one a second until the stream is
+    /// dropped or the container goes away.
+    fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a>;
+    /// Builds (and tags) an image from a context tar.
+    fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a>;
 }
 
 /// The backend chosen for this run.
@@ -219,5 +253,35 @@ impl Engine for Backend {
     }
     async fn pull_image(&self, reference: &str) -> EngineResult<()> {
         delegate!(self, e => e.pull_image(reference))
+    }
+    async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>> {
+        delegate!(self, e => e.inspect_image(reference))
+    }
+    async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        delegate!(self, e => e.stat_path(id, path))
+    }
+    fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
+        match self {
+            Backend::Docker(e) => e.copy_from(id, path),
+        }
+    }
+    async fn copy_to(
+        &self,
+        id: &str,
+        dir: &str,
+        tar: TarUpload,
+        ownership: Ownership,
+    ) -> EngineResult<()> {
+        delegate!(self, e => e.copy_to(id, dir, tar, ownership))
+    }
+    fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {
+        match self {
+            Backend::Docker(e) => e.stats(id, stream),
+        }
+    }
+    fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a> {
+        match self {
+            Backend::Docker(e) => e.build_image(spec, context),
+        }
     }
 }
