@@ -32,6 +32,9 @@ pub mod top;
 pub mod unpause;
 pub mod human;
 pub mod images;
+pub mod cp;
+pub mod dockerignore;
+pub mod tarfs;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -178,6 +181,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// List images used by the created containers
     Images(images::ImagesArgs),
+    /// Copy files/folders between a service container and the local filesystem
+    Cp(cp::CpArgs),
 }
 
 impl GlobalArgs {
@@ -284,5 +289,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Ls(args) => ls::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
         Command::Images(args) => images::run(&cli.global, &args),
+        Command::Cp(args) => cp::run(&cli.global, &args),
     }
 }
