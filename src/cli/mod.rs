@@ -35,6 +35,7 @@ pub mod images;
 pub mod cp;
 pub mod dockerignore;
 pub mod tarfs;
+pub mod stats;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -183,6 +184,8 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Copy files/folders between a service container and the local filesystem
     Cp(cp::CpArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
 }
 
 impl GlobalArgs {
@@ -290,5 +293,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(&cli.global, &args),
         Command::Images(args) => images::run(&cli.global, &args),
         Command::Cp(args) => cp::run(&cli.global, &args),
+        Command::Stats(args) => stats::run(&cli.global, &args),
     }
 }
