@@ -36,6 +36,7 @@ pub mod cp;
 pub mod dockerignore;
 pub mod tarfs;
 pub mod stats;
+pub mod build;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -186,6 +187,8 @@ pub enum Command {
     Cp(cp::CpArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
+    /// Build or rebuild services
+    Build(build::BuildArgs),
 }
 
 impl GlobalArgs {
@@ -294,5 +297,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Images(args) => images::run(&cli.global, &args),
         Command::Cp(args) => cp::run(&cli.global, &args),
         Command::Stats(args) => stats::run(&cli.global, &args),
+        Command::Build(args) => build::run(&cli.global, &args),
     }
 }
