@@ -1456,14 +1456,9 @@ impl Engine for DockerEngine {
         self.archive_get(id, path)
     }
 
-    async fn copy_to(
-        &self,
-        id: &str,
-        dir: &str,
-        tar: TarUpload,
-        ownership: Ownership,
-    ) -> EngineResult<()> {
-        self.archive_put(id, dir, tar, ownership).await
+    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
+        -> EngineResult<()> {
+        self.archive_put(id, dir, tar, owner).await
     }
 
     fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {

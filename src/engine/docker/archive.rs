@@ -61,17 +61,12 @@ impl DockerEngine {
 
     /// `noOverwriteDirNonDir` as `docker cp` sets it: a directory never replaces a file, nor
     /// a file a directory.
-    pub(super) async fn archive_put(
-        &self,
-        id: &str,
-        dir: &str,
-        tar: TarUpload,
-        ownership: Ownership,
-    ) -> EngineResult<()> {
+    pub(super) async fn archive_put(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
+        -> EngineResult<()> {
         let mut options = UploadToContainerOptionsBuilder::new()
             .path(dir)
             .no_overwrite_dir_non_dir("true");
-        if ownership == Ownership::Preserve {
+        if owner == Ownership::Preserve {
             options = options.copy_uidgid("true");
         }
         let body = bollard::body_try_stream(tar.map(|r| r.map(Into::into)));
