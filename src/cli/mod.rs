@@ -33,6 +33,13 @@ pub mod start;
 pub mod stop;
 pub mod top;
 pub mod unpause;
+pub mod human;
+pub mod images;
+pub mod cp;
+pub mod dockerignore;
+pub mod tarfs;
+pub mod stats;
+pub mod build;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -179,6 +186,14 @@ pub enum Command {
     Run(run::RunArgs),
     /// Receive real time events from containers
     Events(events::EventsArgs),
+    /// List images used by the created containers
+    Images(images::ImagesArgs),
+    /// Copy files/folders between a service container and the local filesystem
+    Cp(cp::CpArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Build or rebuild services
+    Build(build::BuildArgs),
 }
 
 impl GlobalArgs {
@@ -285,5 +300,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Ls(args) => ls::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
         Command::Events(args) => events::run(&cli.global, &args),
+        Command::Images(args) => images::run(&cli.global, &args),
+        Command::Cp(args) => cp::run(&cli.global, &args),
+        Command::Stats(args) => stats::run(&cli.global, &args),
+        Command::Build(args) => build::run(&cli.global, &args),
     }
 }

@@ -6,7 +6,8 @@ use crate::engine::{ContainerInfo, ContainerState, Engine, Health, PublishedPort
 use crate::reconcile::container_spec::labels;
 use crate::reconcile::planner::service_of;
 
-use super::timefmt::{human_duration, LocalTime};
+use super::human;
+use super::timefmt::LocalTime;
 use super::{lifecycle, GlobalArgs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -145,7 +146,7 @@ fn render(list: &[ContainerInfo], args: &PsArgs, now: i64) -> String {
                         c.image.clone(),
                         command(c, trunc),
                         service_of(c).to_string(),
-                        format!("{} ago", human_duration(now - c.created)),
+                        format!("{} ago", human::duration((now - c.created) as f64)),
                         c.status_text.clone(),
                         ports_text(&c.ports),
                     ]
@@ -193,7 +194,7 @@ fn json_row(c: &ContainerInfo, trunc: bool, now: i64) -> serde_json::Value {
             "PublishedPort": p.host_port,
             "Protocol": p.protocol,
         })).collect::<Vec<_>>(),
-        "RunningFor": format!("{} ago", human_duration(now - c.created)),
+        "RunningFor": format!("{} ago", human::duration((now - c.created) as f64)),
         "Service": service_of(c),
         "Size": "0B",
         "State": c.state.as_str(),

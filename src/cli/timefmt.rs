@@ -1,6 +1,6 @@
 //! Times printed the way Docker Compose (Go) prints them: broken down in the local time zone
-//! (`events`, `ps`'s `CreatedAt`), and Docker's human durations (`ps`'s `CREATED`, "2
-//! minutes ago").
+//! (`events`, `ps`'s `CreatedAt`). Human durations ("2 minutes ago") are in
+//! [`super::human`].
 
 /// A time broken down in the local time zone (as Go's `time.Unix(0, n)` prints it).
 pub struct LocalTime {
@@ -86,53 +86,9 @@ impl LocalTime {
     }
 }
 
-/// Docker's `units.HumanDuration`: "Less than a second", "1 second", "5 minutes", "About an
-/// hour", "3 days", ...
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    let minutes = s / 60;
-    let hours_rounded = (s as f64 / 3600.0 + 0.5) as i64;
-    match s {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        2..=59 => format!("{s} seconds"),
-        _ if minutes == 1 => "About a minute".into(),
-        _ if minutes < 60 => format!("{minutes} minutes"),
-        _ if hours_rounded == 1 => "About an hour".into(),
-        _ if hours_rounded < 48 => format!("{hours_rounded} hours"),
-        _ if hours_rounded < 24 * 7 * 2 => format!("{} days", hours_rounded / 24),
-        _ if hours_rounded < 24 * 30 * 2 => format!("{} weeks", hours_rounded / 24 / 7),
-        _ if hours_rounded < 24 * 365 * 2 => format!("{} months", hours_rounded / 24 / 30),
-        _ => format!("{} years", s / 3600 / 24 / 365),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_durations_like_docker() {
-        let cases = [
-            (0, "Less than a second"),
-            (1, "1 second"),
-            (59, "59 seconds"),
-            (60, "About a minute"),
-            (119, "About a minute"),
-            (120, "2 minutes"),
-            (3599, "59 minutes"),
-            (3600, "About an hour"),
-            (5400, "2 hours"),
-            (47 * 3600, "47 hours"),
-            (48 * 3600, "2 days"),
-            (15 * 86400, "2 weeks"),
-            (70 * 86400, "2 months"),
-            (800 * 86400, "2 years"),
-        ];
-        for (secs, want) in cases {
-            assert_eq!(human_duration(secs), want, "{secs}");
-        }
-    }
 
     #[test]
     fn go_time_string_in_utc() {

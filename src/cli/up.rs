@@ -74,6 +74,12 @@ pub struct UpArgs {
     /// Produce monochrome output
     #[arg(long = "no-color")]
     pub no_color: bool,
+    /// Build images before starting containers
+    #[arg(long, conflicts_with = "no_build")]
+    pub build: bool,
+    /// Don't build an image, even if it's policy
+    #[arg(long = "no-build")]
+    pub no_build: bool,
     /// Services to start (default: all)
     pub services: Vec<String>,
 }
@@ -136,6 +142,11 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
     };
     lifecycle::with_engine(global, async |engine| {
         let selected = planner::selection(&session.graph, &opts);
+        if !args.no_build && !global.dry_run {
+            if let Err(code) = super::build::build_for_up(engine, &session, &selected, args.build).await {
+                return code;
+            }
+        }
         let observed =
             match executor::observe(engine, &session.project, &selected).await {
                 Ok(o) => o,

@@ -45,6 +45,12 @@ use futures_util::StreamExt;
 
 use super::types::*;
 use super::{tty, Engine, EngineError, EngineEvents, EngineResult, LogChunks};
+use super::{BuildEvents, ByteChunks, StatsSamples, TarUpload};
+
+mod archive;
+mod build;
+mod images;
+mod stats;
 
 /// The socket used when `DOCKER_HOST` does not name one (bollard's default too).
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -1476,6 +1482,31 @@ impl Engine for DockerEngine {
             }
         }
         Ok(())
+    }
+
+    async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>> {
+        self.image_inspect(reference).await
+    }
+
+    async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        self.archive_stat(id, path).await
+    }
+
+    fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
+        self.archive_get(id, path)
+    }
+
+    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
+        -> EngineResult<()> {
+        self.archive_put(id, dir, tar, owner).await
+    }
+
+    fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {
+        self.stats_stream(id, stream)
+    }
+
+    fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a> {
+        self.build_stream(spec, context)
     }
 
     fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {

@@ -22,6 +22,18 @@ pub type LogChunks<'a> = Pin<Box<dyn Stream<Item = EngineResult<LogChunk>> + Sen
 
 /// The engine's events as they happen (see [`Engine::events`]).
 pub type EngineEvents<'a> = Pin<Box<dyn Stream<Item = EngineResult<EngineEvent>> + Send + 'a>>;
+/// Chunks of a tar stream read from the engine (see [`Engine::copy_from`]).
+pub type ByteChunks<'a> = Pin<Box<dyn Stream<Item = EngineResult<Vec<u8>>> + Send + 'a>>;
+
+/// Tar bytes sent to the engine (`cp` into a container, a build context); an `Err` item
+/// aborts the transfer.
+pub type TarUpload = Pin<Box<dyn Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static>>;
+
+/// A container's resource usage samples (see [`Engine::stats`]).
+pub type StatsSamples<'a> = Pin<Box<dyn Stream<Item = EngineResult<StatsSample>> + Send + 'a>>;
+
+/// What a build reports as it goes (see [`Engine::build_image`]).
+pub type BuildEvents<'a> = Pin<Box<dyn Stream<Item = EngineResult<BuildOutput>> + Send + 'a>>;
 
 /// Which backend runs the containers (`--engine`, `RCOMPOSE_ENGINE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -111,6 +123,21 @@ pub trait Engine {
     /// The engine's events matching `filter`, from `filter.since` (or now) on, until
     /// `filter.until` or until the stream is dropped.
     fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a>;
+    /// The local image `reference` (a name or an id), `None` when it is not present.
+    async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>>;
+    /// What `path` is in the container, `None` when it does not exist.
+    async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>>;
+    /// A tar of `path` in the container, its entries rooted at the path's base name (`.` for
+    /// a path ending in `/.`: the directory's contents).
+    fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a>;
+    /// Extracts `tar` into the existing directory `dir` of the container.
+    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
+        -> EngineResult<()>;
+    /// Resource usage: one sample (`stream` false), or one a second until the stream is
+    /// dropped or the container goes away.
+    fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a>;
+    /// Builds (and tags) an image from a context tar.
+    fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a>;
 }
 
 /// The backend chosen for this run.
@@ -230,6 +257,31 @@ impl Engine for Backend {
     fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {
         match self {
             Backend::Docker(e) => e.events(filter),
+        }
+    }
+    async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>> {
+        delegate!(self, e => e.inspect_image(reference))
+    }
+    async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        delegate!(self, e => e.stat_path(id, path))
+    }
+    fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
+        match self {
+            Backend::Docker(e) => e.copy_from(id, path),
+        }
+    }
+    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
+        -> EngineResult<()> {
+        delegate!(self, e => e.copy_to(id, dir, tar, owner))
+    }
+    fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {
+        match self {
+            Backend::Docker(e) => e.stats(id, stream),
+        }
+    }
+    fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a> {
+        match self {
+            Backend::Docker(e) => e.build_image(spec, context),
         }
     }
 }

@@ -376,3 +376,107 @@ pub struct EventFilter {
     /// Stop at this time (Unix seconds).
     pub until: Option<i64>,
 }
+
+/// What an engine knows of one local image (`images`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ImageInfo {
+    /// `sha256:...`.
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    /// Bytes.
+    pub size: i64,
+    /// RFC 3339, as the engine writes it (empty when unknown).
+    pub created: String,
+    /// When it was last tagged locally (RFC 3339; empty or `0001-01-01T00:00:00Z` when never).
+    pub last_tag_time: String,
+    /// `created` and `last_tag_time` in Unix seconds (`None`: unknown or never).
+    pub created_unix: Option<i64>,
+    pub last_tag_unix: Option<i64>,
+    pub os: String,
+    pub architecture: String,
+    pub variant: String,
+}
+
+/// A path in a container, as the engine stats it before a copy (`cp`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathStat {
+    /// The base name.
+    pub name: String,
+    pub size: i64,
+    pub kind: PathKind,
+    /// A symbolic link's target (empty otherwise).
+    pub link_target: String,
+}
+
+/// What a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathKind {
+    File,
+    Directory,
+    Symlink,
+    /// Devices, sockets, pipes.
+    Other,
+}
+
+/// How a tar is extracted into a container (`cp SRC SERVICE:DEST`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Ownership {
+    /// Files belong to the container's root user (`docker cp` without `-a`).
+    #[default]
+    ContainerRoot,
+    /// Keep the uid/gid recorded in the tar (`-a/--archive`).
+    Preserve,
+}
+
+/// One sample of a container's resource usage, the raw counters as the engine reports them;
+/// the CLI derives `docker stats`'s percentages from them.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct StatsSample {
+    /// Total CPU time of the container (ns), now and at the previous sample.
+    pub cpu_total: u64,
+    pub precpu_total: u64,
+    /// Host CPU time (ns), now and at the previous sample.
+    pub system_cpu: u64,
+    pub presystem_cpu: u64,
+    /// CPUs online (0 when the engine did not say; then `percpu_count`).
+    pub online_cpus: u32,
+    pub percpu_count: u32,
+    pub memory_usage: u64,
+    pub memory_limit: u64,
+    /// The cgroup memory counters (`total_inactive_file` on cgroup v1, `inactive_file` on v2).
+    pub memory_stats: BTreeMap<String, u64>,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub pids: u64,
+}
+
+/// An image build (`build`, `up --build`): the context is sent as a tar.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BuildSpec {
+    /// The tag of the built image.
+    pub tag: String,
+    /// The Dockerfile's path inside the context tar.
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub labels: Labels,
+    pub target: Option<String>,
+    pub network: Option<String>,
+    pub extra_hosts: Vec<String>,
+    pub shm_size: Option<i64>,
+    pub no_cache: bool,
+    /// Always try to pull a newer version of the base images.
+    pub pull: bool,
+    /// Suppress the builder's step output.
+    pub quiet: bool,
+}
+
+/// What a build reports as it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildOutput {
+    /// Builder output (step lines, command output), with its newlines.
+    Text(String),
+    /// The built image's id.
+    ImageId(String),
+}
