@@ -110,13 +110,9 @@ def bench_size(args, timer, ref, n, work):
     return row
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="1000", help="comma-separated service counts")
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--min-ratio", type=float, default=20.0)
-    p.add_argument("--no-check", action="store_true", help="report only, never fail on figures")
-    p.add_argument("--json", help="write the raw figures here")
+def parse_with_paths(p):
+    """Adds `--rcompose` and `--shared` (with their environment defaults) to the parser `p`,
+    parses, and checks that the binary exists."""
     p.add_argument("--rcompose", default=os.environ.get(
         "RCOMPOSE", os.path.join(ROOT, "target", "release", "rcompose")))
     p.add_argument("--shared", default=os.environ.get(
@@ -124,6 +120,17 @@ def main():
     args = p.parse_args()
     if not os.access(args.rcompose, os.X_OK):
         sys.exit(f"{args.rcompose} not found: cargo build --release")
+    return args
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="1000", help="comma-separated service counts")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--min-ratio", type=float, default=20.0)
+    p.add_argument("--no-check", action="store_true", help="report only, never fail on figures")
+    p.add_argument("--json", help="write the raw figures here")
+    args = parse_with_paths(p)
     ref = find_reference()
     timer = time_bin()
     rows = []

@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from config_bench import REF_VERSION, ROOT, find_reference  # noqa: E402
+from config_bench import REF_VERSION, ROOT, find_reference, parse_with_paths  # noqa: E402
 
 PREFIX = "rclbench"
 
@@ -171,13 +171,7 @@ def main():
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--json", help="write the raw figures here")
     p.add_argument("--image", default=os.environ.get("BENCH_IMAGE", "rcompose-test/busybox:1"))
-    p.add_argument("--rcompose", default=os.environ.get(
-        "RCOMPOSE", os.path.join(ROOT, "target", "release", "rcompose")))
-    p.add_argument("--shared", default=os.environ.get(
-        "RCOMPOSE_SHARED", os.path.join(os.path.dirname(ROOT), "shared")))
-    args = p.parse_args()
-    if not os.access(args.rcompose, os.X_OK):
-        sys.exit(f"{args.rcompose} not found: cargo build --release")
+    args = parse_with_paths(p)
     b = Bench(args, find_reference())
     only = set(args.only.split(","))
     try:
