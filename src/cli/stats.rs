@@ -246,6 +246,9 @@ mod tests {
             status_text: String::new(),
             created: 0,
             ports: Vec::new(),
+            command: String::new(),
+            networks: Vec::new(),
+            mounts: Vec::new(),
         };
         let r = row(&c, &s, false);
         assert_eq!(r.id, "0123456789ab");
