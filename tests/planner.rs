@@ -63,6 +63,7 @@ fn existing(p: &Project, service: &str, number: u32, state: ContainerState) -> C
         command: "sleep 1".into(),
         networks: vec!["p_default".into()],
         mounts: Vec::new(),
+        stop_timeout: None,
     }
 }
 

@@ -793,3 +793,28 @@ volumes:
     docker_ok(&["volume", "rm", &ext]);
     let _ = std::fs::remove_dir_all(&elsewhere);
 }
+
+/// `-p NAME down` without a compose file waits each container's own stop grace period (the
+/// one it was created with), as Compose does, not a default 10 s.
+#[test]
+fn down_by_name_only_honours_the_containers_stop_grace_period() {
+    require_engine();
+    let p = Project::new(
+        "grace",
+        "services:\n  s:\n    image: $IMAGE\n    command: sh -c 'while :; do sleep 1; done'\n    \
+         stop_grace_period: 1s\n",
+    );
+    p.ok(&["up", "-d"]);
+    let began = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(std::env::temp_dir())
+        .env("RCOMPOSE_ENGINE", engine())
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .args(["-p", &p.name, "down"])
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // PID 1 ignores SIGTERM: the stop lasts the grace period (1 s), then SIGKILL.
+    assert!(took < Duration::from_secs(7), "down took {took:?}: the 1 s grace period was not used");
+}

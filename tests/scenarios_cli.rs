@@ -813,3 +813,59 @@ fn failing_build_exits_1_with_the_builder_message() {
     let out = p.rcompose(&["up", "-d"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `logs -f` follows the services: a container restarted by its policy and one recreated by
+/// `up --force-recreate` keep appearing, and the command ends by itself once nothing of the
+/// selection is running any more.
+#[test]
+fn logs_follow_across_restarts_and_recreates_then_ends() {
+    let p = Project::new(
+        "follow",
+        r#"
+services:
+  flaky:
+    image: $IMAGE
+    command: sh -c 'echo run-$$(cat /proc/sys/kernel/random/uuid | cut -c1-8); sleep 1; exit 1'
+    restart: on-failure:3
+  steady:
+    image: $IMAGE
+    command: sh -c 'echo steady-$$HOSTNAME; sleep 300'
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(&p.dir)
+        .env("RCOMPOSE_ENGINE", engine())
+        .env("COMPOSE_PROJECT_NAME", &p.name)
+        .args(["logs", "-f", "--no-color"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rcompose logs -f");
+    std::thread::sleep(Duration::from_secs(2));
+    p.ok(&["up", "-d", "--force-recreate", "steady"]);
+    std::thread::sleep(Duration::from_secs(2));
+    p.ok(&["stop", "-t", "0", "steady"]);
+    // flaky gives up after 3 restarts (~8 s in all); then nothing runs and logs -f ends.
+    let began = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if began.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("logs -f did not end once every container had stopped");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let runs: std::collections::BTreeSet<&str> =
+        text.lines().filter_map(|l| l.split("run-").nth(1)).collect();
+    assert!(runs.len() >= 3, "restarts not followed:\n{text}");
+    let steadies: std::collections::BTreeSet<&str> =
+        text.lines().filter_map(|l| l.split("| steady-").nth(1)).collect();
+    assert_eq!(steadies.len(), 2, "the recreated container was not followed:\n{text}");
+}

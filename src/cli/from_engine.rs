@@ -5,7 +5,7 @@
 //!
 //! The project is rebuilt from the `com.docker.compose.*` labels: a service per
 //! `com.docker.compose.service` label (its image, its `depends_on` from the label, so that
-//! stop order is kept), the networks and volumes labelled with the project (so `down`
+//! stop order is kept, and the stop timeout its containers were created with), the networks and volumes labelled with the project (so `down`
 //! removes exactly what the project created; an external volume or network never carries the
 //! project label, so it is never touched).
 
@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use crate::engine::{Backend, Engine, EngineError};
 use crate::graph::DependencyGraph;
 use crate::reconcile::container_spec::{labels, ProjectContext};
+use crate::spec::model::scalars::Duration as ScalarDuration;
 use crate::spec::model::{Condition, DependsOn, Network, Project, Service, Volume};
 
 use super::lifecycle::{self, Session};
@@ -84,6 +85,26 @@ pub async fn project(engine: &Backend, name: &str) -> Result<Project, EngineErro
             ..Default::default()
         };
         project.services.insert(service.clone(), svc);
+    }
+    // Stop timeouts: the grace period each service's containers were created with (an
+    // inspect per service), so `down`/`stop` wait what the compose file said, not 10 s.
+    let firsts: Vec<(String, String)> = project
+        .services
+        .keys()
+        .filter_map(|s| {
+            let c = containers.iter().find(|c| c.labels.get(labels::SERVICE) == Some(s))?;
+            Some((s.clone(), c.id.clone()))
+        })
+        .collect();
+    let inspected = futures_util::future::join_all(
+        firsts.iter().map(|(_, id)| engine.inspect_container(id)),
+    )
+    .await;
+    for ((service, _), info) in firsts.iter().zip(inspected) {
+        let grace = info.ok().and_then(|i| i.stop_timeout);
+        if let (Some(svc), Some(d)) = (project.services.get_mut(service), grace) {
+            svc.stop_grace_period = Some(ScalarDuration(d.as_nanos().min(i64::MAX as u128) as i64));
+        }
     }
     // A dependency whose containers are gone is not required any more.
     let known: Vec<String> = project.services.keys().cloned().collect();

@@ -21,6 +21,12 @@ impl LinePrinter {
         }
     }
 
+    /// Adds a container (one that appeared while following); returns its index.
+    pub fn add(&mut self, prefix: String) -> usize {
+        self.prefixes.push(prefix);
+        self.prefixes.len() - 1
+    }
+
     /// Prints the whole lines `bytes` completes for container `i`, keeping the rest.
     pub fn chunk(&mut self, i: usize, stream: StdStream, bytes: &[u8]) {
         let buf = self

@@ -4,8 +4,15 @@
 //! prefix (`web-1`, as Compose v2.40 prints it) padded to the longest one plus a space; each
 //! container gets the next color of Compose's rainbow unless `--no-color`, `--ansi never`,
 //! or stdout is not a terminal. The containers' streams are read at once and their lines
-//! interleaved as they arrive (Compose writes both stdout and stderr lines to stdout). With
-//! `-f` the streams stay open until the containers stop (or Ctrl+C).
+//! interleaved as they arrive (Compose writes both stdout and stderr lines to stdout).
+//!
+//! With `-f` the command follows the services, not only the containers it found: it watches
+//! the engine's events and starts reading a container again when it is restarted (restart
+//! policy, `restart`) and a new one when it appears (recreate, scale up), from the second it
+//! started; it ends when none of the selected containers is running, restarting or about to
+//! start (created) and none appears within two seconds (the gap inside a recreate), or on
+//! Ctrl+C. A restarted container's stream is opened from the start
+//! second, so a line its previous run printed in that same second may show twice.
 //!
 //! `--since`/`--until` take what the Docker CLI takes: a Unix time (`1700000000`,
 //! `1700000000.5`), an RFC 3339 date-time (`2024-01-02T15:04:05Z`, `...+02:00`; without a
@@ -15,9 +22,14 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use futures_util::stream::{select_all, StreamExt};
+use std::collections::HashSet;
 
-use crate::engine::{Engine, LogOptions};
+use futures_util::stream::{SelectAll, StreamExt};
+
+use crate::engine::{
+    ContainerState, Engine, EngineResult, EventFilter, EventKind, LogChunk, LogOptions,
+};
+use crate::reconcile::container_spec::labels as cs_labels;
 use crate::reconcile::planner::number_of;
 
 use super::{targets, Ansi, GlobalArgs};
@@ -106,45 +118,166 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
         &args.service,
         |c| args.index.is_none_or(|i| number_of(c) == i),
         async |session, engine, list| {
+            let project = session.project.name.clone();
             let names: Vec<&str> = list
                 .iter()
-                .map(|c| targets::short_name(c, &session.project.name))
+                .map(|c| targets::short_name(c, &project))
                 .collect();
             let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) + 1;
-            let prefixes: Vec<String> = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    if args.no_log_prefix {
-                        String::new()
-                    } else if colors {
-                        let code = RAINBOW[i % RAINBOW.len()];
-                        format!("\x1b[{code}m{n:<width$} |\x1b[0m ")
-                    } else {
-                        format!("{n:<width$} | ")
-                    }
-                })
-                .collect();
-            let streams = list
-                .iter()
-                .enumerate()
-                .map(|(i, c)| engine.logs(&c.id, &opts).map(move |r| (i, r)).boxed());
-            let mut merged = select_all(streams);
+            let prefix = |i: usize, n: &str| {
+                if args.no_log_prefix {
+                    String::new()
+                } else if colors {
+                    let code = RAINBOW[i % RAINBOW.len()];
+                    format!("\x1b[{code}m{n:<width$} |\x1b[0m ")
+                } else {
+                    format!("{n:<width$} | ")
+                }
+            };
+            let prefixes: Vec<String> =
+                names.iter().enumerate().map(|(i, n)| prefix(i, n)).collect();
             let mut printer = super::lines::LinePrinter::new(prefixes);
+            let mut merged = SelectAll::new();
+            // The id each printer index belongs to; the ids whose stream is open.
+            let mut ids: Vec<String> = Vec::new();
+            let mut open: HashSet<String> = HashSet::new();
+            for (i, c) in list.iter().enumerate() {
+                merged.push(tagged(engine.logs(&c.id, &opts), i));
+                ids.push(c.id.clone());
+                open.insert(c.id.clone());
+            }
             let mut code = ExitCode::SUCCESS;
-            while let Some((i, item)) = merged.next().await {
-                match item {
-                    Ok(chunk) => printer.chunk(i, chunk.stream, &chunk.bytes),
-                    Err(e) => {
-                        eprintln!("{}", e);
-                        code = ExitCode::from(1);
+            if !args.follow {
+                while let Some((i, item)) = merged.next().await {
+                    match item {
+                        Some(Ok(chunk)) => printer.chunk(i, chunk.stream, &chunk.bytes),
+                        Some(Err(e)) => {
+                            eprintln!("{e}");
+                            code = ExitCode::from(1);
+                        }
+                        None => {}
                     }
+                }
+                printer.finish();
+                return code;
+            }
+            let selected = |labels: &std::collections::BTreeMap<String, String>| {
+                labels.get(cs_labels::PROJECT).map(String::as_str) == Some(project.as_str())
+                    && labels.get(cs_labels::ONEOFF).map(String::as_str) != Some("True")
+                    && labels.get(cs_labels::SERVICE).is_some_and(|s| {
+                        args.service.is_empty() || args.service.iter().any(|x| x == s)
+                    })
+                    && args.index.is_none_or(|i| {
+                        labels.get(cs_labels::NUMBER).and_then(|n| n.parse().ok()) == Some(i)
+                    })
+            };
+            let filter = EventFilter {
+                labels: vec![format!("{}={project}", cs_labels::PROJECT)],
+                kinds: vec![EventKind::Container],
+                since: Some(now as i64),
+                until: None,
+            };
+            let mut events = engine.events(&filter);
+            // Set when nothing selected is alive: the command ends then, unless a container
+            // is created or started before it (a recreate stops the old container first).
+            let mut ending: Option<tokio::time::Instant> = None;
+            loop {
+                let deadline = ending.unwrap_or_else(tokio::time::Instant::now);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline), if ending.is_some() => break,
+                    item = merged.next(), if !merged.is_empty() => match item {
+                        Some((i, Some(Ok(chunk)))) => printer.chunk(i, chunk.stream, &chunk.bytes),
+                        Some((i, Some(Err(e)))) => {
+                            eprintln!("{e}");
+                            code = ExitCode::from(1);
+                            open.remove(&ids[i]);
+                        }
+                        Some((i, None)) => {
+                            open.remove(&ids[i]);
+                        }
+                        None => {}
+                    },
+                    event = events.next() => match event {
+                        Some(Ok(e)) if e.action == "start" && selected(&e.attributes)
+                            && !open.contains(&e.id) => {
+                            let i = match ids.iter().position(|id| *id == e.id) {
+                                Some(i) => i,
+                                None => {
+                                    let name = e.attributes.get("name").map_or("", String::as_str);
+                                    let short = name
+                                        .strip_prefix(&format!("{project}-"))
+                                        .unwrap_or(name)
+                                        .to_string();
+                                    ids.push(e.id.clone());
+                                    printer.add(prefix(ids.len() - 1, &short))
+                                }
+                            };
+                            let from = LogOptions {
+                                since: Some(e.time_nanos.div_euclid(1_000_000_000)),
+                                tail: None,
+                                ..opts.clone()
+                            };
+                            merged.push(tagged(engine.logs(&e.id, &from), i));
+                            open.insert(e.id.clone());
+                        }
+                        Some(Ok(e)) if e.action == "create" && selected(&e.attributes) => {
+                            ending = None; // alive (created); rechecked after the next event
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            eprintln!("{e}");
+                            code = ExitCode::from(1);
+                            break;
+                        }
+                        None => break,
+                    },
+                }
+                if !open.is_empty() {
+                    ending = None;
+                } else if ending.is_none() && !any_alive(engine, &project, &selected).await {
+                    ending = Some(tokio::time::Instant::now() + QUIET_END);
                 }
             }
             printer.finish();
             code
         },
     )
+}
+
+/// How long `logs -f` waits, once nothing it follows is alive, for a container to be
+/// created or started (the gap inside a recreate) before it ends.
+const QUIET_END: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A log stream whose items carry container index `i`, ending with `(i, None)`.
+fn tagged<'a>(
+    stream: crate::engine::LogChunks<'a>,
+    i: usize,
+) -> futures_util::stream::BoxStream<'a, (usize, Option<EngineResult<LogChunk>>)> {
+    stream
+        .map(Some)
+        .chain(futures_util::stream::once(async { None }))
+        .map(move |item| (i, item))
+        .boxed()
+}
+
+/// Whether a selected container of the project is running, restarting, or created (about to
+/// be started: a recreate in progress).
+async fn any_alive(
+    engine: &crate::engine::Backend,
+    project: &str,
+    selected: &impl Fn(&std::collections::BTreeMap<String, String>) -> bool,
+) -> bool {
+    let filter = [format!("{}={project}", cs_labels::PROJECT)];
+    match engine.list_containers(&filter).await {
+        Ok(all) => all.iter().any(|c| {
+            selected(&c.labels)
+                && matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Created
+                )
+        }),
+        Err(_) => false,
+    }
 }
 
 /// A `--since`/`--until` value as Unix seconds (see the module header for the forms).

@@ -249,6 +249,7 @@ mod tests {
             command: String::new(),
             networks: Vec::new(),
             mounts: Vec::new(),
+            stop_timeout: None,
         };
         let r = row(&c, &s, false);
         assert_eq!(r.id, "0123456789ab");

@@ -499,6 +499,7 @@ fn info_from_summary(c: ContainerSummary) -> ContainerInfo {
             n
         },
         mounts: c.mounts.unwrap_or_default().into_iter().map(mount_summary).collect(),
+        stop_timeout: None,
     }
 }
 
@@ -564,6 +565,10 @@ fn info_from_inspect(c: ContainerInspectResponse) -> ContainerInfo {
         },
         ports: ports_from_map(c.network_settings.and_then(|n| n.ports)),
         mounts: c.mounts.unwrap_or_default().into_iter().map(mount_summary).collect(),
+        stop_timeout: config
+            .stop_timeout
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs),
     }
 }
 

@@ -85,6 +85,8 @@ pub struct ContainerInfo {
     pub networks: Vec<String>,
     /// Its mounts, in the engine's order.
     pub mounts: Vec<MountSummary>,
+    /// The stop timeout it was created with (`stop_grace_period`), when known (inspect only).
+    pub stop_timeout: Option<Duration>,
 }
 
 /// One mount as `ps` shows it.
