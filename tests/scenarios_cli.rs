@@ -869,3 +869,21 @@ services:
         text.lines().filter_map(|l| l.split("| steady-").nth(1)).collect();
     assert_eq!(steadies.len(), 2, "the recreated container was not followed:\n{text}");
 }
+
+/// `project.environment_file` is set like Compose sets it: only for env files named on the
+/// command line, absolute, in order.
+#[test]
+fn environment_file_label_only_for_explicit_env_files() {
+    let p = Project::new("envlabel", "services:\n  s:\n    image: $IMAGE\n    command: sleep 30\n");
+    std::fs::write(p.dir.join(".env"), "A=1\n").unwrap();
+    std::fs::write(p.dir.join("other.env"), "B=2\n").unwrap();
+    let label = "{{index .Config.Labels \"com.docker.compose.project.environment_file\"}}";
+    p.ok(&["create"]);
+    assert_eq!(inspect(&p.container("s"), label), "", "default .env must not be recorded");
+    p.ok(&["--env-file", "other.env", "--env-file", ".env", "create", "--force-recreate"]);
+    let dir = p.dir.canonicalize().unwrap();
+    assert_eq!(
+        inspect(&p.container("s"), label),
+        format!("{0}/other.env,{0}/.env", dir.display())
+    );
+}

@@ -90,7 +90,7 @@ fn session_of(loaded: Loaded, services: &[String], colors: bool) -> Result<Sessi
                 ConfigFile::Stdin => None,
             })
             .collect(),
-        env_files: Vec::new(),
+        env_files: loaded.env_files.iter().map(|p| p.display().to_string()).collect(),
     };
     Ok(Session {
         project: loaded.project,

@@ -45,6 +45,9 @@ pub struct ProjectEnv {
     pub files: Vec<ConfigFile>,
     /// The project directory: `--project-directory`, else the first file's directory.
     pub project_dir: PathBuf,
+    /// The env files named explicitly (`--env-file`, `COMPOSE_ENV_FILES`), absolute, in
+    /// order: Compose records them in the `project.environment_file` label.
+    pub explicit_env_files: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 
@@ -220,6 +223,7 @@ pub fn resolve(opts: &LoadOptions, sources: &SourceMap) -> Result<ProjectEnv, Lo
         env,
         files,
         project_dir,
+        explicit_env_files: if explicit_env { env_files } else { Vec::new() },
         warnings,
     })
 }

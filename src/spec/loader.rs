@@ -40,6 +40,8 @@ pub struct Loaded {
     pub env: IndexMap<String, String>,
     pub project_dir: PathBuf,
     pub files: Vec<ConfigFile>,
+    /// The env files named explicitly (see [`environment::ProjectEnv::explicit_env_files`]).
+    pub env_files: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 
@@ -205,6 +207,7 @@ impl<'a> Loader<'a> {
             env,
             project_dir: pe.project_dir.clone(),
             files: pe.files.clone(),
+            env_files: pe.explicit_env_files.clone(),
             warnings: std::mem::take(&mut self.warnings),
         })
     }
