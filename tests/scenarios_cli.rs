@@ -887,3 +887,21 @@ fn environment_file_label_only_for_explicit_env_files() {
         format!("{0}/other.env,{0}/.env", dir.display())
     );
 }
+
+/// `--progress tty`: Compose's live block, redrawn in place (cursor up, clear line), whose
+/// last frame shows every object done; plain lines when stderr is not a terminal (auto).
+#[test]
+fn progress_tty_redraws_one_block_and_auto_is_plain_off_a_terminal() {
+    let p = Project::new("tty", "services:\n  a:\n    image: $IMAGE\n    command: sleep 300\n");
+    let (_, err) = p.ok(&["--progress", "tty", "up", "-d"]);
+    assert!(err.contains("\x1b[2K"), "no redraw: {err:?}");
+    assert!(err.contains("\x1b[3A"), "the block was not redrawn in place: {err:?}");
+    let last = err.rsplit("[+] Running").next().unwrap();
+    assert!(last.starts_with(" 2/2"), "{err:?}");
+    assert!(last.contains(&format!("Container {}", p.container("a"))), "{err:?}");
+    assert!(last.contains("Started"), "{err:?}");
+    // Auto off a terminal: plain lines, no escape sequences.
+    let (_, err) = p.ok(&["down", "-t", "0"]);
+    assert!(!err.contains('\x1b'), "{err:?}");
+    assert!(err.contains(&format!(" Container {}  Removed", p.container("a"))), "{err}");
+}

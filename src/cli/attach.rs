@@ -52,6 +52,8 @@ pub async fn attach(
     selected: &[String],
     opts: &AttachOptions,
 ) -> ExitCode {
+    // The containers' output goes below the progress block, which stays as it is.
+    crate::reconcile::tty_progress::freeze();
     let filter = [format!("{}={}", labels::PROJECT, project.name)];
     let mut list: Vec<ContainerInfo> = match engine.list_containers(&filter).await {
         Ok(l) => l,

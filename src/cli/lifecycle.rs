@@ -170,6 +170,7 @@ where
 }
 
 pub fn fail(e: ExecError) -> ExitCode {
+    crate::reconcile::tty_progress::freeze();
     eprintln!("{e}");
     ExitCode::from(1)
 }

@@ -230,13 +230,20 @@ impl GlobalArgs {
         })
     }
 
-    /// The progress mode of `--progress` (`auto` and `tty` print plain lines so far).
+    /// The progress mode of `--progress`: `auto` is the live block when stderr is a
+    /// terminal and colors are not turned off, plain lines otherwise.
     pub fn progress_mode(&self) -> crate::reconcile::executor::ProgressMode {
         use crate::reconcile::executor::ProgressMode;
+        use std::io::IsTerminal;
         match self.progress {
             Progress::Json => ProgressMode::Json,
             Progress::Quiet => ProgressMode::Quiet,
-            Progress::Auto | Progress::Tty | Progress::Plain => ProgressMode::Plain,
+            Progress::Plain => ProgressMode::Plain,
+            Progress::Tty => ProgressMode::Tty,
+            Progress::Auto if std::io::stderr().is_terminal() && self.ansi != Ansi::Never => {
+                ProgressMode::Tty
+            }
+            Progress::Auto => ProgressMode::Plain,
         }
     }
 
@@ -267,6 +274,7 @@ pub fn report(errors: &LoadErrors, colors: bool) -> ExitCode {
 }
 
 pub fn warn(msg: &str, colors: bool) {
+    crate::reconcile::tty_progress::freeze();
     if colors {
         eprintln!("{} {msg}", console::style("WARN").yellow());
     } else {

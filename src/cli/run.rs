@@ -439,6 +439,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
             stdin: args.interactive,
             tty,
         };
+        crate::reconcile::tty_progress::freeze();
         let result = tokio::select! {
             r = engine.start_attached(&id, &attach) => r,
             never = forward_signals(engine, &id, tty) => match never {},

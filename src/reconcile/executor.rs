@@ -32,10 +32,11 @@ pub trait Progress: Send + Sync {
 /// How progress lines are written (`--progress`, `COMPOSE_PROGRESS`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ProgressMode {
-    /// ` Container p-web-1  Started` (also used for `tty` and `auto` so far: the live,
-    /// redrawn view of Compose's tty mode is not written yet).
+    /// ` Container p-web-1  Started`, a line per event.
     #[default]
     Plain,
+    /// Compose's live block on a terminal (see [`super::tty_progress`]).
+    Tty,
     /// `{"id":"Container p-web-1","status":"Started"}`, as Compose writes it.
     Json,
     Quiet,
@@ -63,6 +64,7 @@ impl PlainProgress {
     pub fn line(mode: ProgressMode, kind: &str, name: &str, status: &str) {
         match mode {
             ProgressMode::Plain => eprintln!(" {kind} {name}  {status}"),
+            ProgressMode::Tty => super::tty_progress::update(kind, name, status),
             ProgressMode::Json => eprintln!(
                 "{}",
                 serde_json::json!({ "id": format!("{kind} {name}"), "status": status })

@@ -6,4 +6,5 @@ pub mod container_spec;
 pub mod executor;
 pub mod hash;
 pub mod planner;
+pub mod tty_progress;
 pub mod watch;
