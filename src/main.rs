@@ -4,10 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The loader allocates many small nodes; mimalloc is markedly faster than glibc here.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let filter = std::env::var("RCOMPOSE_LOG").unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
