@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 /// The private runtime directory `sub` (e.g. `locks`), created when missing.
 pub fn runtime_dir(sub: &str) -> Result<PathBuf, String> {
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX);
     let base = if uid == 0 {
         PathBuf::from("/run/rcompose")
     } else if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {

@@ -609,7 +609,11 @@ async fn published_port_is_reported_and_answers() {
     // The published port, and the exposed one (no address, host port 0).
     assert_eq!(info.ports.len(), 2, "{:?}", info.ports);
     assert_eq!(
-        (info.ports[1].host_ip.as_str(), info.ports[1].host_port, info.ports[1].container_port),
+        (
+            info.ports[1].host_ip.as_str(),
+            info.ports[1].host_port,
+            info.ports[1].container_port
+        ),
         ("", 0, 81)
     );
     let p = &info.ports[0];
@@ -1359,22 +1363,46 @@ async fn exec_exit_code_output_env_user_workdir_tty_detach() {
 async fn start_attached_returns_the_exit_code_and_leaves_the_container() {
     let e = engine().await;
     let mut cl = Cleanup::default();
-    let s = spec(&unique("attached"), &["sh", "-c", "echo attached-out; echo attached-err >&2; touch /tmp/ran; exit 5"]);
+    let s = spec(
+        &unique("attached"),
+        &[
+            "sh",
+            "-c",
+            "echo attached-out; echo attached-err >&2; touch /tmp/ran; exit 5",
+        ],
+    );
     let id = e.create_container(&s).await.expect("create");
     cl.container(&id);
     // No stdin: the test runner's own stdin must not be read.
-    let attach = rcompose::engine::AttachSpec { stdin: false, tty: false };
-    assert_eq!(e.start_attached(&id, &attach).await.expect("start_attached"), 5);
+    let attach = rcompose::engine::AttachSpec {
+        stdin: false,
+        tty: false,
+    };
+    assert_eq!(
+        e.start_attached(&id, &attach)
+            .await
+            .expect("start_attached"),
+        5
+    );
     let info = e.inspect_container(&id).await.expect("inspect after");
     assert_eq!(info.state, ContainerState::Exited);
     assert_eq!(info.exit_code, Some(5));
     // An immediate exit is not missed (attach comes before start, the wait after).
-    let quick = e.create_container(&spec(&unique("quick"), &["true"])).await.expect("create");
+    let quick = e
+        .create_container(&spec(&unique("quick"), &["true"]))
+        .await
+        .expect("create");
     cl.container(&quick);
-    assert_eq!(e.start_attached(&quick, &attach).await.expect("start_attached"), 0);
+    assert_eq!(
+        e.start_attached(&quick, &attach)
+            .await
+            .expect("start_attached"),
+        0
+    );
     // A missing container is NotFound.
     assert!(matches!(
-        e.start_attached("rcompose-enginetest-no-such", &attach).await,
+        e.start_attached("rcompose-enginetest-no-such", &attach)
+            .await,
         Err(EngineError::NotFound { .. })
     ));
 }
@@ -1467,7 +1495,11 @@ async fn events_report_a_containers_life_with_its_labels_and_health() {
             let ev = ev.expect("event");
             assert_eq!(ev.id, id, "an event of another container: {ev:?}");
             assert_eq!(ev.kind, rcompose::engine::EventKind::Container);
-            assert_eq!(ev.attributes.get("rcompose.eventtest"), Some(&tag), "labels: {ev:?}");
+            assert_eq!(
+                ev.attributes.get("rcompose.eventtest"),
+                Some(&tag),
+                "labels: {ev:?}"
+            );
             assert!(ev.time_nanos > 1_600_000_000_000_000_000, "time: {ev:?}");
             if ev.action == "die" {
                 assert_eq!(ev.attributes.get("exitCode").map(String::as_str), Some("3"));
@@ -1478,7 +1510,10 @@ async fn events_report_a_containers_life_with_its_labels_and_health() {
         }
     })
     .await;
-    assert!(collected.is_ok(), "no die event within 20 s; got {actions:?}");
+    assert!(
+        collected.is_ok(),
+        "no die event within 20 s; got {actions:?}"
+    );
     let pos = |a: &str| actions.iter().position(|x| x == a);
     assert!(pos("create") < pos("start"), "{actions:?}");
     assert!(pos("health_status: healthy").is_some(), "{actions:?}");
@@ -1492,7 +1527,8 @@ async fn project_watch_wakes_a_waiter_on_its_containers_event_not_on_the_recheck
     let mut cl = Cleanup::default();
     let project = unique("watchproj");
     let mut s = spec(&unique("watch"), &["sleep", "60"]);
-    s.labels.insert("com.docker.compose.project".into(), project.clone());
+    s.labels
+        .insert("com.docker.compose.project".into(), project.clone());
     let id = e.create_container(&s).await.expect("create");
     cl.container(&id);
     let watch = ProjectWatch::new();

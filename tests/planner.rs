@@ -70,7 +70,8 @@ fn existing(p: &Project, service: &str, number: u32, state: ContainerState) -> C
 fn all_running(p: &Project) -> Observed {
     let mut o = Observed::default();
     for s in ["db", "migrate", "web"] {
-        o.containers.push(existing(p, s, 1, ContainerState::Running));
+        o.containers
+            .push(existing(p, s, 1, ContainerState::Running));
     }
     o.networks.insert("p_default".into());
     o
@@ -187,8 +188,10 @@ fn stopped_containers_are_started_and_scale_changes_add_or_remove_by_number() {
     let p = project(BASE);
     let mut o = all_running(&p);
     o.containers[0].state = ContainerState::Exited;
-    o.containers.push(existing(&p, "web", 2, ContainerState::Running));
-    o.containers.push(existing(&p, "web", 3, ContainerState::Running));
+    o.containers
+        .push(existing(&p, "web", 2, ContainerState::Running));
+    o.containers
+        .push(existing(&p, "web", 3, ContainerState::Running));
     let mut opts = UpOptions::default();
     opts.scale.insert("migrate".into(), 2);
     let plan = up(&p, &o, &opts);
@@ -217,7 +220,10 @@ fn selection_pulls_dependencies_unless_no_deps() {
             ..Default::default()
         },
     );
-    assert!(with.contains("create db #1") && !with.contains("web"), "{with}");
+    assert!(
+        with.contains("create db #1") && !with.contains("web"),
+        "{with}"
+    );
     let without = up(
         &p,
         &Observed::default(),
@@ -227,7 +233,10 @@ fn selection_pulls_dependencies_unless_no_deps() {
             ..Default::default()
         },
     );
-    assert!(!without.contains("db #1") && without.contains("create migrate #1"), "{without}");
+    assert!(
+        !without.contains("db #1") && without.contains("create migrate #1"),
+        "{without}"
+    );
 }
 
 #[test]
@@ -245,8 +254,14 @@ fn orphans_are_kept_unless_asked_and_volumes_follow_external() {
         .insert(cs::labels::SERVICE.into(), "old".into());
     o.containers.push(orphan);
     let plan = up(&p, &o, &UpOptions::default());
-    assert!(plan.starts_with("create volume p_data (missing)\nkeep orphan p-old-1\n"), "{plan}");
-    assert!(!plan.contains("p_ext"), "external volumes are never created: {plan}");
+    assert!(
+        plan.starts_with("create volume p_data (missing)\nkeep orphan p-old-1\n"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("p_ext"),
+        "external volumes are never created: {plan}"
+    );
     let plan = up(
         &p,
         &o,
@@ -261,10 +276,19 @@ fn orphans_are_kept_unless_asked_and_volumes_follow_external() {
     o.volumes.insert("p_data".into());
     o.volumes.insert("ext".into());
     let down = plan_down(&p, &g, &o, false, true);
-    assert_eq!(down.volumes, vec!["p_data".to_string()], "external volumes stay");
+    assert_eq!(
+        down.volumes,
+        vec!["p_data".to_string()],
+        "external volumes stay"
+    );
     assert_eq!(down.kept_orphans, vec!["p-old-1".to_string()]);
     // Dependents stop first.
-    let order: Vec<&str> = down.levels.iter().flatten().map(|(_, n)| n.as_str()).collect();
+    let order: Vec<&str> = down
+        .levels
+        .iter()
+        .flatten()
+        .map(|(_, n)| n.as_str())
+        .collect();
     assert_eq!(order, ["p-web-1", "p-migrate-1", "p-db-1"]);
     assert_eq!(down.networks, vec!["p_default".to_string()]);
 }

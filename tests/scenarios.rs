@@ -10,10 +10,10 @@
 //! rcompose's containers as up to date, and rcompose lists and removes what it started.
 
 mod support;
-use support::reference;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::reference;
 
 const IMAGE: &str = "rcompose-test/busybox:1";
 
@@ -38,7 +38,11 @@ impl Project {
     }
 
     fn write(&self, compose: &str) {
-        std::fs::write(self.dir.join("compose.yaml"), compose.replace("$IMAGE", IMAGE)).unwrap();
+        std::fs::write(
+            self.dir.join("compose.yaml"),
+            compose.replace("$IMAGE", IMAGE),
+        )
+        .unwrap();
     }
 
     fn rcompose(&self, args: &[&str]) -> Output {
@@ -84,7 +88,10 @@ impl Drop for Project {
 }
 
 fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("docker CLI")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI")
 }
 
 fn docker_ok(args: &[&str]) -> String {
@@ -101,7 +108,9 @@ fn require_engine() {
     if engine() != "docker" {
         return;
     }
-    let out = Command::new("docker").args(["image", "inspect", IMAGE]).output();
+    let out = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output();
     let ready = out.is_ok_and(|o| o.status.success());
     assert!(
         ready,
@@ -177,28 +186,64 @@ fn health_gated_app_lifecycle() {
     assert!(body.contains("migrated"), "{body}");
     // web reaches db by its service name on the project network.
     let reach = docker(&["exec", &web, "wget", "-qO-", "http://db:5432/ready"]);
-    assert!(reach.status.success(), "web cannot reach db by name: {reach:?}");
+    assert!(
+        reach.status.success(),
+        "web cannot reach db by name: {reach:?}"
+    );
 
     // Compose labels and names.
-    assert_eq!(inspect(&web, "{{index .Config.Labels \"com.docker.compose.project\"}}"), p.name);
-    assert_eq!(inspect(&web, "{{index .Config.Labels \"com.docker.compose.service\"}}"), "web");
     assert_eq!(
-        inspect(&web, "{{index .Config.Labels \"com.docker.compose.container-number\"}}"),
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.project\"}}"
+        ),
+        p.name
+    );
+    assert_eq!(
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.service\"}}"
+        ),
+        "web"
+    );
+    assert_eq!(
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.container-number\"}}"
+        ),
         "1"
     );
-    assert_eq!(inspect(&web, "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"), "False");
+    assert_eq!(
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"
+        ),
+        "False"
+    );
 
     // Re-up changes nothing.
-    let created: Vec<String> = [&db, &job, &web].iter().map(|c| inspect(c, "{{.Id}}")).collect();
+    let created: Vec<String> = [&db, &job, &web]
+        .iter()
+        .map(|c| inspect(c, "{{.Id}}"))
+        .collect();
     let again = p.ok(&["up", "-d"]);
-    assert!(!again.contains("Creating") && !again.contains("Recreate"), "{again}");
-    let after: Vec<String> = [&db, &job, &web].iter().map(|c| inspect(c, "{{.Id}}")).collect();
+    assert!(
+        !again.contains("Creating") && !again.contains("Recreate"),
+        "{again}"
+    );
+    let after: Vec<String> = [&db, &job, &web]
+        .iter()
+        .map(|c| inspect(c, "{{.Id}}"))
+        .collect();
     assert_eq!(created, after, "a no-op re-up recreated containers");
 
     // An environment change recreates only web.
     p.write(&APP.replace("MODE: prod", "MODE: dev"));
     let changed = p.ok(&["up", "-d"]);
-    assert!(changed.contains(&format!("Container {web}  Recreate")), "{changed}");
+    assert!(
+        changed.contains(&format!("Container {web}  Recreate")),
+        "{changed}"
+    );
     assert_eq!(inspect(&db, "{{.Id}}"), created[0]);
     assert_eq!(inspect(&job, "{{.Id}}"), created[1]);
     assert_ne!(inspect(&web, "{{.Id}}"), created[2]);
@@ -208,17 +253,30 @@ fn health_gated_app_lifecycle() {
     let ps = p.ok(&["ps", "--format", "json"]);
     assert_eq!(ps.lines().filter(|l| l.starts_with('{')).count(), 2, "{ps}");
     let ps_all = p.ok(&["ps", "-a", "-q"]);
-    assert_eq!(ps_all.lines().filter(|l| l.len() == 64).count(), 3, "{ps_all}");
+    assert_eq!(
+        ps_all.lines().filter(|l| l.len() == 64).count(),
+        3,
+        "{ps_all}"
+    );
 
     // down keeps the named volume; down -v removes it.
     p.ok(&["down", "-t", "1"]);
     assert!(docker(&["inspect", &web]).status.code() != Some(0));
     let vol = format!("{}_data", p.name);
-    assert!(docker(&["volume", "inspect", &vol]).status.success(), "down removed the volume");
+    assert!(
+        docker(&["volume", "inspect", &vol]).status.success(),
+        "down removed the volume"
+    );
     let net = format!("{}_default", p.name);
-    assert!(!docker(&["network", "inspect", &net]).status.success(), "network left");
+    assert!(
+        !docker(&["network", "inspect", &net]).status.success(),
+        "network left"
+    );
     p.ok(&["down", "-v"]);
-    assert!(!docker(&["volume", "inspect", &vol]).status.success(), "down -v kept the volume");
+    assert!(
+        !docker(&["volume", "inspect", &vol]).status.success(),
+        "down -v kept the volume"
+    );
 }
 
 #[test]
@@ -243,7 +301,9 @@ volumes:
     p.ok(&["up", "-d"]);
     p.ok(&["down", "-v", "-t", "0"]);
     assert!(
-        docker(&["volume", "inspect", "rcst-external-keep"]).status.success(),
+        docker(&["volume", "inspect", "rcst-external-keep"])
+            .status
+            .success(),
         "down -v removed an external volume"
     );
     docker_ok(&["volume", "rm", "rcst-external-keep"]);
@@ -281,11 +341,17 @@ services:
     let out = p.rcompose(&["up", "-d", "app"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("is unhealthy") && err.contains("disk full"), "{err}");
+    assert!(
+        err.contains("is unhealthy") && err.contains("disk full"),
+        "{err}"
+    );
     let out = p.rcompose(&["up", "-d", "app2"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("didn't complete successfully: exit 3"), "{err}");
+    assert!(
+        err.contains("didn't complete successfully: exit 3"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -320,12 +386,21 @@ services:
     let n = &p.name;
     assert_eq!(
         names(&p),
-        [format!("{n}-gone-1"), format!("{n}-w-1"), format!("{n}-w-2"), format!("{n}-w-3")]
+        [
+            format!("{n}-gone-1"),
+            format!("{n}-w-1"),
+            format!("{n}-w-2"),
+            format!("{n}-w-3")
+        ]
     );
     let w1 = inspect(&format!("{n}-w-1"), "{{.Id}}");
     p.ok(&["up", "-d", "--scale", "w=1"]);
     assert_eq!(names(&p), [format!("{n}-gone-1"), format!("{n}-w-1")]);
-    assert_eq!(inspect(&format!("{n}-w-1"), "{{.Id}}"), w1, "scaling recreated w-1");
+    assert_eq!(
+        inspect(&format!("{n}-w-1"), "{{.Id}}"),
+        w1,
+        "scaling recreated w-1"
+    );
 
     // `gone` leaves the file: kept (with a warning) until --remove-orphans.
     p.write(&two.replace("  gone:\n    image: $IMAGE\n    command: sleep 3600\n", ""));
@@ -361,7 +436,11 @@ fn docker_compose_interop_both_ways() {
     }
     let web_id = inspect(&p.container("web"), "{{.Id}}");
     let up = dc(&["up", "-d"]);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     assert_eq!(
         inspect(&p.container("web"), "{{.Id}}"),
         web_id,
@@ -369,12 +448,20 @@ fn docker_compose_interop_both_ways() {
         String::from_utf8_lossy(&up.stderr)
     );
     let down = dc(&["down", "-v"]);
-    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
     assert!(!docker(&["inspect", &p.container("web")]).status.success());
 
     // Compose starts; rcompose lists it, leaves it alone on up, and tears it down.
     let up = dc(&["up", "-d"]);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     let ps = p.ok(&["ps", "-a", "-q"]);
     assert_eq!(ps.lines().filter(|l| l.len() == 64).count(), 3, "{ps}");
     let web_id = inspect(&p.container("web"), "{{.Id}}");
@@ -477,7 +564,10 @@ services:
         "{err}"
     );
     assert!(err.contains("\"after\" was not started"), "{err}");
-    assert_eq!(inspect(&p.container("free"), "{{.State.Status}}"), "running");
+    assert_eq!(
+        inspect(&p.container("free"), "{{.State.Status}}"),
+        "running"
+    );
     drop(held);
 }
 
@@ -495,7 +585,10 @@ fn re_up_three_times_recreates_nothing_and_labels_carry_the_config_hash() {
     let first = state();
     for _ in 0..3 {
         let out = p.ok(&["up", "-d"]);
-        assert!(!out.contains("Recreate") && !out.contains("Creating"), "{out}");
+        assert!(
+            !out.contains("Recreate") && !out.contains("Creating"),
+            "{out}"
+        );
     }
     // The one-shot job is started again by each up (as Compose does); the others are not.
     let now = state();
@@ -509,7 +602,10 @@ fn re_up_three_times_recreates_nothing_and_labels_carry_the_config_hash() {
             &p.container(s),
             "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
         );
-        assert!(hashes.contains(&format!("{s} {label}")), "{s}: {label} not in {hashes}");
+        assert!(
+            hashes.contains(&format!("{s} {label}")),
+            "{s}: {label} not in {hashes}"
+        );
     }
 }
 
@@ -551,7 +647,11 @@ services:
     let _ = child.wait();
     p.ok(&["up", "-d"]);
     for s in ["slow", "next"] {
-        assert_eq!(inspect(&p.container(s), "{{.State.Status}}"), "running", "{s}");
+        assert_eq!(
+            inspect(&p.container(s), "{{.State.Status}}"),
+            "running",
+            "{s}"
+        );
     }
 }
 
@@ -572,8 +672,16 @@ fn attached_up_exit_code_from_and_abort() {
     let p = Project::new("attach", ATTACHED);
     let out = p.rcompose(&["up", "--exit-code-from", "test", "-t", "5"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(4), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.starts_with("Attaching to db-1, test-1\n"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("Attaching to db-1, test-1\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("test-1  | running tests\n"), "{stdout}");
     assert!(stdout.contains("db-1  | db up\n"), "{stdout}");
     assert!(stdout.contains("test-1 exited with code 4\n"), "{stdout}");
@@ -583,7 +691,12 @@ fn attached_up_exit_code_from_and_abort() {
 
     // --abort-on-container-failure without --exit-code-from: the failing code.
     let out = p.rcompose(&["up", "--abort-on-container-failure", "-t", "5"]);
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -614,15 +727,25 @@ fn ctrl_c_in_attached_up_stops_gracefully_and_leaves_other_projects_alone() {
     });
     std::thread::sleep(Duration::from_millis(800));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stderr.contains("Gracefully stopping..."), "{stderr}");
-    assert!(stdout.contains("db-1  | bye"), "the stop signal reached the container: {stdout}");
+    assert!(
+        stdout.contains("db-1  | bye"),
+        "the stop signal reached the container: {stdout}"
+    );
     assert_eq!(inspect(&p.container("db"), "{{.State.Status}}"), "exited");
-    assert_eq!(inspect(&other.container("s"), "{{.State.Status}}"), "running");
+    assert_eq!(
+        inspect(&other.container("s"), "{{.State.Status}}"),
+        "running"
+    );
 }
 
 #[test]
@@ -650,25 +773,41 @@ services:
         took >= Duration::from_millis(1700) && took < Duration::from_millis(4000),
         "SIGKILL came after {took:?}, not ~2 s"
     );
-    assert_eq!(inspect(&p.container("stubborn"), "{{.State.ExitCode}}"), "137");
+    assert_eq!(
+        inspect(&p.container("stubborn"), "{{.State.ExitCode}}"),
+        "137"
+    );
     let started = Instant::now();
     p.ok(&["stop", "polite"]);
-    assert!(started.elapsed() < Duration::from_millis(1700), "stop_signal not delivered");
+    assert!(
+        started.elapsed() < Duration::from_millis(1700),
+        "stop_signal not delivered"
+    );
     assert_eq!(inspect(&p.container("polite"), "{{.State.ExitCode}}"), "42");
 }
 
 #[test]
 fn progress_modes_json_and_quiet() {
     require_engine();
-    let p = Project::new("progress", "services:\n  s:\n    image: $IMAGE\n    command: sleep 3600\n");
+    let p = Project::new(
+        "progress",
+        "services:\n  s:\n    image: $IMAGE\n    command: sleep 3600\n",
+    );
     let out = p.rcompose(&["--progress", "json", "up", "-d"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let line = format!("{{\"id\":\"Container {}\",\"status\":\"Started\"}}", p.container("s"));
+    let line = format!(
+        "{{\"id\":\"Container {}\",\"status\":\"Started\"}}",
+        p.container("s")
+    );
     assert!(err.lines().any(|l| l == line), "{err}");
     let out = p.rcompose(&["--progress", "quiet", "down", "-t", "0"]);
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -683,7 +822,12 @@ fn create_then_up_starts_and_wait_returns_the_exit_code() {
     assert_eq!(inspect(&p.container("job"), "{{.State.Status}}"), "created");
     p.ok(&["up", "-d"]);
     let out = p.rcompose(&["wait", "job"]);
-    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = inspect(&p.container("job"), "{{.Id}}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -710,7 +854,9 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
     assert!(err.contains(" a Pulled"), "{err}");
     assert!(err.contains(" b Error"), "{err}");
     assert!(err.contains(" c Skipped - No image to be pulled"), "{err}");
-    assert!(docker(&["image", "inspect", REGISTRY_IMAGE]).status.success());
+    assert!(docker(&["image", "inspect", REGISTRY_IMAGE])
+        .status
+        .success());
     let out = p.rcompose(&["pull", "b"]);
     assert_eq!(out.status.code(), Some(1));
 
@@ -782,13 +928,30 @@ volumes:
     assert!(web < db, "{err}");
     run(&["down", "-v", "-t", "0"], false);
     assert!(
-        !docker(&["volume", "inspect", &format!("{}_data", p.name)]).status.success(),
+        !docker(&["volume", "inspect", &format!("{}_data", p.name)])
+            .status
+            .success(),
         "down -v left the project's named volume"
     );
-    assert!(docker(&["volume", "inspect", &ext]).status.success(), "external volume removed");
-    assert_eq!(std::fs::read_to_string(p.dir.join("host/keep.txt")).unwrap(), "mine");
-    assert!(!docker(&["network", "inspect", &format!("{}_default", p.name)]).status.success());
-    let left = docker_ok(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", p.name)]);
+    assert!(
+        docker(&["volume", "inspect", &ext]).status.success(),
+        "external volume removed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.dir.join("host/keep.txt")).unwrap(),
+        "mine"
+    );
+    assert!(
+        !docker(&["network", "inspect", &format!("{}_default", p.name)])
+            .status
+            .success()
+    );
+    let left = docker_ok(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", p.name),
+    ]);
     assert!(left.trim().is_empty(), "containers left: {left}");
     docker_ok(&["volume", "rm", &ext]);
     let _ = std::fs::remove_dir_all(&elsewhere);
@@ -814,7 +977,14 @@ fn down_by_name_only_honours_the_containers_stop_grace_period() {
         .output()
         .unwrap();
     let took = began.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // PID 1 ignores SIGTERM: the stop lasts the grace period (1 s), then SIGKILL.
-    assert!(took < Duration::from_secs(7), "down took {took:?}: the 1 s grace period was not used");
+    assert!(
+        took < Duration::from_secs(7),
+        "down took {took:?}: the 1 s grace period was not used"
+    );
 }

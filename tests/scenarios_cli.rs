@@ -33,7 +33,11 @@ impl Project {
         std::fs::create_dir_all(&dir).expect("project directory");
         std::fs::write(dir.join("compose.yaml"), compose.replace("$IMAGE", IMAGE))
             .expect("compose.yaml");
-        Project { dir, name, built: Vec::new() }
+        Project {
+            dir,
+            name,
+            built: Vec::new(),
+        }
     }
 
     fn rcompose(&self, args: &[&str]) -> Output {
@@ -418,9 +422,15 @@ fn events_json_streams_the_projects_container_events_like_compose() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
         .collect();
-    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     for want in ["create", "start", "kill", "die"] {
-        assert!(actions.contains(&want), "{want} missing: {actions:?}\n{text}");
+        assert!(
+            actions.contains(&want),
+            "{want} missing: {actions:?}\n{text}"
+        );
     }
     let web = p.container("web");
     for e in &events {
@@ -431,7 +441,10 @@ fn events_json_streams_the_projects_container_events_like_compose() {
         assert_eq!(e["id"].as_str().unwrap().len(), 64, "{e}");
         assert!(e["time"].as_str().unwrap().contains('T'), "{e}");
         let attrs = e["attributes"].as_object().unwrap();
-        assert!(!attrs.keys().any(|k| k.starts_with("com.docker.compose.")), "{e}");
+        assert!(
+            !attrs.keys().any(|k| k.starts_with("com.docker.compose.")),
+            "{e}"
+        );
     }
     let die = events.iter().find(|e| e["action"] == "die").unwrap();
     assert_eq!(die["attributes"]["exitCode"], "137", "{die}");
@@ -477,7 +490,11 @@ volumes:
             .env_remove("COMPOSE_PROJECT_NAME")
             .output()
             .expect("reference compose");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let normalize = |text: &str| -> Vec<serde_json::Value> {
@@ -485,8 +502,12 @@ volumes:
             .map(|l| {
                 let mut v: serde_json::Value = serde_json::from_str(l).expect(l);
                 for key in ["Labels", "Mounts"] {
-                    let mut parts: Vec<String> =
-                        v[key].as_str().unwrap().split(',').map(String::from).collect();
+                    let mut parts: Vec<String> = v[key]
+                        .as_str()
+                        .unwrap()
+                        .split(',')
+                        .map(String::from)
+                        .collect();
                     parts.sort();
                     v[key] = serde_json::json!(parts);
                 }
@@ -531,7 +552,11 @@ volumes:
             last = (ours, theirs);
             same
         });
-        assert!(same, "rcompose {args:?} differs:\n--- ours\n{}\n--- compose\n{}", last.0, last.1);
+        assert!(
+            same,
+            "rcompose {args:?} differs:\n--- ours\n{}\n--- compose\n{}",
+            last.0, last.1
+        );
     }
 }
 
@@ -567,7 +592,16 @@ fn images_table_json_quiet() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
         lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE", "ID", "SIZE", "CREATED"],
+        [
+            "CONTAINER",
+            "REPOSITORY",
+            "TAG",
+            "PLATFORM",
+            "IMAGE",
+            "ID",
+            "SIZE",
+            "CREATED"
+        ],
         "{table}"
     );
     assert_eq!(lines.len(), 3, "{table}");
@@ -593,7 +627,11 @@ fn images_table_json_quiet() {
     assert_eq!(rows[0]["Tag"], "1");
     assert!(rows[0]["Size"].as_i64().unwrap_or(0) > 0);
     let (quiet, _) = p.ok(&["images", "-q"]);
-    assert_eq!(quiet, format!("{}\n", &id["sha256:".len()..]), "one distinct id");
+    assert_eq!(
+        quiet,
+        format!("{}\n", &id["sha256:".len()..]),
+        "one distinct id"
+    );
     let out = p.rcompose(&["images", "nosuch"]);
     assert_eq!(out.status.code(), Some(1));
 }
@@ -620,10 +658,19 @@ fn cp_both_directions() {
     // File to a new file, directory to a new directory, directory into an existing one,
     // contents only with `/.`.
     p.ok(&["cp", "web:/data/a.txt", &o("copy.txt")]);
-    assert_eq!(std::fs::read_to_string(out.join("copy.txt")).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(out.join("copy.txt")).unwrap(),
+        "hello\n"
+    );
     p.ok(&["cp", "web:/data", &o("newdir")]);
-    assert_eq!(std::fs::read_to_string(out.join("newdir/sub/b.txt")).unwrap(), "deep\n");
-    assert_eq!(std::fs::read_link(out.join("newdir/link")).unwrap(), PathBuf::from("a.txt"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("newdir/sub/b.txt")).unwrap(),
+        "deep\n"
+    );
+    assert_eq!(
+        std::fs::read_link(out.join("newdir/link")).unwrap(),
+        PathBuf::from("a.txt")
+    );
     p.ok(&["cp", "web:/data", &o("")]);
     assert!(out.join("data/a.txt").is_file());
     std::fs::create_dir_all(out.join("contents")).unwrap();
@@ -631,7 +678,10 @@ fn cp_both_directions() {
     assert!(out.join("contents/sub/b.txt").is_file());
     // -L: the link's target, under the link's name.
     p.ok(&["cp", "-L", "web:/data/link", &o("followed")]);
-    assert_eq!(std::fs::read_to_string(out.join("followed")).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(out.join("followed")).unwrap(),
+        "hello\n"
+    );
     // To stdout as a tar.
     let tar = p.rcompose(&["cp", "web:/data/a.txt", "-"]);
     assert!(tar.status.success());
@@ -644,17 +694,32 @@ fn cp_both_directions() {
     p.ok(&["cp", "./single.txt", "web:/tmp/renamed.txt"]);
     assert_eq!(docker_exec(&web, &["cat", "/tmp/renamed.txt"]), "single\n");
     p.ok(&["cp", "./up", "web:/tmp/"]);
-    assert_eq!(docker_exec(&web, &["cat", "/tmp/up/inner/x.txt"]), "from host\n");
+    assert_eq!(
+        docker_exec(&web, &["cat", "/tmp/up/inner/x.txt"]),
+        "from host\n"
+    );
     p.ok(&["cp", "./up", "web:/tmp/newname"]);
-    assert_eq!(docker_exec(&web, &["cat", "/tmp/newname/inner/x.txt"]), "from host\n");
-    assert_eq!(docker_exec(&web, &["stat", "-c", "%u", "/tmp/newname/inner/x.txt"]).trim(), "0");
+    assert_eq!(
+        docker_exec(&web, &["cat", "/tmp/newname/inner/x.txt"]),
+        "from host\n"
+    );
+    assert_eq!(
+        docker_exec(&web, &["stat", "-c", "%u", "/tmp/newname/inner/x.txt"]).trim(),
+        "0"
+    );
 
     // Bad input: exit 1 with a message, no panic.
     for (args, needle) in [
         (vec!["cp", "nosuch:/x", "./y"], "no such service"),
-        (vec!["cp", "web:/nonexistent", "./y"], "Could not find the file /nonexistent"),
+        (
+            vec!["cp", "web:/nonexistent", "./y"],
+            "Could not find the file /nonexistent",
+        ),
         (vec!["cp", "./missing-file", "web:/tmp/"], "missing-file"),
-        (vec!["cp", "./single.txt", "web:/no/such/dir/x"], "does not exist"),
+        (
+            vec!["cp", "./single.txt", "web:/no/such/dir/x"],
+            "does not exist",
+        ),
         (vec!["cp", "web:/data", "worker:/tmp"], "not supported"),
     ] {
         let out = p.rcompose(&args);
@@ -666,7 +731,9 @@ fn cp_both_directions() {
     p.ok(&["rm", "-s", "-f", "worker"]);
     let out = p.rcompose(&["cp", "worker:/etc/passwd", "./y"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no container found for service \"worker\""));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no container found for service \"worker\"")
+    );
 }
 
 #[test]
@@ -676,8 +743,21 @@ fn stats_no_stream() {
     let (table, _) = p.ok(&["stats", "--no-stream"]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
-        lines[0].split("   ").map(str::trim).filter(|c| !c.is_empty()).collect::<Vec<_>>(),
-        ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"],
+        lines[0]
+            .split("   ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>(),
+        [
+            "CONTAINER ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS"
+        ],
         "{table}"
     );
     assert_eq!(lines.len(), 3, "{table}");
@@ -694,9 +774,18 @@ fn stats_no_stream() {
         let pids: u64 = cols.last().unwrap().parse().unwrap();
         assert!((1..=5).contains(&pids), "init + sleep: {line}");
     }
-    let (json, _) = p.ok(&["stats", "--no-stream", "--no-trunc", "--format", "json", "worker"]);
-    let rows: Vec<serde_json::Value> =
-        json.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let (json, _) = p.ok(&[
+        "stats",
+        "--no-stream",
+        "--no-trunc",
+        "--format",
+        "json",
+        "worker",
+    ]);
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(rows.len(), 1);
     let id = inspect(&p.container("worker"), "{{.Id}}");
     assert_eq!(rows[0]["ID"], id);
@@ -759,7 +848,10 @@ fn build_project(tag: &str) -> Project {
 fn build_then_up_and_rebuild() {
     let p = build_project("build");
     let (stdout, stderr) = p.ok(&["build", "--build-arg", "WHO=builder"]);
-    assert!(stdout.contains("Step 1/"), "builder output on stdout: {stdout}");
+    assert!(
+        stdout.contains("Step 1/"),
+        "builder output on stdout: {stdout}"
+    );
     assert!(stderr.contains("Service app  Built"), "{stderr}");
     let app_image = format!("{}-app", p.name);
     assert_eq!(
@@ -770,11 +862,16 @@ fn build_then_up_and_rebuild() {
     let app = p.container("app");
     assert_eq!(docker_exec(&app, &["cat", "/greeting"]), "hello\n");
     assert_eq!(docker_exec(&app, &["cat", "/stage"]), "final\n");
-    assert_eq!(docker_exec(&app, &["ls", "/ctx"]).split_whitespace().collect::<Vec<_>>(), [
-        "custom.Dockerfile",
-        "kept.txt"
-    ]);
-    assert_eq!(docker_exec(&p.container("inline"), &["cat", "/inline.txt"]), "inline builder\n");
+    assert_eq!(
+        docker_exec(&app, &["ls", "/ctx"])
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["custom.Dockerfile", "kept.txt"]
+    );
+    assert_eq!(
+        docker_exec(&p.container("inline"), &["cat", "/inline.txt"]),
+        "inline builder\n"
+    );
     assert_eq!(inspect(&app, "{{.Image}}"), inspect(&app_image, "{{.Id}}"));
 
     // `up` alone does not rebuild an existing image; `up --build` does and recreates.
@@ -797,7 +894,10 @@ fn up_builds_missing_image_and_no_build_does_not() {
     assert_eq!(out.status.code(), Some(1), "no image and no build");
     let (_, stderr) = p.ok(&["up", "-d", "app"]);
     assert!(stderr.contains("Service app  Built"), "{stderr}");
-    assert_eq!(docker_exec(&p.container("app"), &["cat", "/greeting"]), "hello\n");
+    assert_eq!(
+        docker_exec(&p.container("app"), &["cat", "/greeting"]),
+        "hello\n"
+    );
 }
 
 #[test]
@@ -861,26 +961,52 @@ services:
     };
     let out = child.wait_with_output().expect("output");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    let runs: std::collections::BTreeSet<&str> =
-        text.lines().filter_map(|l| l.split("run-").nth(1)).collect();
+    assert!(
+        status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split("run-").nth(1))
+        .collect();
     assert!(runs.len() >= 3, "restarts not followed:\n{text}");
-    let steadies: std::collections::BTreeSet<&str> =
-        text.lines().filter_map(|l| l.split("| steady-").nth(1)).collect();
-    assert_eq!(steadies.len(), 2, "the recreated container was not followed:\n{text}");
+    let steadies: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split("| steady-").nth(1))
+        .collect();
+    assert_eq!(
+        steadies.len(),
+        2,
+        "the recreated container was not followed:\n{text}"
+    );
 }
 
 /// `project.environment_file` is set like Compose sets it: only for env files named on the
 /// command line, absolute, in order.
 #[test]
 fn environment_file_label_only_for_explicit_env_files() {
-    let p = Project::new("envlabel", "services:\n  s:\n    image: $IMAGE\n    command: sleep 30\n");
+    let p = Project::new(
+        "envlabel",
+        "services:\n  s:\n    image: $IMAGE\n    command: sleep 30\n",
+    );
     std::fs::write(p.dir.join(".env"), "A=1\n").unwrap();
     std::fs::write(p.dir.join("other.env"), "B=2\n").unwrap();
     let label = "{{index .Config.Labels \"com.docker.compose.project.environment_file\"}}";
     p.ok(&["create"]);
-    assert_eq!(inspect(&p.container("s"), label), "", "default .env must not be recorded");
-    p.ok(&["--env-file", "other.env", "--env-file", ".env", "create", "--force-recreate"]);
+    assert_eq!(
+        inspect(&p.container("s"), label),
+        "",
+        "default .env must not be recorded"
+    );
+    p.ok(&[
+        "--env-file",
+        "other.env",
+        "--env-file",
+        ".env",
+        "create",
+        "--force-recreate",
+    ]);
     let dir = p.dir.canonicalize().unwrap();
     assert_eq!(
         inspect(&p.container("s"), label),
@@ -892,16 +1018,28 @@ fn environment_file_label_only_for_explicit_env_files() {
 /// last frame shows every object done; plain lines when stderr is not a terminal (auto).
 #[test]
 fn progress_tty_redraws_one_block_and_auto_is_plain_off_a_terminal() {
-    let p = Project::new("tty", "services:\n  a:\n    image: $IMAGE\n    command: sleep 300\n");
+    let p = Project::new(
+        "tty",
+        "services:\n  a:\n    image: $IMAGE\n    command: sleep 300\n",
+    );
     let (_, err) = p.ok(&["--progress", "tty", "up", "-d"]);
     assert!(err.contains("\x1b[2K"), "no redraw: {err:?}");
-    assert!(err.contains("\x1b[3A"), "the block was not redrawn in place: {err:?}");
+    assert!(
+        err.contains("\x1b[3A"),
+        "the block was not redrawn in place: {err:?}"
+    );
     let last = err.rsplit("[+] Running").next().unwrap();
     assert!(last.starts_with(" 2/2"), "{err:?}");
-    assert!(last.contains(&format!("Container {}", p.container("a"))), "{err:?}");
+    assert!(
+        last.contains(&format!("Container {}", p.container("a"))),
+        "{err:?}"
+    );
     assert!(last.contains("Started"), "{err:?}");
     // Auto off a terminal: plain lines, no escape sequences.
     let (_, err) = p.ok(&["down", "-t", "0"]);
     assert!(!err.contains('\x1b'), "{err:?}");
-    assert!(err.contains(&format!(" Container {}  Removed", p.container("a"))), "{err}");
+    assert!(
+        err.contains(&format!(" Container {}  Removed", p.container("a"))),
+        "{err}"
+    );
 }

@@ -98,7 +98,10 @@ impl Drop for Project {
 }
 
 fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("docker CLI")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI")
 }
 
 fn docker_ok(args: &[&str]) -> String {
@@ -115,7 +118,9 @@ fn require_engine() {
     if engine() != "docker" {
         return;
     }
-    let out = Command::new("docker").args(["image", "inspect", IMAGE]).output();
+    let out = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output();
     assert!(
         out.is_ok_and(|o| o.status.success()),
         "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
@@ -161,16 +166,48 @@ services:
 #[test]
 fn attached_rm_exit_code_and_output() {
     let p = Project::new("rm", APP);
-    let out = p.rcompose(&["run", "--rm", "--no-deps", "web", "sh", "-c", "echo hi; exit 3"]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = p.rcompose(&[
+        "run",
+        "--rm",
+        "--no-deps",
+        "web",
+        "sh",
+        "-c",
+        "echo hi; exit 3",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
-    assert!(p.containers(None).is_empty(), "left: {:?}", p.containers(None));
+    assert!(
+        p.containers(None).is_empty(),
+        "left: {:?}",
+        p.containers(None)
+    );
     // Without --rm the exited one-off stays, with its exit code.
-    let out = p.rcompose(&["run", "--no-deps", "web", "sh", "-c", "echo err >&2; exit 0"]);
+    let out = p.rcompose(&[
+        "run",
+        "--no-deps",
+        "web",
+        "sh",
+        "-c",
+        "echo err >&2; exit 0",
+    ]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().last(), Some("err"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last(),
+        Some("err")
+    );
     let left = p.one_offs();
-    assert_eq!(left.len(), 1, "{left:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        left.len(),
+        1,
+        "{left:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(inspect(&left[0], "{{.State.Status}}"), "exited");
 }
 
@@ -179,13 +216,25 @@ fn unknown_service() {
     let p = Project::new("nosvc", APP);
     let out = p.rcompose(&["run", "--rm", "nope", "true"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "no such service: nope\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "no such service: nope\n"
+    );
 }
 
 #[test]
 fn detached_one_off_labels_name_and_ps() {
     let p = Project::new("detach", APP);
-    let id = p.ok(&["run", "-d", "--no-deps", "-l", "x.y=z", "app", "sleep", "300"]);
+    let id = p.ok(&[
+        "run",
+        "-d",
+        "--no-deps",
+        "-l",
+        "x.y=z",
+        "app",
+        "sleep",
+        "300",
+    ]);
     let id = id.trim();
     assert_eq!(id.len(), 64, "container id expected, got {id:?}");
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -200,25 +249,52 @@ fn detached_one_off_labels_name_and_ps() {
     assert_eq!(slug.len(), 64);
     assert_eq!(name, format!("/{}-app-run-{}", p.name, &slug[..12]));
     assert_eq!(
-        inspect(id, "{{with index .Config.Labels \"com.docker.compose.container-number\"}}set{{end}}"),
+        inspect(
+            id,
+            "{{with index .Config.Labels \"com.docker.compose.container-number\"}}set{{end}}"
+        ),
         ""
     );
     // No restart policy, though the service has `restart: always`.
     assert_ne!(inspect(id, "{{.HostConfig.RestartPolicy.Name}}"), "always");
     // The container name is its network alias; the service name is not (no --use-aliases).
-    let aliases = inspect(id, &format!("{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}", p.name));
+    let aliases = inspect(
+        id,
+        &format!(
+            "{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}",
+            p.name
+        ),
+    );
     assert!(aliases.contains(&name[1..]), "{aliases}");
     assert!(!aliases.contains("\"app\""), "{aliases}");
     let short = &name[1..];
     assert!(!p.ok(&["ps"]).contains(short));
     assert!(p.ok(&["ps", "-a"]).contains(short));
     // The dependency was not started (--no-deps).
-    assert!(p.containers(Some("label=com.docker.compose.service=db")).is_empty());
+    assert!(p
+        .containers(Some("label=com.docker.compose.service=db"))
+        .is_empty());
 
     // --name, --use-aliases.
     let custom = format!("{}-custom", p.name);
-    p.ok(&["run", "-d", "--no-deps", "--use-aliases", "--name", &custom, "app", "sleep", "300"]);
-    let aliases = inspect(&custom, &format!("{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}", p.name));
+    p.ok(&[
+        "run",
+        "-d",
+        "--no-deps",
+        "--use-aliases",
+        "--name",
+        &custom,
+        "app",
+        "sleep",
+        "300",
+    ]);
+    let aliases = inspect(
+        &custom,
+        &format!(
+            "{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}",
+            p.name
+        ),
+    );
     assert!(aliases.contains("\"app\""), "{aliases}");
 }
 
@@ -226,22 +302,56 @@ fn detached_one_off_labels_name_and_ps() {
 fn env_workdir_user_entrypoint() {
     let p = Project::new("flags", APP);
     let out = p.ok(&[
-        "run", "--rm", "--no-deps", "-e", "FOO=bar", "-e", "BAR=baz", "-w", "/tmp", "-u", "65534",
-        "--entrypoint", "sh -c", "app", "echo $FOO $BAR $(pwd) $(id -u)",
+        "run",
+        "--rm",
+        "--no-deps",
+        "-e",
+        "FOO=bar",
+        "-e",
+        "BAR=baz",
+        "-w",
+        "/tmp",
+        "-u",
+        "65534",
+        "--entrypoint",
+        "sh -c",
+        "app",
+        "echo $FOO $BAR $(pwd) $(id -u)",
     ]);
     assert_eq!(out, "bar baz /tmp 65534\n");
     // The service's environment stays when not overridden.
-    assert_eq!(p.ok(&["run", "--rm", "--no-deps", "app", "sh", "-c", "echo $FOO"]), "service\n");
+    assert_eq!(
+        p.ok(&["run", "--rm", "--no-deps", "app", "sh", "-c", "echo $FOO"]),
+        "service\n"
+    );
     // The service's command by default; an entrypoint without a command clears it.
     assert_eq!(p.ok(&["run", "--rm", "--no-deps", "app"]), "from-service\n");
-    assert_eq!(p.ok(&["run", "--rm", "--no-deps", "--entrypoint", "echo 'a  b'", "app"]), "a  b\n");
+    assert_eq!(
+        p.ok(&[
+            "run",
+            "--rm",
+            "--no-deps",
+            "--entrypoint",
+            "echo 'a  b'",
+            "app"
+        ]),
+        "a  b\n"
+    );
 }
 
 #[test]
 fn dependency_healthy_before_run() {
     let p = Project::new("deps", APP);
     // db serves only after its healthcheck can pass: reaching it proves the gate was waited.
-    let out = p.rcompose(&["run", "--rm", "app", "wget", "-q", "-O-", "http://db:5432/ready"]);
+    let out = p.rcompose(&[
+        "run",
+        "--rm",
+        "app",
+        "wget",
+        "-q",
+        "-O-",
+        "http://db:5432/ready",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -251,7 +361,10 @@ fn dependency_healthy_before_run() {
     let db = format!("{}-db-1", p.name);
     assert_eq!(inspect(&db, "{{.State.Health.Status}}"), "healthy");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!(" Container {db}  Started")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(" Container {db}  Started")),
+        "{stderr}"
+    );
     assert!(p.one_offs().is_empty());
     // A second run finds db up to date and does not recreate it.
     let created = inspect(&db, "{{.Id}}");
@@ -270,11 +383,17 @@ fn no_deps_does_not_start_dependencies() {
 fn ports_only_with_service_ports_or_publish() {
     let p = Project::new("ports", APP);
     let plain = p.ok(&["run", "-d", "web"]);
-    assert_eq!(inspect(plain.trim(), "{{json .HostConfig.PortBindings}}").replace("null", "{}"), "{}");
+    assert_eq!(
+        inspect(plain.trim(), "{{json .HostConfig.PortBindings}}").replace("null", "{}"),
+        "{}"
+    );
     let sp = p.ok(&["run", "-d", "--service-ports", "web"]);
     assert_eq!(docker_ok(&["port", sp.trim(), "80/tcp"]), "127.0.0.1:18431");
     let published = p.ok(&["run", "-d", "-p", "127.0.0.1:18432:80", "web"]);
-    assert_eq!(docker_ok(&["port", published.trim(), "80/tcp"]), "127.0.0.1:18432");
+    assert_eq!(
+        docker_ok(&["port", published.trim(), "80/tcp"]),
+        "127.0.0.1:18432"
+    );
     let both = p.rcompose(&["run", "-d", "--service-ports", "-p", "18433:80", "web"]);
     assert_eq!(both.status.code(), Some(1));
     assert_eq!(
@@ -295,7 +414,12 @@ fn piped_stdin_with_no_tty() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"data\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "data\n");
     assert!(p.one_offs().is_empty());
 }
@@ -304,17 +428,30 @@ fn piped_stdin_with_no_tty() {
 fn volume_flag_binds_host_path() {
     let p = Project::new("vol", APP);
     std::fs::write(p.dir.join("hello.txt"), "from host\n").unwrap();
-    let out = p.ok(&["run", "--rm", "--no-deps", "-v", "./hello.txt:/h.txt:ro", "app", "cat", "/h.txt"]);
+    let out = p.ok(&[
+        "run",
+        "--rm",
+        "--no-deps",
+        "-v",
+        "./hello.txt:/h.txt:ro",
+        "app",
+        "cat",
+        "/h.txt",
+    ]);
     assert_eq!(out, "from host\n");
 }
 
 /// Sends `sig` to the rcompose process once its one-off container runs.
 fn signal_when_running(p: &Project, pid: u32, sigs: &[&str]) {
-    wait_until("the one-off container to run", Duration::from_secs(30), || {
-        p.containers(Some("status=running"))
-            .iter()
-            .any(|c| c.contains("-run-"))
-    });
+    wait_until(
+        "the one-off container to run",
+        Duration::from_secs(30),
+        || {
+            p.containers(Some("status=running"))
+                .iter()
+                .any(|c| c.contains("-run-"))
+        },
+    );
     for sig in sigs {
         let ok = Command::new("kill")
             .args([&format!("-{sig}"), &pid.to_string()])
@@ -331,7 +468,13 @@ fn ctrl_c_is_forwarded_and_a_second_one_kills() {
     // The command handles SIGINT: it gets it and its exit code is ours.
     let child = p
         .command(&[
-            "run", "-T", "--rm", "--no-deps", "app", "sh", "-c",
+            "run",
+            "-T",
+            "--rm",
+            "--no-deps",
+            "app",
+            "sh",
+            "-c",
             "trap 'echo got-int; exit 42' INT; while true; do sleep 0.1; done",
         ])
         .stdin(Stdio::null())
@@ -341,7 +484,12 @@ fn ctrl_c_is_forwarded_and_a_second_one_kills() {
         .unwrap();
     signal_when_running(&p, child.id(), &["INT"]);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(42), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-int\n");
     assert!(p.one_offs().is_empty(), "{:?}", p.one_offs());
 
@@ -355,7 +503,12 @@ fn ctrl_c_is_forwarded_and_a_second_one_kills() {
         .unwrap();
     signal_when_running(&p, child.id(), &["INT", "INT"]);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(137), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(p.one_offs().is_empty(), "{:?}", p.one_offs());
 }
 
@@ -376,9 +529,18 @@ fn compose_down_remove_orphans_removes_exited_one_offs() {
         .env_remove("COMPOSE_PROJECT_NAME")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let left = p.one_offs();
-    assert_eq!(left.len(), 1, "{left:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        left.len(),
+        1,
+        "{left:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(inspect(&left[0], "{{.Id}}"), running.trim());
 }
 
@@ -397,9 +559,16 @@ fn down_keeps_running_one_offs_and_their_network_and_remove_orphans_removes_them
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("kept"), "{err}");
-    assert_eq!(inspect(&id, "{{.State.Status}}"), "running", "down removed a running one-off");
+    assert_eq!(
+        inspect(&id, "{{.State.Status}}"),
+        "running",
+        "down removed a running one-off"
+    );
     p.ok(&["down", "-t", "0", "--remove-orphans"]);
-    assert!(!docker(&["inspect", &id]).status.success(), "--remove-orphans left the one-off");
+    assert!(
+        !docker(&["inspect", &id]).status.success(),
+        "--remove-orphans left the one-off"
+    );
     let net = format!("{}_default", p.name);
     assert!(
         !docker(&["network", "inspect", &net]).status.success(),

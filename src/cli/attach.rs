@@ -17,7 +17,9 @@ use crate::reconcile::planner::{number_of, service_of};
 use crate::spec::model::Project;
 
 /// Compose's colors for the prefixes, in order of the containers.
-const COLORS: [&str; 10] = ["36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1"];
+const COLORS: [&str; 10] = [
+    "36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1",
+];
 
 /// How attached mode ends.
 #[derive(Clone, Debug, Default)]
@@ -137,8 +139,7 @@ pub async fn attach(
         }
     };
     // The stop of every container, once asked (abort, Ctrl+C); output keeps flowing meanwhile.
-    let mut stopping: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>> =
-        None;
+    let mut stopping: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>> = None;
     let mut interrupted = false;
     while running > 0 {
         tokio::select! {

@@ -77,11 +77,17 @@ enum Dockerfile {
 }
 
 fn dockerfile(svc: &Service, context: &Path) -> Result<Dockerfile, String> {
-    let Some(b) = &svc.build else { return Ok(Dockerfile::InContext("Dockerfile".into())) };
+    let Some(b) = &svc.build else {
+        return Ok(Dockerfile::InContext("Dockerfile".into()));
+    };
     if !b.dockerfile_inline.is_empty() {
         return Ok(Dockerfile::Extra(b.dockerfile_inline.clone().into_bytes()));
     }
-    let name = if b.dockerfile.is_empty() { "Dockerfile" } else { &b.dockerfile };
+    let name = if b.dockerfile.is_empty() {
+        "Dockerfile"
+    } else {
+        &b.dockerfile
+    };
     let path = context.join(name);
     match path.strip_prefix(context) {
         Ok(rel) if !name.contains("..") => Ok(Dockerfile::InContext(rel.display().to_string())),
@@ -122,10 +128,21 @@ fn spec(
     flags: &BuildFlags,
 ) -> Result<(BuildSpec, PathBuf, Dockerfile), String> {
     let b = svc.build.clone().unwrap_or_default();
-    let context = if b.context.is_empty() { PathBuf::from(".") } else { PathBuf::from(&b.context) };
-    let context = if context.is_absolute() { context } else { project_dir.join(context) };
+    let context = if b.context.is_empty() {
+        PathBuf::from(".")
+    } else {
+        PathBuf::from(&b.context)
+    };
+    let context = if context.is_absolute() {
+        context
+    } else {
+        project_dir.join(context)
+    };
     if !context.is_dir() {
-        return Err(format!("build context {} is not a directory", context.display()));
+        return Err(format!(
+            "build context {} is not a directory",
+            context.display()
+        ));
     }
     let file = dockerfile(svc, &context)?;
     let mut labels: BTreeMap<String, String> = b.labels.clone();
@@ -192,7 +209,10 @@ pub async fn build_services(
         let Some(svc) = project.services.get(name).filter(|s| s.build.is_some()) else {
             continue;
         };
-        let context_err = |message: String| BuildError::Context { service: name.clone(), message };
+        let context_err = |message: String| BuildError::Context {
+            service: name.clone(),
+            message,
+        };
         let (spec, context, file) = spec(project, project_dir, svc, flags).map_err(context_err)?;
         let upload = context_upload(context, file).map_err(|e| context_err(e.to_string()))?;
         PlainProgress::line(progress_mode(), "Service", name, "Building");
@@ -217,8 +237,11 @@ pub fn run(global: &GlobalArgs, args: &BuildArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let services =
-        if args.services.is_empty() { session.graph.start_order() } else { args.services.clone() };
+    let services = if args.services.is_empty() {
+        session.graph.start_order()
+    } else {
+        args.services.clone()
+    };
     let flags = BuildFlags {
         no_cache: args.no_cache,
         pull: args.pull,

@@ -150,13 +150,19 @@ async fn copy_from(
     let wanted = base_name(src);
     let is_dir = info.kind == PathKind::Directory;
     let (into, rebase) = match std::fs::metadata(dest) {
-        Ok(m) if m.is_dir() => (PathBuf::from(dest), (root != wanted).then_some((root, wanted))),
+        Ok(m) if m.is_dir() => (
+            PathBuf::from(dest),
+            (root != wanted).then_some((root, wanted)),
+        ),
         Ok(_) if is_dir => {
             return Err(CpError::Local(format!(
                 "cannot overwrite non-directory \"{dest}\" with directory \"{src}\""
             )))
         }
-        Ok(_) => (PathBuf::from(parent_of(dest)), Some((root, base_name(dest)))),
+        Ok(_) => (
+            PathBuf::from(parent_of(dest)),
+            Some((root, base_name(dest))),
+        ),
         Err(_) if dest.ends_with('/') && !is_dir => {
             return Err(CpError::Local(format!(
                 "destination directory \"{dest}\" does not exist"
@@ -174,7 +180,8 @@ async fn copy_from(
     };
     let rebase = rebase.map(|(from, to)| Rebase { from, to });
     let (tx, reader) = tarfs::ChannelReader::new();
-    let extract = tokio::task::spawn_blocking(move || tarfs::unpack(reader, &into, rebase.as_ref()));
+    let extract =
+        tokio::task::spawn_blocking(move || tarfs::unpack(reader, &into, rebase.as_ref()));
     while let Some(chunk) = chunks.next().await {
         let failed = chunk.is_err();
         if tx.send(chunk).await.is_err() || failed {
@@ -198,20 +205,26 @@ async fn copy_to(
 ) -> Result<(), CpError> {
     let mut target = engine.stat_path(&c.id, dest).await?;
     let mut dest = dest.to_string();
-    if let Some(PathStat { kind: PathKind::Symlink, link_target, .. }) = &target {
+    if let Some(PathStat {
+        kind: PathKind::Symlink,
+        link_target,
+        ..
+    }) = &target
+    {
         dest = resolve_link(&dest, link_target);
         target = engine.stat_path(&c.id, &dest).await?;
     }
-    let dest_is_dir = target.as_ref().is_some_and(|t| t.kind == PathKind::Directory);
+    let dest_is_dir = target
+        .as_ref()
+        .is_some_and(|t| t.kind == PathKind::Directory);
     if src == "-" {
         if !dest_is_dir {
             return Err(CpError::Local(format!(
                 "destination \"{dest}\" must be a directory"
             )));
         }
-        let upload = tarfs::tar_upload(|w| {
-            std::io::copy(&mut std::io::stdin().lock(), w).map(|_| ())
-        });
+        let upload =
+            tarfs::tar_upload(|w| std::io::copy(&mut std::io::stdin().lock(), w).map(|_| ()));
         return Ok(engine.copy_to(&c.id, &dest, upload, ownership).await?);
     }
     let meta = if follow {
@@ -243,9 +256,10 @@ async fn copy_to(
         .copy_to(&c.id, &dir, upload, ownership)
         .await
         .map_err(|e| match e {
-            EngineError::NotFound { .. } => {
-                CpError::Local(format!("destination directory \"{dir}\" does not exist in {}", c.name))
-            }
+            EngineError::NotFound { .. } => CpError::Local(format!(
+                "destination directory \"{dir}\" does not exist in {}",
+                c.name
+            )),
             other => CpError::Engine(other),
         })
 }
@@ -278,7 +292,8 @@ pub fn run(global: &GlobalArgs, args: &CpArgs) -> ExitCode {
             Ok(l) => l,
             Err(e) => return targets::engine_error(e),
         };
-        let oneoff = |c: &ContainerInfo| c.labels.get(labels::ONEOFF).map(String::as_str) == Some("True");
+        let oneoff =
+            |c: &ContainerInfo| c.labels.get(labels::ONEOFF).map(String::as_str) == Some("True");
         list.retain(|c| {
             service_of(c) == service
                 && (args.index > 0 || args.all || !oneoff(c))
@@ -287,7 +302,10 @@ pub fn run(global: &GlobalArgs, args: &CpArgs) -> ExitCode {
         list.sort_by_key(|c| (oneoff(c), number_of(c)));
         if list.is_empty() {
             if args.index > 0 {
-                eprintln!("service \"{service}\" is not running container #{}", args.index);
+                eprintln!(
+                    "service \"{service}\" is not running container #{}",
+                    args.index
+                );
             } else {
                 eprintln!("no container found for service \"{service}\"");
             }
@@ -296,7 +314,11 @@ pub fn run(global: &GlobalArgs, args: &CpArgs) -> ExitCode {
         if matches!(direction, Direction::From { .. }) {
             list.truncate(1);
         }
-        let ownership = if args.archive { Ownership::Preserve } else { Ownership::ContainerRoot };
+        let ownership = if args.archive {
+            Ownership::Preserve
+        } else {
+            Ownership::ContainerRoot
+        };
         let mut failed = false;
         for c in &list {
             let what = match &direction {
@@ -348,7 +370,10 @@ mod tests {
     fn locations() {
         assert_eq!(
             parse_location("web:etc/x"),
-            Location::Service { service: "web".into(), path: "/etc/x".into() }
+            Location::Service {
+                service: "web".into(),
+                path: "/etc/x".into()
+            }
         );
         assert_eq!(parse_location("./a:b"), Location::Local("./a:b".into()));
         assert_eq!(parse_location("-"), Location::Local("-".into()));

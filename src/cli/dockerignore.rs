@@ -114,7 +114,9 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
         }
         Some((b'?', rest)) => !s.is_empty() && glob(rest, &s[1..]),
         Some((b'[', rest)) => {
-            let Some((&c, s_rest)) = s.split_first() else { return false };
+            let Some((&c, s_rest)) = s.split_first() else {
+                return false;
+            };
             let (negate, mut body) = match rest.split_first() {
                 Some((b'^' | b'!', b)) => (true, b),
                 _ => (false, rest),

@@ -49,7 +49,9 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
             stop_timeout: args.timeout.map(Duration::from_secs),
             gate_timeout: None,
         };
-        let progress = PlainProgress { mode: executor::progress_mode() };
+        let progress = PlainProgress {
+            mode: executor::progress_mode(),
+        };
         match executor::execute_down(engine, &session.project, &plan, &exec, &progress).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => lifecycle::fail(e),

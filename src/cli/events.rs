@@ -76,7 +76,11 @@ pub fn run(global: &GlobalArgs, args: &EventsArgs) -> ExitCode {
                 continue;
             };
             // A closed stdout (`events | head`) ends the command quietly.
-            if out.write_all(line.as_bytes()).and_then(|()| out.flush()).is_err() {
+            if out
+                .write_all(line.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
                 return ExitCode::SUCCESS;
             }
         }
@@ -96,7 +100,10 @@ fn render_at(event: &EngineEvent, services: &[String], json: bool, t: LocalTime)
     {
         return None;
     }
-    let service = event.attributes.get(labels::SERVICE).map_or("", String::as_str);
+    let service = event
+        .attributes
+        .get(labels::SERVICE)
+        .map_or("", String::as_str);
     if !services.is_empty() && !services.iter().any(|s| s == service) {
         return None;
     }
@@ -137,7 +144,10 @@ mod tests {
             kind: EventKind::Container,
             action: action.into(),
             id: "cc09".into(),
-            attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 

@@ -31,7 +31,9 @@ pub fn name_only(global: &GlobalArgs) -> Option<String> {
 
 /// The name to fall back to when loading failed: `COMPOSE_PROJECT_NAME`, as Compose does.
 pub fn fallback_name() -> Option<String> {
-    std::env::var("COMPOSE_PROJECT_NAME").ok().filter(|n| !n.is_empty())
+    std::env::var("COMPOSE_PROJECT_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
 }
 
 /// Rebuilds the project `name` from the engine (see the module header).
@@ -43,7 +45,10 @@ pub fn session(global: &GlobalArgs, name: &str) -> Result<Session, ExitCode> {
         ExitCode::from(1)
     })?;
     let graph = DependencyGraph::build(&project).map_err(|cycle| {
-        eprintln!("error: dependency cycle in the labels of project {name}: {}", cycle.join(" -> "));
+        eprintln!(
+            "error: dependency cycle in the labels of project {name}: {}",
+            cycle.join(" -> ")
+        );
         ExitCode::from(1)
     })?;
     Ok(Session {
@@ -92,14 +97,15 @@ pub async fn project(engine: &Backend, name: &str) -> Result<Project, EngineErro
         .services
         .keys()
         .filter_map(|s| {
-            let c = containers.iter().find(|c| c.labels.get(labels::SERVICE) == Some(s))?;
+            let c = containers
+                .iter()
+                .find(|c| c.labels.get(labels::SERVICE) == Some(s))?;
             Some((s.clone(), c.id.clone()))
         })
         .collect();
-    let inspected = futures_util::future::join_all(
-        firsts.iter().map(|(_, id)| engine.inspect_container(id)),
-    )
-    .await;
+    let inspected =
+        futures_util::future::join_all(firsts.iter().map(|(_, id)| engine.inspect_container(id)))
+            .await;
     for ((service, _), info) in firsts.iter().zip(inspected) {
         let grace = info.ok().and_then(|i| i.stop_timeout);
         if let (Some(svc), Some(d)) = (project.services.get_mut(service), grace) {
@@ -164,7 +170,8 @@ mod tests {
 
     #[test]
     fn depends_on_label() {
-        let d = parse_depends_on("db:service_healthy:false,job:service_completed_successfully:true,,x");
+        let d =
+            parse_depends_on("db:service_healthy:false,job:service_completed_successfully:true,,x");
         assert_eq!(d.len(), 3);
         assert_eq!(d["db"].condition, Condition::ServiceHealthy);
         assert!(!d["db"].restart);

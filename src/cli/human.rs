@@ -5,7 +5,11 @@
 /// form only when the exponent is below -4 or at least `precision`.
 pub fn format_g(value: f64, precision: usize) -> String {
     if value == 0.0 || !value.is_finite() {
-        return if value == 0.0 { "0".into() } else { value.to_string() };
+        return if value == 0.0 {
+            "0".into()
+        } else {
+            value.to_string()
+        };
     }
     let p = precision.max(1);
     // The exponent after rounding to `p` significant digits.

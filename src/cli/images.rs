@@ -75,7 +75,10 @@ pub fn familiar(reference: &str) -> (String, String) {
         .strip_prefix("docker.io/")
         .or_else(|| repo.strip_prefix("index.docker.io/"))
         .unwrap_or(repo);
-    let repo = repo.strip_prefix("library/").filter(|r| !r.contains('/')).unwrap_or(repo);
+    let repo = repo
+        .strip_prefix("library/")
+        .filter(|r| !r.contains('/'))
+        .unwrap_or(repo);
     let tag = match (tag, digest) {
         (Some(t), _) => t.to_string(),
         (None, Some(_)) => String::new(),
@@ -116,7 +119,13 @@ fn table(rows: &[Row]) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     let mut table = vec![[
-        "CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE", "CREATED",
+        "CONTAINER",
+        "REPOSITORY",
+        "TAG",
+        "PLATFORM",
+        "IMAGE ID",
+        "SIZE",
+        "CREATED",
     ]
     .map(String::from)
     .to_vec()];
@@ -126,7 +135,13 @@ fn table(rows: &[Row]) -> String {
             || "N/A".to_string(),
             |t| format!("{} ago", human::duration(now - t as f64)),
         );
-        let or_none = |s: &str| if s.is_empty() { "<none>".to_string() } else { s.to_string() };
+        let or_none = |s: &str| {
+            if s.is_empty() {
+                "<none>".to_string()
+            } else {
+                s.to_string()
+            }
+        };
         table.push(vec![
             r.container.clone(),
             or_none(&r.repository),
@@ -141,48 +156,53 @@ fn table(rows: &[Row]) -> String {
 }
 
 pub fn run(global: &GlobalArgs, args: &ImagesArgs) -> ExitCode {
-    targets::run_on_containers(global, &args.services, |_| true, async |_session, engine, list| {
-        let mut rows = Vec::new();
-        for c in &list {
-            let found = match engine.inspect_image(&c.image).await {
-                Ok(None) => match &c.image_id {
-                    Some(id) => engine.inspect_image(id).await,
-                    None => Ok(None),
-                },
-                other => other,
-            };
-            match found {
-                Ok(Some(image)) => rows.push(row(c, image)),
-                Ok(None) => {
-                    eprintln!("Error response from daemon: No such image: {}", c.image);
-                    return ExitCode::from(1);
-                }
-                Err(e) => return targets::engine_error(e),
-            }
-        }
-        rows.sort_by(|a, b| a.container.cmp(&b.container));
-        if args.quiet {
-            let mut seen: Vec<&str> = Vec::new();
-            for r in &rows {
-                let id = r.id.strip_prefix("sha256:").unwrap_or(&r.id);
-                if !seen.contains(&id) {
-                    seen.push(id);
-                    println!("{id}");
+    targets::run_on_containers(
+        global,
+        &args.services,
+        |_| true,
+        async |_session, engine, list| {
+            let mut rows = Vec::new();
+            for c in &list {
+                let found = match engine.inspect_image(&c.image).await {
+                    Ok(None) => match &c.image_id {
+                        Some(id) => engine.inspect_image(id).await,
+                        None => Ok(None),
+                    },
+                    other => other,
+                };
+                match found {
+                    Ok(Some(image)) => rows.push(row(c, image)),
+                    Ok(None) => {
+                        eprintln!("Error response from daemon: No such image: {}", c.image);
+                        return ExitCode::from(1);
+                    }
+                    Err(e) => return targets::engine_error(e),
                 }
             }
-        } else if args.format == ImagesFormat::Json {
-            let json = if rows.is_empty() {
-                "null".to_string()
+            rows.sort_by(|a, b| a.container.cmp(&b.container));
+            if args.quiet {
+                let mut seen: Vec<&str> = Vec::new();
+                for r in &rows {
+                    let id = r.id.strip_prefix("sha256:").unwrap_or(&r.id);
+                    if !seen.contains(&id) {
+                        seen.push(id);
+                        println!("{id}");
+                    }
+                }
+            } else if args.format == ImagesFormat::Json {
+                let json = if rows.is_empty() {
+                    "null".to_string()
+                } else {
+                    serde_json::to_string(&rows).unwrap_or_else(|_| "null".into())
+                };
+                // Compose's JSON encoder ends the text with a newline, then prints a line of it.
+                println!("{json}\n");
             } else {
-                serde_json::to_string(&rows).unwrap_or_else(|_| "null".into())
-            };
-            // Compose's JSON encoder ends the text with a newline, then prints a line of it.
-            println!("{json}\n");
-        } else {
-            print!("{}", table(&rows));
-        }
-        ExitCode::SUCCESS
-    })
+                print!("{}", table(&rows));
+            }
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 #[cfg(test)]

@@ -90,7 +90,11 @@ fn session_of(loaded: Loaded, services: &[String], colors: bool) -> Result<Sessi
                 ConfigFile::Stdin => None,
             })
             .collect(),
-        env_files: loaded.env_files.iter().map(|p| p.display().to_string()).collect(),
+        env_files: loaded
+            .env_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
     };
     Ok(Session {
         project: loaded.project,
@@ -119,7 +123,12 @@ pub fn lock_project(project: &str) -> Result<ProjectLock, ExitCode> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| fail(format!("cannot open the project lock {}: {e}", path.display())))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot open the project lock {}: {e}",
+                path.display()
+            ))
+        })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {

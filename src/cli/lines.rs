@@ -46,7 +46,11 @@ impl LinePrinter {
     /// Prints what did not end with a line break, each with a final one.
     pub fn finish(&mut self) {
         let mut out = std::io::stdout().lock();
-        let mut rest: Vec<_> = self.partial.drain().filter(|(_, b)| !b.is_empty()).collect();
+        let mut rest: Vec<_> = self
+            .partial
+            .drain()
+            .filter(|(_, b)| !b.is_empty())
+            .collect();
         rest.sort_by_key(|(k, _)| *k);
         for ((i, _), b) in rest {
             let _ = out.write_all(self.prefixes[i].as_bytes());

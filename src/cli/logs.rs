@@ -134,8 +134,11 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
                     format!("{n:<width$} | ")
                 }
             };
-            let prefixes: Vec<String> =
-                names.iter().enumerate().map(|(i, n)| prefix(i, n)).collect();
+            let prefixes: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| prefix(i, n))
+                .collect();
             let mut printer = super::lines::LinePrinter::new(prefixes);
             let mut merged = SelectAll::new();
             // The id each printer index belongs to; the ids whose stream is open.

@@ -36,15 +36,11 @@ pub fn run(global: &GlobalArgs, args: &PortArgs) -> ExitCode {
                 eprintln!("service \"{}\" is not running", args.service);
                 return ExitCode::from(1);
             };
-            match c
-                .ports
-                .iter()
-                .find(|p| {
-                    p.host_port != 0
-                        && p.container_port == args.private_port
-                        && p.protocol == args.protocol
-                })
-            {
+            match c.ports.iter().find(|p| {
+                p.host_port != 0
+                    && p.container_port == args.private_port
+                    && p.protocol == args.protocol
+            }) {
                 Some(p) => {
                     println!("{}:{}", p.host_ip, p.host_port);
                     ExitCode::SUCCESS

@@ -138,7 +138,9 @@ fn render(list: &[ContainerInfo], args: &PsArgs, now: i64) -> String {
             }
         }
         PsFormat::Table => {
-            let head = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"];
+            let head = [
+                "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS",
+            ];
             let rows: Vec<Vec<String>> = std::iter::once(head.map(String::from).to_vec())
                 .chain(list.iter().map(|c| {
                     vec![
@@ -165,7 +167,13 @@ fn json_row(c: &ContainerInfo, trunc: bool, now: i64) -> serde_json::Value {
     let mounts: Vec<String> = c
         .mounts
         .iter()
-        .map(|m| if trunc { ellipsis(&m.name, 15) } else { m.name.clone() })
+        .map(|m| {
+            if trunc {
+                ellipsis(&m.name, 15)
+            } else {
+                m.name.clone()
+            }
+        })
         .collect();
     let local = c.mounts.iter().filter(|m| m.local_volume).count();
     serde_json::json!({
@@ -208,7 +216,11 @@ fn short_id(id: &str) -> &str {
 
 /// The COMMAND cell: cut to 20 characters (`…` last) unless `--no-trunc`, then Go-quoted.
 fn command(c: &ContainerInfo, trunc: bool) -> String {
-    let cmd = if trunc { ellipsis(&c.command, 20) } else { c.command.clone() };
+    let cmd = if trunc {
+        ellipsis(&c.command, 20)
+    } else {
+        c.command.clone()
+    };
     go_quote(&cmd)
 }
 
@@ -254,8 +266,12 @@ fn go_quote(s: &str) -> String {
 pub fn ports_text(ports: &[PublishedPort]) -> String {
     let mut sorted: Vec<&PublishedPort> = ports.iter().collect();
     sorted.sort_by(|a, b| {
-        (a.container_port, &a.host_ip, a.host_port, &a.protocol)
-            .cmp(&(b.container_port, &b.host_ip, b.host_port, &b.protocol))
+        (a.container_port, &a.host_ip, a.host_port, &a.protocol).cmp(&(
+            b.container_port,
+            &b.host_ip,
+            b.host_port,
+            &b.protocol,
+        ))
     });
     // (address, protocol) → (first, last) of the open range; keys in first-seen order.
     let mut open: Vec<((String, String), (u16, u16))> = Vec::new();
@@ -374,7 +390,10 @@ mod tests {
     fn quoting_and_ellipsis() {
         assert_eq!(go_quote("sh -c 'echo \"q\"'"), "\"sh -c 'echo \\\"q\\\"'\"");
         assert_eq!(go_quote("a\tb\u{1}"), "\"a\\tb\\x01\"");
-        assert_eq!(ellipsis("sh -c 'trap 'exit 0' TERM", 20), "sh -c 'trap 'exit 0…");
+        assert_eq!(
+            ellipsis("sh -c 'trap 'exit 0' TERM", 20),
+            "sh -c 'trap 'exit 0…"
+        );
         assert_eq!(ellipsis("short", 20), "short");
     }
 }

@@ -49,7 +49,9 @@ pub fn run(global: &GlobalArgs, args: &PullArgs) -> ExitCode {
     lifecycle::with_engine(global, async |engine| {
         let mut pulls = FuturesUnordered::new();
         for name in &services {
-            let Some(svc) = project.services.get(name) else { continue };
+            let Some(svc) = project.services.get(name) else {
+                continue;
+            };
             if svc.image.is_empty() {
                 line(args.quiet, name, "Skipped - No image to be pulled");
                 continue;

@@ -501,8 +501,14 @@ mod tests {
         let long = "k".repeat(129);
         let v = json!({ "m": { long.clone(): "v", "s": 1 }, long.clone(): {"a": 1, "b": [1, 2]} });
         let out = to_yaml(&v);
-        assert!(out.contains(&format!("  ? {long}\n  : v\n  s: 1\n")), "{out}");
-        assert!(out.contains(&format!("? {long}\n: a: 1\n  b:\n    - 1\n    - 2\n")), "{out}");
+        assert!(
+            out.contains(&format!("  ? {long}\n  : v\n  s: 1\n")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("? {long}\n: a: 1\n  b:\n    - 1\n    - 2\n")),
+            "{out}"
+        );
         // 128 bytes is still a simple key.
         let key = "k".repeat(128);
         assert_eq!(to_yaml(&json!({ key.clone(): 1 })), format!("{key}: 1\n"));

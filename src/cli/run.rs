@@ -118,7 +118,11 @@ pub struct RunArgs {
     #[arg(value_name = "SERVICE")]
     pub service: String,
     /// The command and its arguments (default: the service's)
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
@@ -131,7 +135,9 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 /// reports a missing service as Compose does (`no such service: x`).
 fn load(global: &GlobalArgs, service: &str) -> Result<Session, ExitCode> {
     let colors = global.colors();
-    let mut opts = global.load_options().map_err(|e| fail(format!("error: {e}")))?;
+    let mut opts = global
+        .load_options()
+        .map_err(|e| fail(format!("error: {e}")))?;
     opts.services = vec![service.to_string()];
     let loaded = loader::load(&opts).map_err(|e| super::report(&e, colors))?;
     for w in &loaded.warnings {
@@ -145,7 +151,10 @@ fn load(global: &GlobalArgs, service: &str) -> Result<Session, ExitCode> {
         if let Some(first) = cycle.first() {
             c.push(first.clone());
         }
-        fail(format!("error: dependency cycle detected: {}", c.join(" -> ")))
+        fail(format!(
+            "error: dependency cycle detected: {}",
+            c.join(" -> ")
+        ))
     })?;
     let ctx = ProjectContext {
         working_dir: loaded.project_dir.display().to_string(),
@@ -265,7 +274,11 @@ fn one_off_service(
 
 /// A `-v` short-syntax volume as a mount: relative bind sources are relative to the project
 /// directory; a named volume of the project gets its engine name.
-fn volume_mount(project_dir: &str, project: &crate::spec::model::Project, v: &str) -> Result<Mount, String> {
+fn volume_mount(
+    project_dir: &str,
+    project: &crate::spec::model::Project,
+    v: &str,
+) -> Result<Mount, String> {
     let spec = volume_spec::parse(v)?;
     let bind = spec.kind == Some(volume_spec::VolumeKind::Bind);
     let source = match (&spec.source, bind) {
@@ -279,7 +292,11 @@ fn volume_mount(project_dir: &str, project: &crate::spec::model::Project, v: &st
         (None, _) => String::new(),
     };
     Ok(Mount {
-        kind: if bind { MountKind::Bind } else { MountKind::Volume },
+        kind: if bind {
+            MountKind::Bind
+        } else {
+            MountKind::Volume
+        },
         source,
         target: spec.target,
         read_only: spec.read_only,
@@ -297,7 +314,8 @@ struct RunProgress {
 
 impl Progress for RunProgress {
     fn event(&self, kind: &str, name: &str, status: &str) {
-        if matches!(status, "Waiting" | "Healthy" | "Exited") && self.gated.iter().any(|g| g == name)
+        if matches!(status, "Waiting" | "Healthy" | "Exited")
+            && self.gated.iter().any(|g| g == name)
         {
             return;
         }
@@ -327,7 +345,12 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
     let tty = !args.no_tty && !args.detach && tty::stdin_is_terminal();
     let slug = random_slug();
     let name = args.name.clone().unwrap_or_else(|| {
-        format!("{}-{}-run-{}", project.name, svc.name, &slug[..12.min(slug.len())])
+        format!(
+            "{}-{}-run-{}",
+            project.name,
+            svc.name,
+            &slug[..12.min(slug.len())]
+        )
     });
     let one_off = match one_off_service(svc, args, &name, tty, entrypoint) {
         Ok(s) => s,
@@ -381,10 +404,14 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
             .depends_on
             .keys()
             .filter_map(|d| project.services.get(d))
-            .flat_map(|d| (1..=cs::desired_scale(d).max(1)).map(|n| cs::container_name(project, d, n)))
+            .flat_map(|d| {
+                (1..=cs::desired_scale(d).max(1)).map(|n| cs::container_name(project, d, n))
+            })
             .collect();
         let progress = RunProgress {
-            inner: PlainProgress { mode: executor::progress_mode() },
+            inner: PlainProgress {
+                mode: executor::progress_mode(),
+            },
             gated,
         };
         let exec = ExecOptions {
@@ -392,9 +419,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
             stop_timeout: None,
             gate_timeout: None,
         };
-        if let Err(e) =
-            executor::execute_up(engine, project, &session.ctx, &plan, &observed, &exec, &progress)
-                .await
+        if let Err(e) = executor::execute_up(
+            engine,
+            project,
+            &session.ctx,
+            &plan,
+            &observed,
+            &exec,
+            &progress,
+        )
+        .await
         {
             return lifecycle::fail(e);
         }

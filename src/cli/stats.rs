@@ -77,7 +77,11 @@ pub struct StatsRow {
 pub fn cpu_percent(s: &StatsSample) -> f64 {
     let cpu_delta = s.cpu_total as f64 - s.precpu_total as f64;
     let system_delta = s.system_cpu as f64 - s.presystem_cpu as f64;
-    let cpus = if s.online_cpus == 0 { s.percpu_count } else { s.online_cpus };
+    let cpus = if s.online_cpus == 0 {
+        s.percpu_count
+    } else {
+        s.online_cpus
+    };
     if system_delta > 0.0 && cpu_delta > 0.0 {
         cpu_delta / system_delta * f64::from(cpus) * 100.0
     } else {
@@ -104,16 +108,32 @@ pub fn memory_used(s: &StatsSample) -> f64 {
 pub fn row(c: &ContainerInfo, s: &StatsSample, no_trunc: bool) -> StatsRow {
     let used = memory_used(s);
     let limit = s.memory_limit as f64;
-    let mem_perc = if limit == 0.0 { 0.0 } else { used / limit * 100.0 };
+    let mem_perc = if limit == 0.0 {
+        0.0
+    } else {
+        used / limit * 100.0
+    };
     StatsRow {
-        block_io: format!("{} / {}", human::size(s.block_read as f64), human::size(s.block_write as f64)),
+        block_io: format!(
+            "{} / {}",
+            human::size(s.block_read as f64),
+            human::size(s.block_write as f64)
+        ),
         cpu_perc: format!("{:.2}%", cpu_percent(s)),
         container: c.id.clone(),
-        id: if no_trunc { c.id.clone() } else { c.id.chars().take(12).collect() },
+        id: if no_trunc {
+            c.id.clone()
+        } else {
+            c.id.chars().take(12).collect()
+        },
         mem_perc: format!("{mem_perc:.2}%"),
         mem_usage: format!("{} / {}", human::bytes_size(used), human::bytes_size(limit)),
         name: c.name.clone(),
-        net_io: format!("{} / {}", human::size(s.net_rx as f64), human::size(s.net_tx as f64)),
+        net_io: format!(
+            "{} / {}",
+            human::size(s.net_rx as f64),
+            human::size(s.net_tx as f64)
+        ),
         pids: s.pids.to_string(),
     }
 }
@@ -126,8 +146,14 @@ fn render(rows: &[StatsRow], format: StatsFormat) -> String {
             .collect(),
         StatsFormat::Table => {
             let mut table = vec![[
-                "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
-                "BLOCK I/O", "PIDS",
+                "CONTAINER ID",
+                "NAME",
+                "CPU %",
+                "MEM USAGE / LIMIT",
+                "MEM %",
+                "NET I/O",
+                "BLOCK I/O",
+                "PIDS",
             ]
             .map(String::from)
             .to_vec()];
@@ -153,9 +179,10 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> ExitCode {
     let keep = |c: &ContainerInfo| args.all || c.state == ContainerState::Running;
     targets::run_on_containers(global, &services, keep, async |_session, engine, list| {
         if args.no_stream {
-            let samples = futures_util::future::join_all(list.iter().map(|c| async {
-                engine.stats(&c.id, false).next().await
-            }))
+            let samples = futures_util::future::join_all(
+                list.iter()
+                    .map(|c| async { engine.stats(&c.id, false).next().await }),
+            )
             .await;
             let mut rows = Vec::new();
             for (c, s) in list.iter().zip(samples) {
@@ -176,9 +203,11 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> ExitCode {
             .enumerate()
             .map(|(i, c)| (i, row(c, &StatsSample::default(), args.no_trunc)))
             .collect();
-        let mut samples = select_all(list.iter().enumerate().map(|(i, c)| {
-            engine.stats(&c.id, true).map(move |s| (i, s))
-        }));
+        let mut samples = select_all(
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| engine.stats(&c.id, true).map(move |s| (i, s))),
+        );
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         loop {
@@ -225,7 +254,8 @@ mod tests {
             ..Default::default()
         };
         assert!((cpu_percent(&s) - 40.0).abs() < 1e-9);
-        s.memory_stats.insert("total_inactive_file".into(), 2 * 1024 * 1024);
+        s.memory_stats
+            .insert("total_inactive_file".into(), 2 * 1024 * 1024);
         assert_eq!(memory_used(&s), 8.0 * 1024.0 * 1024.0);
         s.memory_stats.clear();
         s.memory_stats.insert("inactive_file".into(), 1024 * 1024);

@@ -28,7 +28,9 @@ pub enum UnpackError {
     Absolute { entry: String },
     #[error("refusing to extract `{entry}`: `..` in the archive path")]
     ParentDir { entry: String },
-    #[error("refusing to extract `{entry}`: it would be written through the symbolic link `{link}`")]
+    #[error(
+        "refusing to extract `{entry}`: it would be written through the symbolic link `{link}`"
+    )]
     ThroughSymlink { entry: String, link: String },
     #[error("{path}: {source}")]
     Io {
@@ -328,7 +330,12 @@ where
 }
 
 /// Packs `src` as [`pack`] does, streamed.
-pub fn pack_upload(src: PathBuf, name: PathBuf, root_owner: bool, follow_top_link: bool) -> TarUpload {
+pub fn pack_upload(
+    src: PathBuf,
+    name: PathBuf,
+    root_owner: bool,
+    follow_top_link: bool,
+) -> TarUpload {
     tar_upload(move |w| {
         let mut tar = tar::Builder::new(w);
         let opts = PackOptions {
@@ -384,11 +391,17 @@ mod tests {
             ("etc/l", tar::EntryType::Symlink, "/proc/mounts", b""),
             ("etc/h", tar::EntryType::Link, "etc/a", b""),
         ]);
-        let rebase = Rebase { from: "etc".into(), to: "copy".into() };
+        let rebase = Rebase {
+            from: "etc".into(),
+            to: "copy".into(),
+        };
         unpack(&t[..], &d.join("dest"), Some(&rebase)).unwrap();
         assert_eq!(fs::read(d.join("dest/copy/a")).unwrap(), b"A");
         assert_eq!(fs::read(d.join("dest/copy/h")).unwrap(), b"A");
-        assert_eq!(fs::read_link(d.join("dest/copy/l")).unwrap(), Path::new("/proc/mounts"));
+        assert_eq!(
+            fs::read_link(d.join("dest/copy/l")).unwrap(),
+            Path::new("/proc/mounts")
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -455,7 +468,10 @@ mod tests {
         let bytes = tar.into_inner().unwrap();
         unpack(&bytes[..], &d.join("dest"), None).unwrap();
         assert_eq!(fs::read(d.join("dest/src/sub/f")).unwrap(), b"F");
-        assert_eq!(fs::read_link(d.join("dest/src/link")).unwrap(), Path::new("sub/f"));
+        assert_eq!(
+            fs::read_link(d.join("dest/src/link")).unwrap(),
+            Path::new("sub/f")
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 }

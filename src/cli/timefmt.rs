@@ -69,7 +69,6 @@ impl LocalTime {
     }
 }
 
-
 impl LocalTime {
     /// Go's `time.Time.String()` for a whole second: `2006-01-02 15:04:05 -0700 MST`.
     pub fn go_string(&self) -> String {
@@ -80,9 +79,16 @@ impl LocalTime {
         let zone = if self.tm.tm_zone.is_null() {
             String::new()
         } else {
-            unsafe { std::ffi::CStr::from_ptr(self.tm.tm_zone) }.to_string_lossy().into_owned()
+            unsafe { std::ffi::CStr::from_ptr(self.tm.tm_zone) }
+                .to_string_lossy()
+                .into_owned()
         };
-        format!("{} {sign}{:02}{:02} {zone}", self.date_time(' '), abs / 3600, abs % 3600 / 60)
+        format!(
+            "{} {sign}{:02}{:02} {zone}",
+            self.date_time(' '),
+            abs / 3600,
+            abs % 3600 / 60
+        )
     }
 }
 

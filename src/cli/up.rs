@@ -90,7 +90,10 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
     let mut scale = BTreeMap::new();
     for s in &args.scale {
-        match s.split_once('=').and_then(|(k, v)| Some((k, v.parse::<u32>().ok()?))) {
+        match s
+            .split_once('=')
+            .and_then(|(k, v)| Some((k, v.parse::<u32>().ok()?)))
+        {
             Some((k, n)) => {
                 scale.insert(k.to_string(), n);
             }
@@ -143,18 +146,21 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
     lifecycle::with_engine(global, async |engine| {
         let selected = planner::selection(&session.graph, &opts);
         if !args.no_build && !global.dry_run {
-            if let Err(code) = super::build::build_for_up(engine, &session, &selected, args.build).await {
+            if let Err(code) =
+                super::build::build_for_up(engine, &session, &selected, args.build).await
+            {
                 return code;
             }
         }
-        let observed =
-            match executor::observe(engine, &session.project, &selected).await {
-                Ok(o) => o,
-                Err(e) => return lifecycle::fail(e),
-            };
+        let observed = match executor::observe(engine, &session.project, &selected).await {
+            Ok(o) => o,
+            Err(e) => return lifecycle::fail(e),
+        };
         let plan = planner::plan_up(&session.project, &session.graph, &observed, &opts);
         tracing::debug!(plan = %plan, "up plan");
-        let progress = PlainProgress { mode: executor::progress_mode() };
+        let progress = PlainProgress {
+            mode: executor::progress_mode(),
+        };
         if global.dry_run {
             print!("{plan}");
             return ExitCode::SUCCESS;
@@ -191,11 +197,12 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         // Attached: the project is converged; another command (a `down` in another terminal)
         // may go on while we follow the output.
         drop(lock.take());
-        let attach = if args.attach.is_empty() && !args.services.is_empty() && !args.attach_dependencies {
-            args.services.clone()
-        } else {
-            args.attach.clone()
-        };
+        let attach =
+            if args.attach.is_empty() && !args.services.is_empty() && !args.attach_dependencies {
+                args.services.clone()
+            } else {
+                args.attach.clone()
+            };
         let colors = !args.no_color && global.colors();
         let opts = super::attach::AttachOptions {
             attach,

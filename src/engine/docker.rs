@@ -32,13 +32,12 @@ use bollard::models::{
     RestartPolicy as DockerRestart, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
-    InspectNetworkOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder,
-    AttachContainerOptionsBuilder, ResizeContainerTTYOptions, RestartContainerOptionsBuilder,
-    StartContainerOptions, StopContainerOptionsBuilder, TopOptions,
-    WaitContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    InspectContainerOptions, InspectNetworkOptions, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    RenameContainerOptionsBuilder, ResizeContainerTTYOptions, RestartContainerOptionsBuilder,
+    StartContainerOptions, StopContainerOptionsBuilder, TopOptions, WaitContainerOptionsBuilder,
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::StreamExt;
@@ -72,18 +71,28 @@ mod version_cache {
 
     fn key(socket: &str) -> Option<String> {
         let m = std::fs::metadata(socket).ok()?;
-        Some(format!("{socket} {} {} {}.{}", m.dev(), m.ino(), m.ctime(), m.ctime_nsec()))
+        Some(format!(
+            "{socket} {} {} {}.{}",
+            m.dev(),
+            m.ino(),
+            m.ctime(),
+            m.ctime_nsec()
+        ))
     }
 
     fn file() -> Option<std::path::PathBuf> {
-        crate::paths::runtime_dir("docker").ok().map(|d| d.join("api-versions"))
+        crate::paths::runtime_dir("docker")
+            .ok()
+            .map(|d| d.join("api-versions"))
     }
 
     /// The cached version for `socket`, if its entry matches the socket as it is now.
     pub fn load(socket: &str) -> Option<ClientVersion> {
         let key = key(socket)?;
         let text = std::fs::read_to_string(file()?).ok()?;
-        let line = text.lines().find_map(|l| l.strip_prefix(key.as_str())?.strip_prefix(' '))?;
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str())?.strip_prefix(' '))?;
         let (major, minor) = line.trim().split_once('.')?;
         Some(ClientVersion {
             major_version: major.parse().ok()?,
@@ -103,7 +112,10 @@ mod version_cache {
             .take(15)
             .map(|l| format!("{l}\n"))
             .collect();
-        text.push_str(&format!("{key} {}.{}\n", version.major_version, version.minor_version));
+        text.push_str(&format!(
+            "{key} {}.{}\n",
+            version.major_version, version.minor_version
+        ));
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -450,15 +462,15 @@ fn info_from_summary(c: ContainerSummary) -> ContainerInfo {
         .unwrap_or_default()
         .into_iter()
         .map(|p| PublishedPort {
-                host_ip: p.ip.unwrap_or_default(),
-                host_port: p.public_port.unwrap_or(0),
-                container_port: p.private_port,
-                protocol: p
-                    .typ
-                    .map(|t| t.as_ref().to_string())
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or_else(|| "tcp".to_string()),
-            })
+            host_ip: p.ip.unwrap_or_default(),
+            host_port: p.public_port.unwrap_or(0),
+            container_port: p.private_port,
+            protocol: p
+                .typ
+                .map(|t| t.as_ref().to_string())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "tcp".to_string()),
+        })
         .collect();
     ports.sort_by(|a, b| {
         (a.container_port, &a.protocol, &a.host_ip, a.host_port).cmp(&(
@@ -498,14 +510,23 @@ fn info_from_summary(c: ContainerSummary) -> ContainerInfo {
             n.sort();
             n
         },
-        mounts: c.mounts.unwrap_or_default().into_iter().map(mount_summary).collect(),
+        mounts: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(mount_summary)
+            .collect(),
         stop_timeout: None,
     }
 }
 
 /// A mount point as `ps` shows it: the volume name, else the host path.
 fn mount_summary(m: bollard::models::MountPoint) -> MountSummary {
-    let name = m.name.filter(|n| !n.is_empty()).or(m.source).unwrap_or_default();
+    let name = m
+        .name
+        .filter(|n| !n.is_empty())
+        .or(m.source)
+        .unwrap_or_default();
     MountSummary {
         local_volume: m.driver.as_deref() == Some("local"),
         name,
@@ -558,13 +579,23 @@ fn info_from_inspect(c: ContainerInspectResponse) -> ContainerInfo {
             .collect::<Vec<_>>()
             .join(" "),
         networks: {
-            let nets = c.network_settings.as_ref().and_then(|n| n.networks.as_ref());
-            let mut n: Vec<String> = nets.map(|n| n.keys().cloned().collect()).unwrap_or_default();
+            let nets = c
+                .network_settings
+                .as_ref()
+                .and_then(|n| n.networks.as_ref());
+            let mut n: Vec<String> = nets
+                .map(|n| n.keys().cloned().collect())
+                .unwrap_or_default();
             n.sort();
             n
         },
         ports: ports_from_map(c.network_settings.and_then(|n| n.ports)),
-        mounts: c.mounts.unwrap_or_default().into_iter().map(mount_summary).collect(),
+        mounts: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(mount_summary)
+            .collect(),
         stop_timeout: config
             .stop_timeout
             .and_then(|s| u64::try_from(s).ok())
@@ -1501,8 +1532,13 @@ impl Engine for DockerEngine {
         self.archive_get(id, path)
     }
 
-    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
-        -> EngineResult<()> {
+    async fn copy_to(
+        &self,
+        id: &str,
+        dir: &str,
+        tar: TarUpload,
+        owner: Ownership,
+    ) -> EngineResult<()> {
         self.archive_put(id, dir, tar, owner).await
     }
 
@@ -1520,7 +1556,11 @@ impl Engine for DockerEngine {
             filters.insert("label".into(), filter.labels.clone());
         }
         if !filter.kinds.is_empty() {
-            let kinds = filter.kinds.iter().map(|k| k.as_str().to_string()).collect();
+            let kinds = filter
+                .kinds
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect();
             filters.insert("type".into(), kinds);
         }
         let options = bollard::query_parameters::EventsOptions {
@@ -1529,7 +1569,11 @@ impl Engine for DockerEngine {
             filters: (!filters.is_empty()).then_some(filters),
         };
         // The stream lasts as long as the caller follows it: no client timeout.
-        let stream = self.docker.clone().with_timeout(NO_TIMEOUT).events(Some(options));
+        let stream = self
+            .docker
+            .clone()
+            .with_timeout(NO_TIMEOUT)
+            .events(Some(options));
         let socket = self.socket.clone();
         Box::pin(stream.filter_map(move |item| {
             let out = match item {

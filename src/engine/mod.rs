@@ -131,8 +131,13 @@ pub trait Engine {
     /// a path ending in `/.`: the directory's contents).
     fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a>;
     /// Extracts `tar` into the existing directory `dir` of the container.
-    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
-        -> EngineResult<()>;
+    async fn copy_to(
+        &self,
+        id: &str,
+        dir: &str,
+        tar: TarUpload,
+        owner: Ownership,
+    ) -> EngineResult<()>;
     /// Resource usage: one sample (`stream` false), or one a second until the stream is
     /// dropped or the container goes away.
     fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a>;
@@ -270,8 +275,13 @@ impl Engine for Backend {
             Backend::Docker(e) => e.copy_from(id, path),
         }
     }
-    async fn copy_to(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
-        -> EngineResult<()> {
+    async fn copy_to(
+        &self,
+        id: &str,
+        dir: &str,
+        tar: TarUpload,
+        owner: Ownership,
+    ) -> EngineResult<()> {
         delegate!(self, e => e.copy_to(id, dir, tar, owner))
     }
     fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {

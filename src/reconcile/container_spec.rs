@@ -193,10 +193,7 @@ pub fn container_spec(
                 Ulimit::Range { soft, hard } => (name.clone(), *soft, *hard),
             })
             .collect(),
-        log_driver: svc
-            .logging
-            .as_ref()
-            .and_then(|l| non_empty(&l.driver)),
+        log_driver: svc.logging.as_ref().and_then(|l| non_empty(&l.driver)),
         log_options: svc
             .logging
             .as_ref()
@@ -245,11 +242,7 @@ pub fn container_spec(
                     .as_ref()
                     .and_then(|b| b.create_host_path)
                     .unwrap_or(true),
-                tmpfs_size: v
-                    .tmpfs
-                    .as_ref()
-                    .map(|t| t.size.0)
-                    .filter(|s| *s > 0),
+                tmpfs_size: v.tmpfs.as_ref().map(|t| t.size.0).filter(|s| *s > 0),
             }
         })
         .collect();
@@ -329,7 +322,11 @@ pub fn network_spec(project: &Project, key: &str) -> NetworkSpec {
     NetworkSpec {
         name: network_name(project, key),
         driver: non_empty(&n.driver),
-        driver_opts: n.driver_opts.clone().into_iter().collect::<BTreeMap<_, _>>(),
+        driver_opts: n
+            .driver_opts
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
         internal: n.internal,
         attachable: n.attachable,
         enable_ipv6: n.enable_ipv6,

@@ -234,23 +234,43 @@ async fn execute_up_steps<E: Engine>(ctx: &Ctx<'_, E>, plan: &Plan) -> Result<()
     let (engine, project, progress) = (ctx.engine, ctx.project, ctx.progress);
     // External networks and volumes must exist.
     for (key, n) in &project.networks {
-        let used = project.services.values().any(|s| s.networks.contains_key(key));
+        let used = project
+            .services
+            .values()
+            .any(|s| s.networks.contains_key(key));
         if n.external && used {
             let name = cs::network_name(project, key);
-            if engine.find_network(&name).await.map_err(engine_err("inspecting network"))?.is_none() {
-                return Err(ExecError::ExternalMissing { kind: "network", name });
+            if engine
+                .find_network(&name)
+                .await
+                .map_err(engine_err("inspecting network"))?
+                .is_none()
+            {
+                return Err(ExecError::ExternalMissing {
+                    kind: "network",
+                    name,
+                });
             }
         }
     }
     for (key, v) in &project.volumes {
-        let used = project
-            .services
-            .values()
-            .any(|s| s.volumes.iter().any(|m| m.kind == "volume" && &m.source == key));
+        let used = project.services.values().any(|s| {
+            s.volumes
+                .iter()
+                .any(|m| m.kind == "volume" && &m.source == key)
+        });
         if v.external && used {
             let name = cs::volume_name(project, key);
-            if engine.find_volume(&name).await.map_err(engine_err("inspecting volume"))?.is_none() {
-                return Err(ExecError::ExternalMissing { kind: "volume", name });
+            if engine
+                .find_volume(&name)
+                .await
+                .map_err(engine_err("inspecting volume"))?
+                .is_none()
+            {
+                return Err(ExecError::ExternalMissing {
+                    kind: "volume",
+                    name,
+                });
             }
         }
     }
@@ -324,7 +344,9 @@ async fn execute_up_steps<E: Engine>(ctx: &Ctx<'_, E>, plan: &Plan) -> Result<()
     match failed.len() {
         0 => Ok(()),
         1 => Err(failed.remove(0).1),
-        _ => Err(ExecError::Several(failed.into_iter().map(|(_, e)| e.to_string()).collect())),
+        _ => Err(ExecError::Several(
+            failed.into_iter().map(|(_, e)| e.to_string()).collect(),
+        )),
     }
 }
 
@@ -336,7 +358,12 @@ impl<E: Engine> Ctx<'_, E> {
                 let svc = &self.project.services[service];
                 self.create(svc, *number).await?;
             }
-            Op::Recreate { service, number, id, name } => {
+            Op::Recreate {
+                service,
+                number,
+                id,
+                name,
+            } => {
                 let svc = &self.project.services[service];
                 self.recreate(svc, *number, id, name).await?;
             }
@@ -472,7 +499,9 @@ impl<E: Engine> Ctx<'_, E> {
                 .map(|c| c.name.clone())
                 .collect();
             if names.is_empty() && d.required {
-                return Err(ExecError::Gate(format!("service \"{dep}\" has no container")));
+                return Err(ExecError::Gate(format!(
+                    "service \"{dep}\" has no container"
+                )));
             }
             for name in names {
                 self.wait_gate(&name, d.condition).await?;
@@ -514,7 +543,9 @@ impl<E: Engine> Ctx<'_, E> {
         match self.opts.gate_timeout {
             None => wait.await,
             Some(t) => tokio::time::timeout(t, wait).await.unwrap_or_else(|_| {
-                Err(ExecError::Timeout(format!("timeout waiting for container {name}")))
+                Err(ExecError::Timeout(format!(
+                    "timeout waiting for container {name}"
+                )))
             }),
         }
     }
@@ -544,7 +575,10 @@ pub fn gate(c: &ContainerInfo, cond: Condition) -> Gate {
                     .map(|o| format!(" (last check: {o})"))
                     .unwrap_or_default()
             )),
-            Health::None => Gate::Failed(format!("container {} has no healthcheck configured", c.name)),
+            Health::None => Gate::Failed(format!(
+                "container {} has no healthcheck configured",
+                c.name
+            )),
             Health::Starting if exited => Gate::Failed(format!(
                 "container {} exited ({}) before it was healthy",
                 c.name,
@@ -560,7 +594,9 @@ pub fn gate(c: &ContainerInfo, cond: Condition) -> Gate {
             } else {
                 Gate::Failed(format!(
                     "service \"{}\" didn't complete successfully: exit {}",
-                    c.labels.get(labels::SERVICE).map_or(c.name.as_str(), String::as_str),
+                    c.labels
+                        .get(labels::SERVICE)
+                        .map_or(c.name.as_str(), String::as_str),
                     c.exit_code.unwrap_or(-1)
                 ))
             }
@@ -592,7 +628,9 @@ pub async fn wait_running<E: Engine>(
         match timeout {
             None => wait.await,
             Some(t) => tokio::time::timeout(t, wait).await.unwrap_or_else(|_| {
-                Err(ExecError::Timeout("timeout waiting for the services to be healthy".into()))
+                Err(ExecError::Timeout(
+                    "timeout waiting for the services to be healthy".into(),
+                ))
             }),
         }
     };
@@ -618,16 +656,26 @@ async fn running_state<E: Engine>(
         .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
         .map(|(n, _)| n)
         .collect();
-    let all = engine.list_containers(&filter).await.map_err(engine_err("listing containers"))?;
-    let selected: Vec<&ContainerInfo> =
-        all.iter().filter(|c| services.iter().any(|s| s == service_of(c))).collect();
+    let all = engine
+        .list_containers(&filter)
+        .await
+        .map_err(engine_err("listing containers"))?;
+    let selected: Vec<&ContainerInfo> = all
+        .iter()
+        .filter(|c| services.iter().any(|s| s == service_of(c)))
+        .collect();
     let inspected = futures_util::future::try_join_all(selected.iter().map(|c| async move {
-        engine.inspect_container(&c.id).await.map_err(engine_err("inspecting"))
+        engine
+            .inspect_container(&c.id)
+            .await
+            .map_err(engine_err("inspecting"))
     }))
     .await?;
     let mut pending = false;
     for c in &inspected {
-        let one_shot = completion_waited.iter().any(|s| s.as_str() == service_of(c));
+        let one_shot = completion_waited
+            .iter()
+            .any(|s| s.as_str() == service_of(c));
         let state = if one_shot {
             gate(c, Condition::ServiceCompletedSuccessfully)
         } else if c.health != Health::None {
@@ -635,7 +683,11 @@ async fn running_state<E: Engine>(
         } else if c.state == ContainerState::Running {
             Gate::Met
         } else if matches!(c.state, ContainerState::Exited | ContainerState::Dead) {
-            Gate::Failed(format!("container {} exited ({})", c.name, c.exit_code.unwrap_or(-1)))
+            Gate::Failed(format!(
+                "container {} exited ({})",
+                c.name,
+                c.exit_code.unwrap_or(-1)
+            ))
         } else {
             Gate::Pending
         };
@@ -669,9 +721,7 @@ pub async fn execute_down<E: Engine>(
             async move {
                 let _p = sem.acquire().await.expect("semaphore closed");
                 let c = engine.inspect_container(id).await.ok();
-                let svc = c
-                    .as_ref()
-                    .and_then(|c| project.services.get(service_of(c)));
+                let svc = c.as_ref().and_then(|c| project.services.get(service_of(c)));
                 let timeout = opts.stop_timeout.unwrap_or_else(|| {
                     svc.and_then(|s| s.stop_grace_period)
                         .map_or(Duration::from_secs(10), |d| d.as_std())
@@ -696,12 +746,19 @@ pub async fn execute_down<E: Engine>(
         }
     }
     for name in &plan.kept_orphans {
-        crate::cli::warn(&format!("Found orphan container {name} for this project; use --remove-orphans to remove it"), false);
+        crate::cli::warn(
+            &format!(
+                "Found orphan container {name} for this project; use --remove-orphans to remove it"
+            ),
+            false,
+        );
     }
     for name in &plan.networks {
         progress.event("Network", name, "Removing");
         match engine.remove_network(name).await {
-            Ok(()) | Err(EngineError::NotFound { .. }) => progress.event("Network", name, "Removed"),
+            Ok(()) | Err(EngineError::NotFound { .. }) => {
+                progress.event("Network", name, "Removed")
+            }
             // Still used by a container down does not remove (a one-off `run` container,
             // another project's): kept, as Compose keeps it.
             Err(EngineError::Conflict { message }) => {

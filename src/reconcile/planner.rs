@@ -99,18 +99,42 @@ impl fmt::Display for Cause {
 /// One engine operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    CreateNetwork { key: String, name: String },
-    CreateVolume { key: String, name: String },
+    CreateNetwork {
+        key: String,
+        name: String,
+    },
+    CreateVolume {
+        key: String,
+        name: String,
+    },
     /// Create replica `number` of the service (started later by [`Op::Start`] unless
     /// `--no-start`).
-    Create { service: String, number: u32 },
+    Create {
+        service: String,
+        number: u32,
+    },
     /// Replace the container `id` by a new one with the same number.
-    Recreate { service: String, number: u32, id: String, name: String },
-    Start { service: String, number: u32 },
+    Recreate {
+        service: String,
+        number: u32,
+        id: String,
+        name: String,
+    },
+    Start {
+        service: String,
+        number: u32,
+    },
     /// Stop and start again a running container.
-    Restart { service: String, number: u32 },
+    Restart {
+        service: String,
+        number: u32,
+    },
     /// Stop and remove a container (scale down, orphans).
-    Remove { service: String, id: String, name: String },
+    Remove {
+        service: String,
+        id: String,
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,7 +207,12 @@ impl fmt::Display for StepLine<'_> {
             Op::CreateNetwork { name, .. } => write!(f, "create network {name} ({c})"),
             Op::CreateVolume { name, .. } => write!(f, "create volume {name} ({c})"),
             Op::Create { service, number } => write!(f, "create {service} #{number} ({c})"),
-            Op::Recreate { service, number, name, .. } => {
+            Op::Recreate {
+                service,
+                number,
+                name,
+                ..
+            } => {
                 write!(f, "recreate {service} #{number} {name} ({c})")
             }
             Op::Start { service, number } => write!(f, "start {service} #{number} ({c})"),
@@ -239,7 +268,9 @@ pub fn plan_up(
     let mut nets = BTreeSet::new();
     let mut vols = BTreeSet::new();
     for name in &selected {
-        let Some(svc) = project.services.get(name) else { continue };
+        let Some(svc) = project.services.get(name) else {
+            continue;
+        };
         if svc.network_mode.is_empty() {
             nets.extend(svc.networks.keys().cloned());
         }
@@ -295,7 +326,9 @@ pub fn plan_up(
             if !selected.contains(&name) {
                 continue;
             }
-            let Some(svc) = project.services.get(&name) else { continue };
+            let Some(svc) = project.services.get(&name) else {
+                continue;
+            };
             let dep_recreated = svc.depends_on.keys().any(|d| recreated.contains(d));
             // `depends_on.<dep>.restart: true`: restart this service when `dep` is replaced.
             let restart_for = svc
@@ -307,7 +340,10 @@ pub fn plan_up(
             if let Some(dep) = restart_for {
                 for n in std::mem::take(&mut sp.up_to_date) {
                     sp.steps.push(Step {
-                        op: Op::Restart { service: name.clone(), number: n },
+                        op: Op::Restart {
+                            service: name.clone(),
+                            number: n,
+                        },
                         cause: Cause::DependencyReplaced(dep.clone()),
                     });
                 }
@@ -396,17 +432,26 @@ fn plan_service(
                 });
                 if !opts.no_start {
                     sp.steps.push(Step {
-                        op: Op::Start { service: svc.name.clone(), number: n },
+                        op: Op::Start {
+                            service: svc.name.clone(),
+                            number: n,
+                        },
                         cause: Cause::NotRunning,
                     });
                 }
             }
             // Compose starts again what is stopped or exited.
             None if !opts.no_start
-                && !matches!(c.state, ContainerState::Running | ContainerState::Restarting) =>
+                && !matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting
+                ) =>
             {
                 sp.steps.push(Step {
-                    op: Op::Start { service: svc.name.clone(), number: n },
+                    op: Op::Start {
+                        service: svc.name.clone(),
+                        number: n,
+                    },
                     cause: Cause::NotRunning,
                 });
             }
@@ -416,12 +461,18 @@ fn plan_service(
     for n in 1..=scale {
         if !seen.contains(&n) {
             sp.steps.push(Step {
-                op: Op::Create { service: svc.name.clone(), number: n },
+                op: Op::Create {
+                    service: svc.name.clone(),
+                    number: n,
+                },
                 cause: Cause::Missing,
             });
             if !opts.no_start {
                 sp.steps.push(Step {
-                    op: Op::Start { service: svc.name.clone(), number: n },
+                    op: Op::Start {
+                        service: svc.name.clone(),
+                        number: n,
+                    },
                     cause: Cause::Missing,
                 });
             }
@@ -458,7 +509,12 @@ pub fn plan_down(
     }
     let mut orphans = Vec::new();
     if remove_orphans {
-        orphans.extend(observed.oneoffs.iter().map(|c| (c.id.clone(), c.name.clone())));
+        orphans.extend(
+            observed
+                .oneoffs
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone())),
+        );
     }
     for (svc, cs) in &by_service {
         if !project.services.contains_key(*svc) {

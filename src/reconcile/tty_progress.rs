@@ -18,8 +18,22 @@ use std::time::Instant;
 
 /// Statuses after which nothing more is expected for the object.
 const DONE: &[&str] = &[
-    "Created", "Started", "Healthy", "Exited", "Stopped", "Removed", "Running", "Recreated",
-    "Pulled", "Built", "Killed", "Paused", "Unpaused", "Restarted", "Copied", "Skipped",
+    "Created",
+    "Started",
+    "Healthy",
+    "Exited",
+    "Stopped",
+    "Removed",
+    "Running",
+    "Recreated",
+    "Pulled",
+    "Built",
+    "Killed",
+    "Paused",
+    "Unpaused",
+    "Restarted",
+    "Copied",
+    "Skipped",
 ];
 const FAILED: &[&str] = &["Error", "Errored", "Failed"];
 
@@ -91,8 +105,18 @@ pub fn freeze() {
 fn render(view: &View, now: Instant) -> String {
     let done = view.entries.iter().filter(|e| e.ended.is_some()).count();
     let mut out = format!("[+] Running {done}/{}\n", view.entries.len());
-    let id_width = view.entries.iter().map(|e| e.id.chars().count()).max().unwrap_or(0);
-    let status_width = view.entries.iter().map(|e| e.status.len()).max().unwrap_or(0);
+    let id_width = view
+        .entries
+        .iter()
+        .map(|e| e.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let status_width = view
+        .entries
+        .iter()
+        .map(|e| e.status.len())
+        .max()
+        .unwrap_or(0);
     for e in &view.entries {
         let icon = match (e.failed, e.ended.is_some()) {
             (true, _) => "\x1b[31m✘\x1b[0m",

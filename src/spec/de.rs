@@ -759,9 +759,15 @@ mod tests {
         // `container_name: 1` is an error in Compose (`must be a string`), not "1".
         let n = Node::new(Value::Int(1), sp(4));
         let err = from_node::<String>(&n, "services.web.container_name").unwrap_err();
-        assert_eq!(err.describe(), "services.web.container_name must be a string");
+        assert_eq!(
+            err.describe(),
+            "services.web.container_name must be a string"
+        );
         assert_eq!(err.span, Some(sp(4)));
-        assert_eq!(from_node::<String>(&Node::string("1", sp(4)), "x").unwrap(), "1");
+        assert_eq!(
+            from_node::<String>(&Node::string("1", sp(4)), "x").unwrap(),
+            "1"
+        );
     }
 
     #[test]
@@ -774,7 +780,10 @@ mod tests {
         from_node::<bool>(&Node::string("yes", sp(1)), "x").unwrap();
         let w = take_warnings();
         assert_eq!(w.len(), 4, "{w:?}");
-        assert_eq!(w[0], "\"yes\" for boolean is not supported by YAML 1.2, please use `true`");
+        assert_eq!(
+            w[0],
+            "\"yes\" for boolean is not supported by YAML 1.2, please use `true`"
+        );
         assert!(from_node::<bool>(&Node::string("1", sp(1)), "x").is_err());
     }
 }

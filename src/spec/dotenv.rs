@@ -386,7 +386,8 @@ impl Parser<'_> {
             return Ok((value, src.get(i..).unwrap_or("")));
         }
         let first_line = src.split('\n').next().unwrap_or("");
-        let mut e = DotenvError::syntax(self.line, format!("unterminated quoted value {first_line}"));
+        let mut e =
+            DotenvError::syntax(self.line, format!("unterminated quoted value {first_line}"));
         e.start_line = start_line;
         Err(e)
     }

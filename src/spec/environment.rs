@@ -215,7 +215,13 @@ pub fn resolve(opts: &LoadOptions, sources: &SourceMap) -> Result<ProjectEnv, Lo
 
     // Phase 2: the project directory's .env fills what is still unset.
     if !explicit_env && dot_env_enabled && project_dir != work_dir {
-        let values = read_env_files(&[project_dir.join(".env")], &env, false, &mut warnings, sources)?;
+        let values = read_env_files(
+            &[project_dir.join(".env")],
+            &env,
+            false,
+            &mut warnings,
+            sources,
+        )?;
         merge_missing(&mut env, values);
     }
 

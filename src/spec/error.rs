@@ -144,8 +144,8 @@ pub fn render(e: &LoadError, sources: &SourceMap) -> String {
                 if skip > 0 {
                     line_shown.insert_str(0, "...");
                 }
-                let caret_col = (col0 - skip + if skip > 0 { 3 } else { 0 })
-                    .min(line_shown.chars().count());
+                let caret_col =
+                    (col0 - skip + if skip > 0 { 3 } else { 0 }).min(line_shown.chars().count());
                 let lead: String = line_shown
                     .chars()
                     .take(caret_col)

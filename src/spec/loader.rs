@@ -48,7 +48,8 @@ pub struct Loaded {
 /// Loads a project.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadErrors> {
     let sources = SourceMap::new();
-    let pe = environment::resolve(opts, &sources).map_err(|e| LoadErrors::one(e, sources.clone()))?;
+    let pe =
+        environment::resolve(opts, &sources).map_err(|e| LoadErrors::one(e, sources.clone()))?;
     let mut loader = Loader::new(opts, sources.clone(), &pe);
     let result = loader.run(&pe);
     match result {
@@ -182,7 +183,10 @@ impl<'a> Loader<'a> {
         let tree_services = tree.get("services").and_then(Node::as_map);
         for (n, s) in project.services.iter_mut() {
             s.name = n.clone();
-            if let Some(svc) = tree_services.and_then(|m| m.get(n)).and_then(|e| e.value.as_map()) {
+            if let Some(svc) = tree_services
+                .and_then(|m| m.get(n))
+                .and_then(|e| e.value.as_map())
+            {
                 for (k, e) in svc.iter().filter(|(k, _)| k.starts_with("x-")) {
                     s.extensions.insert(k.clone(), tree_json::to_json(&e.value));
                 }
@@ -314,9 +318,7 @@ impl<'a> Loader<'a> {
         if bytes.len() > MAX_FILE_BYTES {
             self.errors.push(LoadError::new(
                 Problem::Io,
-                format!(
-                    "{label}: file too large: more than the limit of {MAX_FILE_BYTES} bytes"
-                ),
+                format!("{label}: file too large: more than the limit of {MAX_FILE_BYTES} bytes"),
             ));
             return None;
         }
@@ -624,14 +626,19 @@ impl<'a> Loader<'a> {
                     .map(|p| PathBuf::from(absolutize(&ctx.base, p)))
                     .collect()
             };
-            let values =
-                match environment::read_env_files(&env_paths, &ctx.env, true, &mut self.warnings, &self.sources) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.errors.push(e.at(item.span));
-                        continue;
-                    }
-                };
+            let values = match environment::read_env_files(
+                &env_paths,
+                &ctx.env,
+                true,
+                &mut self.warnings,
+                &self.sources,
+            ) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.errors.push(e.at(item.span));
+                    continue;
+                }
+            };
             let mut env = ctx.env.clone();
             for (k, v) in values {
                 env.entry(k).or_insert(v);
@@ -733,7 +740,8 @@ impl<'a> Loader<'a> {
 /// The parsed files of a project, before any processing (for `config --variables`).
 pub fn raw_files(opts: &LoadOptions) -> Result<Vec<Node>, LoadErrors> {
     let sources = SourceMap::new();
-    let pe = environment::resolve(opts, &sources).map_err(|e| LoadErrors::one(e, sources.clone()))?;
+    let pe =
+        environment::resolve(opts, &sources).map_err(|e| LoadErrors::one(e, sources.clone()))?;
     let mut loader = Loader::new(opts, sources.clone(), &pe);
     let mut out = Vec::new();
     for cf in &pe.files {

@@ -367,7 +367,10 @@ impl<'a> TextIndex<'a> {
         while i > floor {
             i -= 1;
             let starts_token = i == 0
-                || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',');
+                || matches!(
+                    bytes[i - 1],
+                    b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b','
+                );
             if bytes[i] == b'!' && starts_token {
                 return self.span_of_byte(i);
             }
@@ -1399,7 +1402,11 @@ fn tag_display(t: &YTag) -> String {
 }
 
 /// The tag of a node, or the error for one rcompose does not accept.
-fn classify_checked(tag: Option<&YTag>, ix: &TextIndex<'_>, m: &Mark) -> Result<TagKind, YamlError> {
+fn classify_checked(
+    tag: Option<&YTag>,
+    ix: &TextIndex<'_>,
+    m: &Mark,
+) -> Result<TagKind, YamlError> {
     match classify(tag) {
         TagKind::Other => Err(YamlError::UnknownTag {
             tag: tag.map(tag_display).unwrap_or_default(),
@@ -2297,12 +2304,18 @@ mod tests {
             ("v: !!reset 12\n", "!!reset", 4),
             ("v: &a !foo {a: 1}\n", "!foo", 7),
             ("v: [1, !x 2]\n", "!x", 8),
-            ("v: !python/name:os.system\nw: 1\n", "!python/name:os.system", 4),
+            (
+                "v: !python/name:os.system\nw: 1\n",
+                "!python/name:os.system",
+                4,
+            ),
         ] {
             let e = err(src);
             assert_eq!(
                 e.to_string(),
-                format!("unknown tag {tag}: only the YAML core tags, !reset and !override are allowed"),
+                format!(
+                    "unknown tag {tag}: only the YAML core tags, !reset and !override are allowed"
+                ),
                 "{src}"
             );
             assert_eq!(pos(&e), (1, col), "{src}");
@@ -2901,10 +2914,26 @@ mod tests {
     fn fast_reader_agrees_at_end_of_text() {
         // Texts ending without a line break, after comments and blanks at various
         // indentations (the fuzzer found a trailing indented comment marked differently).
-        let bodies = ["a:\n  b:\n    c: 1\n", "a:\n- x\n- y: 1\n  z: 2\n", "a: 1\n"];
+        let bodies = [
+            "a:\n  b:\n    c: 1\n",
+            "a:\n- x\n- y: 1\n  z: 2\n",
+            "a: 1\n",
+        ];
         let tails = [
-            "", " #", "  #", "# x", "    # x", " ", "   ", "\n", " #\n", "z: 1 # c", "z: 1 ",
-            "  # c\n #", "z:", "z: [1]  #",
+            "",
+            " #",
+            "  #",
+            "# x",
+            "    # x",
+            " ",
+            "   ",
+            "\n",
+            " #\n",
+            "z: 1 # c",
+            "z: 1 ",
+            "  # c\n #",
+            "z:",
+            "z: [1]  #",
         ];
         for body in bodies {
             for tail in tails {

@@ -12,7 +12,10 @@ pub fn reference() -> PathBuf {
     }
     let probe = "import compose, os; print(os.path.dirname(compose.__file__))";
     for attempt in 0..2 {
-        let out = Command::new("python3").args(["-c", probe]).output().expect("python3");
+        let out = Command::new("python3")
+            .args(["-c", probe])
+            .output()
+            .expect("python3");
         let path = Path::new(String::from_utf8_lossy(&out.stdout).trim()).join("docker-compose");
         if out.status.success() && path.exists() {
             return path;

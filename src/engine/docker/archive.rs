@@ -9,7 +9,9 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::{map_error, DockerEngine, Subject, NO_TIMEOUT};
-use crate::engine::{ByteChunks, EngineError, EngineResult, Ownership, PathKind, PathStat, TarUpload};
+use crate::engine::{
+    ByteChunks, EngineError, EngineResult, Ownership, PathKind, PathStat, TarUpload,
+};
 
 /// Go's `os.FileMode` type bits, as the daemon encodes them in its path stat header.
 const MODE_DIR: u32 = 1 << 31;
@@ -31,9 +33,17 @@ fn kind_of(mode: u32) -> PathKind {
 impl DockerEngine {
     /// A 404 here is the path: the container was resolved by the caller (and a `HEAD`
     /// answer has no message to tell the two apart).
-    pub(super) async fn archive_stat(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
+    pub(super) async fn archive_stat(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> EngineResult<Option<PathStat>> {
         let options = ContainerArchiveInfoOptionsBuilder::new().path(path).build();
-        match self.docker.get_container_archive_info(id, Some(options)).await {
+        match self
+            .docker
+            .get_container_archive_info(id, Some(options))
+            .await
+        {
             Ok(s) => Ok(Some(PathStat {
                 name: s.name,
                 size: s.size,
@@ -48,7 +58,9 @@ impl DockerEngine {
     }
 
     pub(super) fn archive_get<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
-        let options = DownloadFromContainerOptionsBuilder::new().path(path).build();
+        let options = DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
         let id = id.to_string();
         let socket = self.socket.clone();
         let docker = self.docker.clone().with_timeout(NO_TIMEOUT);
@@ -61,8 +73,13 @@ impl DockerEngine {
 
     /// `noOverwriteDirNonDir` as `docker cp` sets it: a directory never replaces a file, nor
     /// a file a directory.
-    pub(super) async fn archive_put(&self, id: &str, dir: &str, tar: TarUpload, owner: Ownership)
-        -> EngineResult<()> {
+    pub(super) async fn archive_put(
+        &self,
+        id: &str,
+        dir: &str,
+        tar: TarUpload,
+        owner: Ownership,
+    ) -> EngineResult<()> {
         let mut options = UploadToContainerOptionsBuilder::new()
             .path(dir)
             .no_overwrite_dir_non_dir("true");

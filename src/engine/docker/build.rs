@@ -24,9 +24,7 @@ fn options(spec: &BuildSpec) -> BuildImageOptions {
         rm: true,
         forcerm: true,
         buildargs: map(&spec.args),
-        shmsize: spec
-            .shm_size
-            .map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
+        shmsize: spec.shm_size.map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
         labels: map(&spec.labels),
         networkmode: spec.network.clone(),
         target: spec.target.clone().unwrap_or_default(),
@@ -35,7 +33,11 @@ fn options(spec: &BuildSpec) -> BuildImageOptions {
 }
 
 impl DockerEngine {
-    pub(super) fn build_stream<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a> {
+    pub(super) fn build_stream<'a>(
+        &'a self,
+        spec: &BuildSpec,
+        context: TarUpload,
+    ) -> BuildEvents<'a> {
         let tag = spec.tag.clone();
         let socket = self.socket.clone();
         let body = bollard::body_try_stream(context.map(|r| r.map(Into::into)));

@@ -18,10 +18,7 @@ impl DockerEngine {
                 repo_tags: i.repo_tags.unwrap_or_default(),
                 size: i.size.unwrap_or_default(),
                 created: i.created.unwrap_or_default(),
-                last_tag_time: i
-                    .metadata
-                    .and_then(|m| m.last_tag_time)
-                    .unwrap_or_default(),
+                last_tag_time: i.metadata.and_then(|m| m.last_tag_time).unwrap_or_default(),
                 os: i.os.unwrap_or_default(),
                 architecture: i.architecture.unwrap_or_default(),
                 variant: i.variant.unwrap_or_default(),

@@ -29,12 +29,16 @@ fn block_io(s: &ContainerStatsResponse) -> (u64, u64) {
 
 fn sample(s: ContainerStatsResponse) -> StatsSample {
     let (block_read, block_write) = block_io(&s);
-    let (net_rx, net_tx) = s.networks.iter().flatten().fold((0u64, 0u64), |(rx, tx), (_, n)| {
-        (
-            rx.saturating_add(n.rx_bytes.unwrap_or(0)),
-            tx.saturating_add(n.tx_bytes.unwrap_or(0)),
-        )
-    });
+    let (net_rx, net_tx) = s
+        .networks
+        .iter()
+        .flatten()
+        .fold((0u64, 0u64), |(rx, tx), (_, n)| {
+            (
+                rx.saturating_add(n.rx_bytes.unwrap_or(0)),
+                tx.saturating_add(n.tx_bytes.unwrap_or(0)),
+            )
+        });
     let cpu = s.cpu_stats.unwrap_or_default();
     let precpu = s.precpu_stats.unwrap_or_default();
     let usage = cpu.cpu_usage.unwrap_or_default();

@@ -76,7 +76,10 @@ impl Project {
                     }
                 }
                 if !self.models.is_empty() {
-                    map.insert("models".into(), serde_json::to_value(&self.models).unwrap_or_default());
+                    map.insert(
+                        "models".into(),
+                        serde_json::to_value(&self.models).unwrap_or_default(),
+                    );
                 }
             }
             // Go maps print sorted by key.
