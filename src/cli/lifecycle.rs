@@ -67,11 +67,7 @@ fn session_of(loaded: Loaded, services: &[String], colors: bool) -> Result<Sessi
         super::warn(w, colors);
     }
     let graph = DependencyGraph::build(&loaded.project).map_err(|cycle| {
-        let mut c = cycle.clone();
-        if let Some(first) = cycle.first() {
-            c.push(first.clone());
-        }
-        eprintln!("error: dependency cycle detected: {}", c.join(" -> "));
+        eprintln!("{}", cycle_error(&cycle));
         ExitCode::from(1)
     })?;
     for s in services {
@@ -80,7 +76,27 @@ fn session_of(loaded: Loaded, services: &[String], colors: bool) -> Result<Sessi
             return Err(ExitCode::from(1));
         }
     }
-    let ctx = ProjectContext {
+    let ctx = project_context(&loaded);
+    Ok(Session {
+        project: loaded.project,
+        graph,
+        ctx,
+    })
+}
+
+/// `error: dependency cycle detected: a -> b -> a` for the cycle `[a, b]`.
+pub fn cycle_error(cycle: &[String]) -> String {
+    let mut c = cycle.to_vec();
+    if let Some(first) = cycle.first() {
+        c.push(first.clone());
+    }
+    format!("error: dependency cycle detected: {}", c.join(" -> "))
+}
+
+/// The project-level label values of a loaded project: working directory, compose files,
+/// explicit env files.
+pub fn project_context(loaded: &Loaded) -> ProjectContext {
+    ProjectContext {
         working_dir: loaded.project_dir.display().to_string(),
         config_files: loaded
             .files
@@ -95,12 +111,7 @@ fn session_of(loaded: Loaded, services: &[String], colors: bool) -> Result<Sessi
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-    };
-    Ok(Session {
-        project: loaded.project,
-        graph,
-        ctx,
-    })
+    }
 }
 
 /// An exclusive lock on one project, held while a command changes it, so that two

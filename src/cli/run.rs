@@ -24,10 +24,9 @@ use std::process::ExitCode;
 
 use crate::engine::{tty, AttachSpec, Backend, Engine, Mount, MountKind};
 use crate::graph::DependencyGraph;
-use crate::reconcile::container_spec::{self as cs, labels, ProjectContext};
+use crate::reconcile::container_spec::{self as cs, labels};
 use crate::reconcile::executor::{self, ExecOptions, PlainProgress, Progress};
 use crate::reconcile::planner::{self, Recreate, UpOptions};
-use crate::spec::environment::ConfigFile;
 use crate::spec::loader;
 use crate::spec::model::{Port, Service};
 use crate::spec::{ports, shellwords, volume_spec};
@@ -146,28 +145,9 @@ fn load(global: &GlobalArgs, service: &str) -> Result<Session, ExitCode> {
     if !loaded.project.services.contains_key(service) {
         return Err(fail(format!("no such service: {service}")));
     }
-    let graph = DependencyGraph::build(&loaded.project).map_err(|cycle| {
-        let mut c = cycle.clone();
-        if let Some(first) = cycle.first() {
-            c.push(first.clone());
-        }
-        fail(format!(
-            "error: dependency cycle detected: {}",
-            c.join(" -> ")
-        ))
-    })?;
-    let ctx = ProjectContext {
-        working_dir: loaded.project_dir.display().to_string(),
-        config_files: loaded
-            .files
-            .iter()
-            .filter_map(|f| match f {
-                ConfigFile::Path(p) => Some(p.display().to_string()),
-                ConfigFile::Stdin => None,
-            })
-            .collect(),
-        env_files: Vec::new(),
-    };
+    let graph = DependencyGraph::build(&loaded.project)
+        .map_err(|cycle| fail(lifecycle::cycle_error(&cycle)))?;
+    let ctx = lifecycle::project_context(&loaded);
     Ok(Session {
         project: loaded.project,
         graph,
