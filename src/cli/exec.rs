@@ -7,8 +7,7 @@
 
 use std::process::ExitCode;
 
-use crate::engine::{tty, ContainerState, Engine, ExecSpec};
-use crate::reconcile::planner::number_of;
+use crate::engine::{tty, Engine, ExecSpec};
 
 use super::{targets, GlobalArgs};
 
@@ -64,32 +63,19 @@ fn resolve_env(env: &[String]) -> Vec<String> {
 }
 
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> ExitCode {
-    let services = [args.service.clone()];
-    targets::run_on_containers(
-        global,
-        &services,
-        |_| true,
-        async |_session, engine, list| {
-            let Some(c) = list
-                .iter()
-                .find(|c| number_of(c) == args.index && c.state == ContainerState::Running)
-            else {
-                eprintln!("service \"{}\" is not running", args.service);
-                return ExitCode::from(1);
-            };
-            let spec = ExecSpec {
-                cmd: args.command.clone(),
-                env: resolve_env(&args.env),
-                user: args.user.clone(),
-                working_dir: args.workdir.clone(),
-                privileged: args.privileged,
-                tty: !args.no_tty && !args.detach && tty::stdin_is_terminal(),
-                detach: args.detach,
-            };
-            match engine.exec(&c.id, &spec).await {
-                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(255)),
-                Err(e) => targets::engine_error(e),
-            }
-        },
-    )
+    targets::run_on_replica(global, &args.service, args.index, async |engine, c| {
+        let spec = ExecSpec {
+            cmd: args.command.clone(),
+            env: resolve_env(&args.env),
+            user: args.user.clone(),
+            working_dir: args.workdir.clone(),
+            privileged: args.privileged,
+            tty: !args.no_tty && !args.detach && tty::stdin_is_terminal(),
+            detach: args.detach,
+        };
+        match engine.exec(&c.id, &spec).await {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(255)),
+            Err(e) => targets::engine_error(e),
+        }
+    })
 }

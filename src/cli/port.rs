@@ -3,9 +3,6 @@
 
 use std::process::ExitCode;
 
-use crate::engine::ContainerState;
-use crate::reconcile::planner::number_of;
-
 use super::{targets, GlobalArgs};
 
 #[derive(Debug, clap::Args)]
@@ -23,35 +20,23 @@ pub struct PortArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &PortArgs) -> ExitCode {
-    let services = [args.service.clone()];
-    targets::run_on_containers(
+    targets::run_on_replica(
         global,
-        &services,
-        |_| true,
-        async |_session, _engine, list| {
-            let Some(c) = list
-                .iter()
-                .find(|c| number_of(c) == args.index && c.state == ContainerState::Running)
-            else {
-                eprintln!("service \"{}\" is not running", args.service);
-                return ExitCode::from(1);
-            };
-            match c.ports.iter().find(|p| {
-                p.host_port != 0
-                    && p.container_port == args.private_port
-                    && p.protocol == args.protocol
-            }) {
-                Some(p) => {
-                    println!("{}:{}", p.host_ip, p.host_port);
-                    ExitCode::SUCCESS
-                }
-                None => {
-                    eprintln!(
-                        "no port {}/{} for container {}: not found",
-                        args.private_port, args.protocol, c.name
-                    );
-                    ExitCode::from(1)
-                }
+        &args.service,
+        args.index,
+        async |_engine, c| match c.ports.iter().find(|p| {
+            p.host_port != 0 && p.container_port == args.private_port && p.protocol == args.protocol
+        }) {
+            Some(p) => {
+                println!("{}:{}", p.host_ip, p.host_port);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "no port {}/{} for container {}: not found",
+                    args.private_port, args.protocol, c.name
+                );
+                ExitCode::from(1)
             }
         },
     )

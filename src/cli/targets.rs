@@ -179,3 +179,23 @@ where
         }
     })
 }
+
+/// Like [`run_on_containers`] for the running replica `index` of one `service` (`exec`,
+/// `port`): `service "x" is not running` and exit 1 when there is none.
+pub fn run_on_replica<B>(global: &GlobalArgs, service: &str, index: u32, body: B) -> ExitCode
+where
+    B: for<'x> AsyncFnOnce(&'x Backend, &'x ContainerInfo) -> ExitCode,
+{
+    run_on_containers(
+        global,
+        &[service.to_string()],
+        |c| number_of(c) == index && c.state == ContainerState::Running,
+        async |_session, engine, list| match list.first() {
+            Some(c) => body(engine, c).await,
+            None => {
+                eprintln!("service \"{service}\" is not running");
+                ExitCode::from(1)
+            }
+        },
+    )
+}
