@@ -963,7 +963,7 @@ volumes:
 fn down_by_name_only_honours_the_containers_stop_grace_period() {
     require_engine();
     let p = Project::new(
-        "grace",
+        "namegrace",
         "services:\n  s:\n    image: $IMAGE\n    command: sh -c 'while :; do sleep 1; done'\n    \
          stop_grace_period: 1s\n",
     );
