@@ -165,6 +165,15 @@ impl DockerEngine {
         Ok(DockerEngine { docker, socket })
     }
 
+    /// A client whose request timeout outlasts a stop grace period of `grace` (the daemon
+    /// answers a stop or restart only after it), never shorter than the default.
+    fn outlasting(&self, grace: Duration) -> Docker {
+        let timeout = grace
+            .saturating_add(STOP_REQUEST_SLACK)
+            .max(self.docker.timeout());
+        self.docker.clone().with_timeout(timeout)
+    }
+
     /// The error mapper for one call about `subject`.
     fn err<'a>(&'a self, subject: Subject<'a>) -> impl FnOnce(BollardError) -> EngineError + 'a {
         move |e| map_error(e, subject, &self.socket)
@@ -1158,14 +1167,10 @@ impl Engine for DockerEngine {
     /// `t` is whole seconds (truncated, as Compose does). The request itself may last as long as
     /// the grace period, so it gets a longer client timeout than bollard's default.
     async fn stop_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
-        let secs = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
-        let options = StopContainerOptionsBuilder::new().t(secs).build();
-        let docker = self.docker.clone().with_timeout(
-            timeout
-                .saturating_add(STOP_REQUEST_SLACK)
-                .max(self.docker.timeout()),
-        );
-        docker
+        let options = StopContainerOptionsBuilder::new()
+            .t(whole_secs(timeout))
+            .build();
+        self.outlasting(timeout)
             .stop_container(id, Some(options))
             .await
             .map_err(self.err(Subject::Container(id)))
@@ -1214,14 +1219,10 @@ impl Engine for DockerEngine {
 
     /// Like `stop_container`: whole seconds, and a client timeout beyond the grace period.
     async fn restart_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
-        let secs = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
-        let options = RestartContainerOptionsBuilder::new().t(secs).build();
-        let docker = self.docker.clone().with_timeout(
-            timeout
-                .saturating_add(STOP_REQUEST_SLACK)
-                .max(self.docker.timeout()),
-        );
-        docker
+        let options = RestartContainerOptionsBuilder::new()
+            .t(whole_secs(timeout))
+            .build();
+        self.outlasting(timeout)
             .restart_container(id, Some(options))
             .await
             .map_err(self.err(Subject::Container(id)))
@@ -1583,6 +1584,11 @@ impl Engine for DockerEngine {
             std::future::ready(out)
         }))
     }
+}
+
+/// A stop timeout in whole seconds, as the API takes it (truncated, as Compose does).
+fn whole_secs(timeout: Duration) -> i32 {
+    i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX)
 }
 
 /// A Docker event as our own type (`None` for one without a type or actor).
