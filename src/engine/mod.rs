@@ -7,6 +7,7 @@
 //! so that callers can tell a missing object from a conflict or an unreachable engine.
 
 pub mod docker;
+pub mod embedded;
 pub mod tty;
 pub mod types;
 

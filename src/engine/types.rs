@@ -108,7 +108,7 @@ pub struct PublishedPort {
 }
 
 /// `restart:` of a service.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum RestartPolicy {
     #[default]
     No,
@@ -118,7 +118,7 @@ pub enum RestartPolicy {
 }
 
 /// One network a container joins, with its DNS aliases.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct NetworkAttachment {
     /// The engine-level network name (`<project>_default`).
     pub network: String,
@@ -128,7 +128,7 @@ pub struct NetworkAttachment {
 }
 
 /// A port to publish.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PortBinding {
     pub container_port: u16,
     pub protocol: String,
@@ -138,14 +138,14 @@ pub struct PortBinding {
     pub host_port: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MountKind {
     Volume,
     Bind,
     Tmpfs,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub kind: MountKind,
     /// Volume name (empty for an anonymous volume) or host path; empty for tmpfs.
@@ -159,7 +159,7 @@ pub struct Mount {
     pub tmpfs_size: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Healthcheck {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
     pub test: Vec<String>,
@@ -171,7 +171,7 @@ pub struct Healthcheck {
 }
 
 /// Everything needed to create one container.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ContainerSpec {
     pub name: String,
     pub image: String,

@@ -1,0 +1,1 @@
+//! Docker's default seccomp profile as data, turned into an OCI `LinuxSeccomp`.
