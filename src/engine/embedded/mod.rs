@@ -1,14 +1,24 @@
 //! The embedded engine: daemonless Linux containers run by rcompose itself.
 //!
 //! Pieces, one concept per file:
-//! - [`store`]: the content-addressed blob store, the image index and the layer applier;
+//! - [`store`]: image records with their name index, and the layer applier;
 //! - [`pull`]: registry pulls (oci-client) streamed into the store, digest-verified;
 //! - [`rootfs`]: overlayfs over the image layers with a per-container upper dir;
 //! - [`runtime_spec`] and [`seccomp_profile`]: the OCI runtime spec with Docker's defaults;
+//! - [`runtime`]: the only caller of libcontainer (used by the shim alone);
 //! - [`shim`]: the per-container supervisor process (rcompose re-executing itself) that owns
 //!   the container's init, its logs, restarts and healthchecks, and answers on a unix socket;
-//! - [`state`]: the state directory (atomic records, locks).
+//! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written.
 
+pub mod events;
+pub mod netns;
+pub mod prepare;
+pub mod pull;
+pub mod record;
+pub mod rootfs;
+pub mod runtime;
 pub mod runtime_spec;
 pub mod seccomp_profile;
+pub mod shim;
+pub mod state;
 pub mod store;

@@ -1,3 +1,5 @@
-//! The image store: content-addressed blobs, the image index and the layer applier.
+//! The image store: content-addressed blobs, image records with their name index, and the
+//! layer applier.
 
+pub mod images;
 pub mod unpack;

@@ -48,3 +48,13 @@ pub fn apply_layer(
 ) -> Result<AppliedLayer, UnpackError> {
     todo!()
 }
+
+impl Default for UnpackLimits {
+    fn default() -> Self {
+        UnpackLimits {
+            max_bytes: 16 << 30,
+            max_entries: 1_000_000,
+            max_path: 4096,
+        }
+    }
+}

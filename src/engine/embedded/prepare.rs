@@ -1,0 +1,160 @@
+//! What the shim prepares before a container starts: the files bind-mounted at
+//! /etc/hostname, /etc/hosts and /etc/resolv.conf, and the runtime spec built from the
+//! record; plus the small lookups (signal names, users) that the CLI and the shim share.
+
+use std::path::Path;
+
+use libcontainer::oci_spec::runtime::Spec;
+
+use super::record::{ContainerPaths, ContainerRecord};
+use super::rootfs::RootfsPaths;
+use super::runtime_spec::{build_spec, HostPaths};
+
+/// Writes the per-container files and builds the spec.
+pub fn runtime_spec(
+    rec: &ContainerRecord,
+    paths: &ContainerPaths,
+    rootfs: &RootfsPaths,
+    netns: Option<&Path>,
+    cgroups_path: &Path,
+) -> Result<Spec, String> {
+    let hostname_file = paths.dir.join("hostname");
+    let hosts_file = paths.dir.join("hosts");
+    let resolv_file = paths.dir.join("resolv.conf");
+    let write = |p: &Path, text: String| std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()));
+    write(&hostname_file, format!("{}\n", rec.hostname))?;
+    write(&hosts_file, hosts_text(rec))?;
+    write(&resolv_file, resolv_text(rec))?;
+    let init_binary = if rec.spec.init == Some(true) {
+        Some(find_init()?)
+    } else {
+        None
+    };
+    let mount_sources = rec
+        .spec
+        .mounts
+        .iter()
+        .map(|m| std::path::PathBuf::from(&m.source))
+        .collect();
+    let host = HostPaths {
+        rootfs: rootfs.merged.clone(),
+        hosts: hosts_file,
+        resolv_conf: resolv_file,
+        hostname: hostname_file,
+        netns: netns.map(Path::to_path_buf),
+        cgroups_path: cgroups_path.to_path_buf(),
+        init_binary,
+        mount_sources,
+    };
+    let mut spec = build_spec(&rec.spec, &rec.image_config, &host).map_err(|e| e.to_string())?;
+    // A terminal for the init needs a console socket; containers get pipes for now.
+    if let Some(p) = spec.process().clone() {
+        let mut p = p;
+        p.set_terminal(Some(false));
+        spec.set_process(Some(p));
+    }
+    if netns.is_none() {
+        // network_mode: host — no network namespace at all.
+        if let Some(mut linux) = spec.linux().clone() {
+            if let Some(ns) = linux.namespaces().clone() {
+                let kept = ns
+                    .into_iter()
+                    .filter(|n| n.typ() != libcontainer::oci_spec::runtime::LinuxNamespaceType::Network)
+                    .collect();
+                linux.set_namespaces(Some(kept));
+            }
+            spec.set_linux(Some(linux));
+        }
+    }
+    Ok(spec)
+}
+
+fn hosts_text(rec: &ContainerRecord) -> String {
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for h in &rec.spec.extra_hosts {
+        // `name:ip` or `name=ip` (the IP may itself hold colons).
+        let (name, ip) = match h.split_once('=') {
+            Some(p) => p,
+            None => match h.split_once(':') {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        s.push_str(&format!("{ip}\t{name}\n"));
+    }
+    s
+}
+
+fn resolv_text(rec: &ContainerRecord) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::new();
+    let custom_dns = !rec.spec.dns.is_empty();
+    for ns in &rec.spec.dns {
+        out.push_str(&format!("nameserver {ns}\n"));
+    }
+    if !rec.spec.dns_search.is_empty() {
+        out.push_str(&format!("search {}\n", rec.spec.dns_search.join(" ")));
+    }
+    for line in host.lines() {
+        let l = line.trim();
+        if l.starts_with("nameserver") {
+            // A loopback resolver of the host is unreachable from the container's namespace.
+            let addr = l.split_whitespace().nth(1).unwrap_or("");
+            let loopback = addr.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if custom_dns || loopback {
+                continue;
+            }
+        } else if l.starts_with("search") && !rec.spec.dns_search.is_empty() {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A static init for `init: true` (Docker ships tini as docker-init).
+fn find_init() -> Result<std::path::PathBuf, String> {
+    for p in ["/usr/bin/tini-static", "/usr/libexec/docker/docker-init", "/usr/bin/docker-init"] {
+        if Path::new(p).exists() {
+            return Ok(p.into());
+        }
+    }
+    Err("init: true needs a static init binary (apt-get install tini provides /usr/bin/tini-static)".into())
+}
+
+/// A signal number for a name (`SIGTERM`, `TERM`, `15`).
+pub fn signal_number(name: &str) -> Option<i32> {
+    if let Ok(n) = name.parse::<i32>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    full.parse::<nix::sys::signal::Signal>().ok().map(|s| s as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(signal_number("SIGTERM"), Some(15));
+        assert_eq!(signal_number("kill"), Some(9));
+        assert_eq!(signal_number("SIGUSR1"), Some(10));
+        assert_eq!(signal_number("3"), Some(3));
+        assert_eq!(signal_number("NOPE"), None);
+    }
+}
+
+/// The uid, gid and additional gids of a `user` setting (`uid`, `uid:gid`, names looked up
+/// in the container's /etc/passwd and /etc/group).
+pub fn resolve_user(_rootfs: &Path, user: &str) -> Result<(u32, u32, Vec<u32>), String> {
+    let (u, g) = user.split_once(':').unwrap_or((user, ""));
+    let uid: u32 = u.parse().map_err(|_| format!("unable to find user {u}"))?;
+    let gid: u32 = if g.is_empty() { 0 } else { g.parse().map_err(|_| format!("unable to find group {g}"))? };
+    Ok((uid, gid, Vec::new()))
+}

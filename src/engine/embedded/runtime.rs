@@ -1,0 +1,172 @@
+//! The one module that talks to libcontainer (pinned at =0.7.0): create and start a
+//! container's init, exec a process into it, signal, pause, resume and delete it.
+//!
+//! libcontainer clones from the calling thread and runs Rust code in the child before
+//! `execve`, so it must only be called from a single-threaded process: the shim. It also
+//! makes the caller non-dumpable; the shim is the right place for that too.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::signal::Signal;
+use libcontainer::syscall::syscall::SyscallType;
+
+/// The three standard descriptors a process gets.
+pub struct Stdio {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// A process to run inside a running container.
+pub struct ExecProcess {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// Creates and starts the container from `bundle/config.json`; returns the init's pid
+/// (a child of the calling process).
+pub fn create_and_start(root: &Path, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32, String> {
+    if root.join(id).exists() {
+        delete(root, id)?;
+    }
+    let mut container = ContainerBuilder::new(id.to_string(), SyscallType::Linux)
+        .with_root_path(root)
+        .map_err(|e| err("runtime root", e))?
+        .with_stdin(stdio.stdin)
+        .with_stdout(stdio.stdout)
+        .with_stderr(stdio.stderr)
+        .validate_id()
+        .map_err(|e| err("container id", e))?
+        .as_init(bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build()
+        .map_err(|e| err("cannot create the container", e))?;
+    container
+        .start()
+        .map_err(|e| err("cannot start the container", e))?;
+    container
+        .pid()
+        .map(|p| p.as_raw())
+        .ok_or_else(|| "the runtime reported no pid for the container".to_string())
+}
+
+/// Starts a process in the running container; returns its pid (a child of the caller).
+pub fn exec(root: &Path, id: &str, p: ExecProcess, stdio: Stdio) -> Result<i32, String> {
+    let env: HashMap<String, String> = p
+        .env
+        .iter()
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let pid = ContainerBuilder::new(id.to_string(), SyscallType::Linux)
+        .with_root_path(root)
+        .map_err(|e| err("runtime root", e))?
+        .with_stdin(stdio.stdin)
+        .with_stdout(stdio.stdout)
+        .with_stderr(stdio.stderr)
+        .as_tenant()
+        .with_container_args(p.args)
+        .with_env(env)
+        .with_cwd(p.cwd)
+        .with_user(p.uid)
+        .with_group(p.gid)
+        .with_detach(true)
+        .build()
+        .map_err(|e| err("cannot exec in the container", e))?;
+    // libcontainer leaves one notify socket per exec behind.
+    clean_tenant_sockets(&root.join(id));
+    Ok(pid.as_raw())
+}
+
+fn clean_tenant_sockets(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with("tenant-notify-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+fn load(root: &Path, id: &str) -> Result<Container, String> {
+    Container::load(root.join(id)).map_err(|e| err("cannot load the container state", e))
+}
+
+/// Sends `signal` to the init (`all`: to every process of the container).
+pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), String> {
+    let sig = Signal::try_from(signal).map_err(|e| err("signal", e))?;
+    load(root, id)?
+        .kill(sig, all)
+        .map_err(|e| err("cannot signal the container", e))
+}
+
+pub fn pause(root: &Path, id: &str) -> Result<(), String> {
+    load(root, id)?
+        .pause()
+        .map_err(|e| err("cannot pause the container", e))
+}
+
+pub fn resume(root: &Path, id: &str) -> Result<(), String> {
+    load(root, id)?
+        .resume()
+        .map_err(|e| err("cannot resume the container", e))
+}
+
+/// Removes the runtime's state and cgroups of a stopped container (force: kills first).
+pub fn delete(root: &Path, id: &str) -> Result<(), String> {
+    let dir = root.join(id);
+    if !dir.exists() {
+        return Ok(());
+    }
+    match Container::load(dir.clone()) {
+        Ok(mut c) => {
+            let _ = c.refresh_status();
+            c.delete(true).map_err(|e| err("cannot delete the container's runtime state", e))
+        }
+        // A state the runtime cannot read any more: remove the directory ourselves.
+        Err(_) => std::fs::remove_dir_all(&dir).map_err(|e| err("cannot remove runtime state", e)),
+    }
+}
+
+/// Whether the kernel OOM-killed a process of the container's cgroup (v1 and v2 files).
+pub fn oom_killed(cgroups_path: &Path) -> bool {
+    let rel = cgroups_path.strip_prefix("/").unwrap_or(cgroups_path);
+    let candidates = [
+        Path::new("/sys/fs/cgroup/memory").join(rel).join("memory.oom_control"),
+        Path::new("/sys/fs/cgroup").join(rel).join("memory.events"),
+        Path::new("/sys/fs/cgroup/unified").join(rel).join("memory.events"),
+    ];
+    candidates.iter().any(|p| {
+        std::fs::read_to_string(p).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
+        })
+    })
+}
+
+/// The pids in the container's cgroup (for `top`), from the v1 `pids` or `memory`
+/// controller or the unified tree, whichever has the cgroup.
+pub fn cgroup_pids(cgroups_path: &Path) -> Vec<i32> {
+    let rel = cgroups_path.strip_prefix("/").unwrap_or(cgroups_path);
+    for base in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup"] {
+        let p = Path::new(base).join(rel).join("cgroup.procs");
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            return t.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        }
+    }
+    Vec::new()
+}

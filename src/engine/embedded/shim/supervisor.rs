@@ -1,0 +1,837 @@
+//! The shim's process: daemonizing, the poll loop and the container's lifecycle (see the
+//! module header of [`super`]).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::health::{self, Probe};
+use super::logs::{LogWriter, Rotation};
+use super::protocol::{read_request, write_reply, ExecRequest, Reply, Request};
+use super::restart::Backoff;
+use crate::engine::embedded::events::container_event;
+use crate::engine::embedded::record::{
+    now_rfc3339, process_start, read_record, read_status, socket_path, write_status, ContainerPaths,
+    ContainerRecord, ContainerStatus, HealthResult, HealthState, HealthStatus, RunState,
+};
+use crate::engine::embedded::rootfs::{self, RootfsPaths};
+use crate::engine::embedded::runtime::{self, ExecProcess, Stdio};
+use crate::engine::embedded::state::StateRoot;
+use crate::engine::embedded::{netns, prepare};
+use crate::engine::StdStream;
+
+/// The write end of the self-pipe the SIGCHLD handler writes to.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_sigchld(_: libc::c_int) {
+    let fd = WAKE_FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let b = [0u8; 1];
+        // SAFETY: write(2) is async-signal-safe; a full pipe just drops the byte.
+        unsafe { libc::write(fd, b.as_ptr().cast(), 1) };
+    }
+}
+
+extern "C" fn on_other(_: libc::c_int) {}
+
+/// Entry point of `rcompose __shim <state-root> <id> <ready-fd>`; returns the exit code.
+pub fn main(args: &[String]) -> i32 {
+    let [root, id, ready_fd] = args else {
+        eprintln!("usage: rcompose __shim <state-root> <id> <ready-fd>");
+        return 2;
+    };
+    let ready: Option<OwnedFd> = ready_fd
+        .parse::<RawFd>()
+        .ok()
+        .filter(|fd| *fd > 2)
+        // SAFETY: the CLI passes this descriptor to us and nothing else owns it.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    // Detach: the CLI reaps the first process; the second lives on in the same session.
+    // SAFETY: single-threaded here.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => {
+            report(ready.as_ref(), &format!("error: cannot fork the supervisor: {e}"));
+            return 1;
+        }
+    }
+    // SAFETY: prctl with constant arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let mut sup = match Supervisor::new(Path::new(root), id) {
+        Ok(s) => s,
+        Err(e) => {
+            report(ready.as_ref(), &format!("error: {e}"));
+            return 1;
+        }
+    };
+    match sup.start_container() {
+        Ok(()) => report(ready.as_ref(), "ok"),
+        Err(e) => {
+            sup.start_failed(&e);
+            report(ready.as_ref(), &format!("error: {e}"));
+            return 1;
+        }
+    }
+    drop(ready);
+    sup.run();
+    0
+}
+
+fn report(fd: Option<&OwnedFd>, line: &str) {
+    if let Some(fd) = fd {
+        let _ = nix::unistd::write(fd, format!("{line}\n").as_bytes());
+    }
+}
+
+/// What a connected client is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    Nothing,
+    /// The final exit (stop, wait).
+    Exit,
+    /// The exit of an exec'd process.
+    Exec(i32),
+}
+
+struct Client {
+    stream: UnixStream,
+    buf: Vec<u8>,
+    waiting: Waiting,
+    closed: bool,
+}
+
+struct RunningProbe {
+    pid: i32,
+    output: OwnedFd,
+    text: Vec<u8>,
+    start: String,
+    deadline: Instant,
+    timed_out: bool,
+}
+
+struct Supervisor {
+    state: StateRoot,
+    paths: ContainerPaths,
+    rec: ContainerRecord,
+    status: ContainerStatus,
+    runtime_root: PathBuf,
+    cgroups_path: PathBuf,
+    netns: Option<PathBuf>,
+    log: LogWriter,
+    fifos: Option<(OwnedFd, OwnedFd)>,
+    init: Option<i32>,
+    started: Instant,
+    backoff: Backoff,
+    restart_at: Option<Instant>,
+    /// A stop in progress: the SIGKILL deadline, and whether to start again afterwards.
+    stop: Option<(Instant, bool)>,
+    listener: UnixListener,
+    socket: PathBuf,
+    wake: OwnedFd,
+    clients: Vec<Client>,
+    probe: Option<Probe>,
+    next_probe: Option<Instant>,
+    running_probe: Option<RunningProbe>,
+    done: bool,
+}
+
+impl Supervisor {
+    fn new(root: &Path, id: &str) -> Result<Self, String> {
+        let state = StateRoot::open(root.to_path_buf()).map_err(|e| format!("state directory: {e}"))?;
+        let paths = ContainerPaths::new(&state, id);
+        let rec = read_record(&paths.record())
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no such container: {id}"))?;
+        let status = read_status(&paths.status()).map_err(|e| e.to_string())?;
+        let rotation = Rotation::from_options(&rec.spec.log_options)?;
+        let log = LogWriter::open(&paths.log(), rotation).map_err(|e| format!("log file: {e}"))?;
+
+        let (wake_r, wake_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                .map_err(|e| e.to_string())?;
+        WAKE_FD.store(wake_w.as_raw_fd(), Ordering::Relaxed);
+        std::mem::forget(wake_w);
+        install_handlers()?;
+
+        let socket = socket_path(id)?;
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+
+        let probe = rec
+            .spec
+            .healthcheck
+            .as_ref()
+            .and_then(|h| Probe::from_healthcheck(h, None));
+        let netns = match rec.spec.network_mode.as_deref() {
+            Some("host") => None,
+            _ => Some(netns::path_for(id)?),
+        };
+        Ok(Supervisor {
+            runtime_root: state.runtime_dir(),
+            cgroups_path: PathBuf::from(format!("/rcompose/{id}")),
+            state,
+            paths,
+            rec,
+            status,
+            netns,
+            log,
+            fifos: None,
+            init: None,
+            started: Instant::now(),
+            backoff: Backoff::default(),
+            restart_at: None,
+            stop: None,
+            listener,
+            socket,
+            wake: wake_r,
+            clients: Vec::new(),
+            probe,
+            next_probe: None,
+            running_probe: None,
+            done: false,
+        })
+    }
+
+    fn save(&mut self) {
+        if let Err(e) = write_status(&self.paths.status(), &self.status) {
+            eprintln!("cannot write {}: {e}", self.paths.status().display());
+        }
+    }
+
+    /// Mounts the rootfs, writes the bundle and starts the init.
+    fn start_container(&mut self) -> Result<(), String> {
+        let id = self.rec.id.clone();
+        let rp = RootfsPaths::in_container_dir(&self.paths.dir);
+        rootfs::mount(&rp, &self.rec.lowers).map_err(|e| format!("cannot mount the root filesystem: {e}"))?;
+        if let Some(ns) = &self.netns {
+            netns::create(ns)?;
+        }
+        let spec = prepare::runtime_spec(&self.rec, &self.paths, &rp, self.netns.as_deref(), &self.cgroups_path)?;
+        let bundle = self.paths.bundle();
+        std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
+        spec.save(bundle.join("config.json"))
+            .map_err(|e| format!("cannot write the runtime spec: {e}"))?;
+
+        // stdout/stderr: FIFOs, read-write for the container, read-only (non-blocking) here.
+        let mut ends = Vec::new();
+        for fifo in [self.paths.stdout_fifo(), self.paths.stderr_fifo()] {
+            if !fifo.exists() {
+                nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    .map_err(|e| format!("{}: {e}", fifo.display()))?;
+            }
+            let ours = nix::fcntl::open(
+                &fifo,
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| format!("{}: {e}", fifo.display()))?;
+            let theirs = nix::fcntl::open(&fifo, nix::fcntl::OFlag::O_RDWR, nix::sys::stat::Mode::empty())
+                .map_err(|e| format!("{}: {e}", fifo.display()))?;
+            // SAFETY: fresh descriptors from open(2).
+            ends.push(unsafe { (OwnedFd::from_raw_fd(ours), OwnedFd::from_raw_fd(theirs)) });
+        }
+        let (err_ours, err_theirs) = ends.pop().ok_or("fifo")?;
+        let (out_ours, out_theirs) = ends.pop().ok_or("fifo")?;
+        let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+        let pid = runtime::create_and_start(
+            &self.runtime_root,
+            &id,
+            &bundle,
+            Stdio {
+                stdin: devnull.into(),
+                stdout: out_theirs,
+                stderr: err_theirs,
+            },
+        )?;
+        self.fifos = Some((out_ours, err_ours));
+        self.init = Some(pid);
+        self.started = Instant::now();
+        self.status.state = RunState::Running;
+        self.status.pid = Some(pid);
+        self.status.pid_start = process_start(pid);
+        self.status.shim_pid = Some(std::process::id() as i32);
+        self.status.shim_start = process_start(std::process::id() as i32);
+        self.status.started_at = Some(now_rfc3339());
+        self.status.exit_code = Some(0);
+        self.status.oom_killed = false;
+        self.status.error = None;
+        if let Some(p) = &self.probe {
+            let mut h = HealthState::default();
+            h.status = HealthStatus::Starting;
+            self.status.health = Some(h);
+            let first = p.next_delay(self.status.health.as_ref().unwrap_or(&HealthState::default()), Duration::ZERO);
+            self.next_probe = Some(Instant::now() + first);
+        }
+        self.save();
+        container_event(&self.state, &self.rec, "start", &[]);
+        Ok(())
+    }
+
+    fn start_failed(&mut self, message: &str) {
+        self.status.state = if self.status.started_at.is_some() {
+            RunState::Exited
+        } else {
+            RunState::Created
+        };
+        self.status.exit_code = Some(if message.contains("not found") { 127 } else { 128 });
+        self.status.error = Some(message.to_string());
+        self.status.pid = None;
+        self.status.shim_pid = None;
+        self.save();
+        self.cleanup_after_exit();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+
+    /// Releases what a stopped container holds: the runtime state, the rootfs mount, the
+    /// network namespace.
+    fn cleanup_after_exit(&mut self) {
+        if let Err(e) = runtime::delete(&self.runtime_root, &self.rec.id) {
+            eprintln!("{e}");
+        }
+        if let Err(e) = rootfs::unmount(&RootfsPaths::in_container_dir(&self.paths.dir)) {
+            eprintln!("cannot unmount the root filesystem: {e}");
+        }
+        if let Some(ns) = &self.netns {
+            if let Err(e) = netns::remove(ns) {
+                eprintln!("{e}");
+            }
+        }
+    }
+
+    fn run(&mut self) {
+        while !self.done {
+            let timeout = self.next_timeout();
+            self.poll_once(timeout);
+            self.reap();
+            self.fire_timers();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+
+    fn next_timeout(&self) -> Option<Instant> {
+        [
+            self.restart_at,
+            self.stop.map(|(d, _)| d),
+            self.next_probe,
+            self.running_probe.as_ref().map(|p| p.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn poll_once(&mut self, deadline: Option<Instant>) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let ms = d.saturating_duration_since(Instant::now()).as_millis().min(60_000) as u16;
+                PollTimeout::from(ms)
+            }
+        };
+        // Order: wake, listener, stdout, stderr, probe output, clients.
+        let mut kinds = Vec::new();
+        let mut fds: Vec<PollFd> = Vec::new();
+        let ev = PollFlags::POLLIN;
+        fds.push(PollFd::new(self.wake.as_fd(), ev));
+        kinds.push(Slot::Wake);
+        fds.push(PollFd::new(self.listener.as_fd(), ev));
+        kinds.push(Slot::Listener);
+        if let Some((o, e)) = &self.fifos {
+            fds.push(PollFd::new(o.as_fd(), ev));
+            kinds.push(Slot::Out(StdStream::Stdout));
+            fds.push(PollFd::new(e.as_fd(), ev));
+            kinds.push(Slot::Out(StdStream::Stderr));
+        }
+        if let Some(p) = &self.running_probe {
+            fds.push(PollFd::new(p.output.as_fd(), ev));
+            kinds.push(Slot::Probe);
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            fds.push(PollFd::new(c.stream.as_fd(), ev));
+            kinds.push(Slot::Client(i));
+        }
+        if poll(&mut fds, timeout).is_err() {
+            return;
+        }
+        let ready: Vec<Slot> = fds
+            .iter()
+            .zip(kinds)
+            .filter(|(f, _)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(_, k)| k)
+            .collect();
+        drop(fds);
+        for slot in ready {
+            match slot {
+                Slot::Wake => drain(self.wake.as_fd()),
+                Slot::Listener => self.accept(),
+                Slot::Out(s) => self.pump(s),
+                Slot::Probe => self.read_probe_output(),
+                Slot::Client(i) => self.serve(i),
+            }
+        }
+        self.clients.retain(|c| !c.closed);
+    }
+
+    fn accept(&mut self) {
+        while let Ok((stream, _)) = self.listener.accept() {
+            let _ = stream.set_nonblocking(false);
+            self.clients.push(Client {
+                stream,
+                buf: Vec::new(),
+                waiting: Waiting::Nothing,
+                closed: false,
+            });
+        }
+    }
+
+    fn pump(&mut self, stream: StdStream) {
+        let Some((o, e)) = &self.fifos else {
+            return;
+        };
+        let fd = match stream {
+            StdStream::Stdout => o.as_raw_fd(),
+            StdStream::Stderr => e.as_raw_fd(),
+        };
+        let mut buf = [0u8; 32 * 1024];
+        for _ in 0..16 {
+            // SAFETY: read into a local buffer from a descriptor we own.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            let _ = self.log.write(stream, &buf[..n as usize], &now_rfc3339());
+        }
+    }
+
+    fn serve(&mut self, i: usize) {
+        let result = {
+            let c = &mut self.clients[i];
+            // The request line is small; a blocking read of what is there is fine.
+            read_request(c.stream.as_fd(), &mut c.buf)
+        };
+        match result {
+            Ok(Some((req, fds))) => self.handle(i, req, fds),
+            Ok(None) | Err(_) => self.clients[i].closed = true,
+        }
+    }
+
+    fn reply(&mut self, i: usize, reply: &Reply) {
+        let c = &mut self.clients[i];
+        if write_reply(&mut c.stream, reply).is_err() {
+            c.closed = true;
+        }
+    }
+
+    fn handle(&mut self, i: usize, req: Request, fds: Vec<OwnedFd>) {
+        match req {
+            Request::Stop { signal, timeout_ms } | Request::Restart { signal, timeout_ms } => {
+                let again = matches!(req, Request::Restart { .. });
+                self.status.manually_stopped = !again;
+                self.save();
+                if again {
+                    self.reply(i, &Reply::Ok);
+                } else {
+                    self.clients[i].waiting = Waiting::Exit;
+                }
+                if let Some(pid) = self.init {
+                    let _ = runtime::resume(&self.runtime_root, &self.rec.id);
+                    let _ = runtime::kill(&self.runtime_root, &self.rec.id, signal, false)
+                        .or_else(|_| signal_pid(pid, signal));
+                    self.stop = Some((Instant::now() + Duration::from_millis(timeout_ms), again));
+                } else if again {
+                    self.restart_at = Some(Instant::now());
+                } else {
+                    // Waiting for a restart: the stop cancels it.
+                    self.restart_at = None;
+                    self.finish();
+                }
+            }
+            Request::Kill { signal } => {
+                if signal == libc::SIGKILL || Some(signal) == self.stop_signal() {
+                    self.status.manually_stopped = true;
+                    self.save();
+                }
+                let r = match self.init {
+                    Some(pid) => runtime::kill(&self.runtime_root, &self.rec.id, signal, false)
+                        .or_else(|_| signal_pid(pid, signal)),
+                    None => Err("the container is not running".to_string()),
+                };
+                self.reply(i, &ok_or_error(r));
+            }
+            Request::Pause | Request::Resume => {
+                let pause = matches!(req, Request::Pause);
+                let r = if self.init.is_none() {
+                    Err("the container is not running".to_string())
+                } else if pause {
+                    runtime::pause(&self.runtime_root, &self.rec.id)
+                } else {
+                    runtime::resume(&self.runtime_root, &self.rec.id)
+                };
+                if r.is_ok() {
+                    self.status.state = if pause { RunState::Paused } else { RunState::Running };
+                    self.save();
+                    container_event(&self.state, &self.rec, if pause { "pause" } else { "unpause" }, &[]);
+                }
+                self.reply(i, &ok_or_error(r));
+            }
+            Request::Exec(e) => match self.exec(e, fds) {
+                Ok(pid) => {
+                    self.clients[i].waiting = Waiting::Exec(pid);
+                    self.reply(i, &Reply::Started { pid });
+                }
+                Err(message) => self.reply(i, &Reply::Error { message }),
+            },
+            Request::Wait => self.clients[i].waiting = Waiting::Exit,
+        }
+    }
+
+    fn stop_signal(&self) -> Option<i32> {
+        let name = self
+            .rec
+            .spec
+            .stop_signal
+            .clone()
+            .or_else(|| self.rec.image_config.stop_signal.clone())?;
+        crate::engine::embedded::prepare::signal_number(&name)
+    }
+
+    fn exec(&mut self, e: ExecRequest, fds: Vec<OwnedFd>) -> Result<i32, String> {
+        if self.init.is_none() || self.status.state != RunState::Running {
+            return Err(format!("container {} is not running", self.rec.id));
+        }
+        let mut it = fds.into_iter();
+        let (Some(stdin), Some(stdout), Some(stderr)) = (it.next(), it.next(), it.next()) else {
+            return Err("exec needs three descriptors".into());
+        };
+        let rootfs = self.paths.dir.join("rootfs");
+        let (uid, gid) = match &e.user {
+            Some(u) if !u.is_empty() => {
+                let (uid, gid, _) = crate::engine::embedded::prepare::resolve_user(&rootfs, u)?;
+                (Some(uid), Some(gid))
+            }
+            _ => (None, None),
+        };
+        runtime::exec(
+            &self.runtime_root,
+            &self.rec.id,
+            ExecProcess {
+                args: e.args,
+                env: e.env,
+                cwd: e.working_dir.filter(|w| !w.is_empty()).map(PathBuf::from),
+                uid,
+                gid,
+            },
+            Stdio { stdin, stdout, stderr },
+        )
+    }
+
+    /// Reaps every exited child: the init, exec'd processes, probes.
+    fn reap(&mut self) {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        loop {
+            let st = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(s) => s,
+            };
+            let (pid, code) = match st {
+                WaitStatus::Exited(p, c) => (p.as_raw(), i64::from(c)),
+                WaitStatus::Signaled(p, s, _) => (p.as_raw(), 128 + s as i64),
+                _ => continue,
+            };
+            if Some(pid) == self.init {
+                self.init_exited(code);
+            } else if self.running_probe.as_ref().is_some_and(|p| p.pid == pid) {
+                self.probe_exited(code);
+            } else {
+                for i in 0..self.clients.len() {
+                    if self.clients[i].waiting == Waiting::Exec(pid) {
+                        self.clients[i].waiting = Waiting::Nothing;
+                        self.reply(i, &Reply::Exited { code });
+                    }
+                }
+            }
+        }
+    }
+
+    fn init_exited(&mut self, code: i64) {
+        self.init = None;
+        if let Some((_, _)) = self.stop {
+            // fall through: the stop is complete
+        }
+        // Whatever is still in the pipes belongs to this run.
+        self.pump(StdStream::Stdout);
+        self.pump(StdStream::Stderr);
+        let now = now_rfc3339();
+        let _ = self.log.flush_partial(StdStream::Stdout, &now);
+        let _ = self.log.flush_partial(StdStream::Stderr, &now);
+        self.fifos = None;
+        if let Some(p) = self.running_probe.take() {
+            let _ = signal_pid(p.pid, libc::SIGKILL);
+        }
+        self.next_probe = None;
+        let oom = runtime::oom_killed(&self.cgroups_path);
+        let ran_for = self.started.elapsed();
+        self.status.exit_code = Some(code);
+        self.status.oom_killed = oom;
+        self.status.finished_at = Some(now);
+        self.status.pid = None;
+        self.status.pid_start = None;
+        if let Some(h) = self.status.health.as_mut() {
+            h.status = HealthStatus::Unhealthy;
+        }
+        if oom {
+            container_event(&self.state, &self.rec, "oom", &[]);
+        }
+        container_event(&self.state, &self.rec, "die", &[("exitCode", code.to_string())]);
+        if let Err(e) = runtime::delete(&self.runtime_root, &self.rec.id) {
+            eprintln!("{e}");
+        }
+        let stop = self.stop.take();
+        if let Some((_, true)) = stop {
+            // `restart`: start again at once, without counting it as a policy restart.
+            self.status.state = RunState::Restarting;
+            self.save();
+            self.restart_at = Some(Instant::now());
+            return;
+        }
+        let delay = self.backoff.decide(
+            &self.rec.spec.restart,
+            code,
+            self.status.manually_stopped,
+            self.status.restart_count,
+            ran_for,
+        );
+        match delay {
+            Some(d) => {
+                self.status.state = RunState::Restarting;
+                self.status.restart_count += 1;
+                self.save();
+                self.restart_at = Some(Instant::now() + d);
+            }
+            None => self.finish(),
+        }
+    }
+
+    /// The container is stopped for good: release everything, answer the waiters, exit.
+    fn finish(&mut self) {
+        self.status.state = RunState::Exited;
+        self.status.shim_pid = None;
+        self.status.shim_start = None;
+        self.save();
+        self.cleanup_after_exit();
+        if self.stop.is_none() && self.status.manually_stopped {
+            container_event(&self.state, &self.rec, "stop", &[]);
+        }
+        let code = self.status.exit_code.unwrap_or(0);
+        for i in 0..self.clients.len() {
+            if self.clients[i].waiting == Waiting::Exit {
+                self.reply(i, &Reply::Exited { code });
+            }
+        }
+        self.done = true;
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        if let Some((deadline, _)) = self.stop {
+            if now >= deadline && self.init.is_some() {
+                let _ = runtime::kill(&self.runtime_root, &self.rec.id, libc::SIGKILL, true)
+                    .or_else(|_| self.init.map_or(Ok(()), |p| signal_pid(p, libc::SIGKILL)));
+                // Wait for the exit without a deadline now.
+                self.stop = self.stop.map(|(_, again)| (now + Duration::from_secs(3600), again));
+            }
+        }
+        if self.restart_at.is_some_and(|t| now >= t) {
+            self.restart_at = None;
+            if let Err(e) = self.start_container() {
+                eprintln!("restart failed: {e}");
+                self.status.error = Some(e);
+                self.finish();
+                return;
+            }
+        }
+        if let Some(p) = &self.running_probe {
+            if now >= p.deadline && !p.timed_out {
+                let _ = signal_pid(p.pid, libc::SIGKILL);
+                if let Some(p) = self.running_probe.as_mut() {
+                    p.timed_out = true;
+                    p.deadline = now + Duration::from_secs(3600);
+                }
+            }
+        }
+        if self.next_probe.is_some_and(|t| now >= t) && self.running_probe.is_none() {
+            self.next_probe = None;
+            self.start_probe();
+        }
+    }
+
+    fn start_probe(&mut self) {
+        let Some(probe) = self.probe.clone() else {
+            return;
+        };
+        if self.status.state != RunState::Running {
+            // Paused: try again later.
+            self.next_probe = Some(Instant::now() + probe.interval);
+            return;
+        }
+        let start = now_rfc3339();
+        let result = (|| -> Result<(i32, OwnedFd), String> {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+            nix::fcntl::fcntl(r.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))
+                .map_err(|e| e.to_string())?;
+            let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+            let w2 = w.try_clone().map_err(|e| e.to_string())?;
+            let pid = runtime::exec(
+                &self.runtime_root,
+                &self.rec.id,
+                ExecProcess {
+                    args: probe.command.clone(),
+                    env: Vec::new(),
+                    cwd: None,
+                    uid: None,
+                    gid: None,
+                },
+                Stdio {
+                    stdin: devnull.into(),
+                    stdout: w,
+                    stderr: w2,
+                },
+            )?;
+            Ok((pid, r))
+        })();
+        match result {
+            Ok((pid, output)) => {
+                self.running_probe = Some(RunningProbe {
+                    pid,
+                    output,
+                    text: Vec::new(),
+                    start,
+                    deadline: Instant::now() + probe.timeout,
+                    timed_out: false,
+                });
+            }
+            Err(e) => self.record_probe(HealthResult {
+                start,
+                end: now_rfc3339(),
+                exit_code: -1,
+                output: e,
+            }),
+        }
+    }
+
+    fn read_probe_output(&mut self) {
+        let Some(p) = self.running_probe.as_mut() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: read into a local buffer.
+            let n = unsafe { libc::read(p.output.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            let room = health::MAX_OUTPUT.saturating_sub(p.text.len());
+            p.text.extend_from_slice(&buf[..(n as usize).min(room)]);
+        }
+    }
+
+    fn probe_exited(&mut self, code: i64) {
+        self.read_probe_output();
+        let Some(p) = self.running_probe.take() else {
+            return;
+        };
+        let timeout = self.probe.as_ref().map(|p| p.timeout).unwrap_or_default();
+        let (exit_code, output) = if p.timed_out {
+            (-1, format!("Health check exceeded timeout ({}s)", timeout.as_secs()))
+        } else {
+            (code, String::from_utf8_lossy(&p.text).into_owned())
+        };
+        self.record_probe(HealthResult {
+            start: p.start,
+            end: now_rfc3339(),
+            exit_code,
+            output,
+        });
+    }
+
+    fn record_probe(&mut self, result: HealthResult) {
+        let Some(probe) = self.probe.clone() else {
+            return;
+        };
+        if self.init.is_none() {
+            return;
+        }
+        let since = self.started.elapsed();
+        let h = self.status.health.get_or_insert_with(HealthState::default);
+        let changed = health::record(&probe, h, result, since);
+        let status = h.status;
+        let delay = probe.next_delay(h, since);
+        self.save();
+        if changed {
+            let word = match status {
+                HealthStatus::Starting => "starting",
+                HealthStatus::Healthy => "healthy",
+                HealthStatus::Unhealthy => "unhealthy",
+            };
+            container_event(&self.state, &self.rec, &format!("health_status: {word}"), &[]);
+        }
+        self.next_probe = Some(Instant::now() + delay);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Wake,
+    Listener,
+    Out(StdStream),
+    Probe,
+    Client(usize),
+}
+
+fn drain(fd: BorrowedFd<'_>) {
+    let mut buf = [0u8; 64];
+    // SAFETY: reads into a local buffer from a non-blocking pipe.
+    while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+}
+
+fn signal_pid(pid: i32, signal: i32) -> Result<(), String> {
+    // SAFETY: kill(2) on a pid we supervise.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
+}
+
+fn ok_or_error(r: Result<(), String>) -> Reply {
+    match r {
+        Ok(()) => Reply::Ok,
+        Err(message) => Reply::Error { message },
+    }
+}
+
+fn install_handlers() -> Result<(), String> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let chld = SigAction::new(
+        SigHandler::Handler(on_sigchld),
+        SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP,
+        SigSet::empty(),
+    );
+    let other = SigAction::new(SigHandler::Handler(on_other), SaFlags::SA_RESTART, SigSet::empty());
+    // SAFETY: the handlers only call write(2) or nothing.
+    unsafe {
+        sigaction(Signal::SIGCHLD, &chld).map_err(|e| e.to_string())?;
+        for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGPIPE] {
+            sigaction(s, &other).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
