@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod human;
 pub mod paths;
 pub mod reconcile;
 pub mod spec;

@@ -14,7 +14,7 @@ pub mod down;
 pub mod events;
 pub mod exec;
 pub mod from_engine;
-pub mod human;
+pub use crate::human;
 pub mod images;
 pub mod kill;
 pub mod lifecycle;

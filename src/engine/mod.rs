@@ -1,8 +1,8 @@
 //! The engine boundary: a small async trait over what a container engine must do for the
 //! reconciler, with our own types (never a backend's).
 //!
-//! Two backends implement it: [`docker`] (the Docker Engine API through bollard) and, later,
-//! the embedded daemonless engine. The CLI picks one with [`EngineKind`] and holds it in the
+//! Two backends implement it: [`docker`] (the Docker Engine API through bollard) and
+//! [`embedded`], the daemonless engine. The CLI picks one with [`EngineKind`] and holds it in the
 //! [`Backend`] enum (no `dyn`: the trait uses `async fn`). Errors are typed ([`EngineError`])
 //! so that callers can tell a missing object from a conflict or an unreachable engine.
 
@@ -39,7 +39,7 @@ pub type BuildEvents<'a> = Pin<Box<dyn Stream<Item = EngineResult<BuildOutput>> 
 /// Which backend runs the containers (`--engine`, `RCOMPOSE_ENGINE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EngineKind {
-    /// rcompose's own daemonless engine (not written yet).
+    /// rcompose's own daemonless engine (root only for now).
     #[default]
     Embedded,
     /// A Docker Engine, through its API socket (`DOCKER_HOST` or /var/run/docker.sock).
@@ -149,6 +149,7 @@ pub trait Engine {
 /// The backend chosen for this run.
 pub enum Backend {
     Docker(docker::DockerEngine),
+    Embedded(embedded::engine::EmbeddedEngine),
 }
 
 impl Backend {
@@ -156,11 +157,7 @@ impl Backend {
     pub async fn connect(kind: EngineKind) -> EngineResult<Self> {
         match kind {
             EngineKind::Docker => Ok(Backend::Docker(docker::DockerEngine::connect().await?)),
-            EngineKind::Embedded => Err(EngineError::Unavailable {
-                message: "the embedded engine is not available yet; use --engine docker \
-                          (or RCOMPOSE_ENGINE=docker)"
-                    .into(),
-            }),
+            EngineKind::Embedded => Ok(Backend::Embedded(embedded::engine::EmbeddedEngine::open()?)),
         }
     }
 }
@@ -169,6 +166,7 @@ macro_rules! delegate {
     ($self:ident, $e:ident => $call:expr) => {
         match $self {
             Backend::Docker($e) => $call.await,
+            Backend::Embedded($e) => $call.await,
         }
     };
 }
@@ -213,6 +211,7 @@ impl Engine for Backend {
     fn logs<'a>(&'a self, id: &str, opts: &LogOptions) -> LogChunks<'a> {
         match self {
             Backend::Docker(e) => e.logs(id, opts),
+            Backend::Embedded(e) => e.logs(id, opts),
         }
     }
     async fn exec(&self, id: &str, spec: &ExecSpec) -> EngineResult<i64> {
@@ -263,6 +262,7 @@ impl Engine for Backend {
     fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {
         match self {
             Backend::Docker(e) => e.events(filter),
+            Backend::Embedded(e) => e.events(filter),
         }
     }
     async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>> {
@@ -274,6 +274,7 @@ impl Engine for Backend {
     fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
         match self {
             Backend::Docker(e) => e.copy_from(id, path),
+            Backend::Embedded(e) => e.copy_from(id, path),
         }
     }
     async fn copy_to(
@@ -288,11 +289,13 @@ impl Engine for Backend {
     fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {
         match self {
             Backend::Docker(e) => e.stats(id, stream),
+            Backend::Embedded(e) => e.stats(id, stream),
         }
     }
     fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a> {
         match self {
             Backend::Docker(e) => e.build_image(spec, context),
+            Backend::Embedded(e) => e.build_image(spec, context),
         }
     }
 }

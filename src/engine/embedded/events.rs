@@ -134,3 +134,45 @@ pub fn read_from(path: &Path, offset: u64) -> (Vec<EventLine>, u64) {
         .collect();
     (lines, offset + end as u64)
 }
+
+/// The events matching `filter` from `filter.since` (or now) on, following the log until
+/// `filter.until` or until the stream is dropped.
+pub fn follow(state: StateRoot, filter: crate::engine::EventFilter) -> crate::engine::EngineEvents<'static> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<crate::engine::EngineResult<EngineEvent>>(256);
+    std::thread::spawn(move || {
+        let path = log_path(&state);
+        let since = filter.since.map_or_else(now_nanos, |s| s.saturating_mul(1_000_000_000));
+        let until = filter.until.map(|u| u.saturating_mul(1_000_000_000));
+        let mut offset = 0;
+        loop {
+            let (lines, next) = read_from(&path, offset);
+            offset = next;
+            for l in lines {
+                if l.time_nanos < since {
+                    continue;
+                }
+                if until.is_some_and(|u| l.time_nanos >= u) {
+                    return;
+                }
+                let ev = l.into_event();
+                if !filter.kinds.is_empty() && !filter.kinds.contains(&ev.kind) {
+                    continue;
+                }
+                let labels_ok = filter.labels.iter().all(|f| match f.split_once('=') {
+                    Some((k, v)) => ev.attributes.get(k).is_some_and(|x| x == v),
+                    None => ev.attributes.contains_key(f.as_str()),
+                });
+                if labels_ok && tx.blocking_send(Ok(ev)).is_err() {
+                    return;
+                }
+            }
+            if tx.is_closed() || until.is_some_and(|u| now_nanos() >= u) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}

@@ -10,7 +10,11 @@
 //!   the container's init, its logs, restarts and healthchecks, and answers on a unix socket;
 //! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written.
 
+pub mod containers;
+pub mod engine;
 pub mod events;
+pub mod logs_reader;
+pub mod objects;
 pub mod netns;
 pub mod prepare;
 pub mod pull;
@@ -22,3 +26,4 @@ pub mod seccomp_profile;
 pub mod shim;
 pub mod state;
 pub mod store;
+pub mod top;

@@ -30,12 +30,7 @@ pub fn runtime_spec(
     } else {
         None
     };
-    let mount_sources = rec
-        .spec
-        .mounts
-        .iter()
-        .map(|m| std::path::PathBuf::from(&m.source))
-        .collect();
+    let mount_sources = rec.mount_sources.clone();
     let host = HostPaths {
         rootfs: rootfs.merged.clone(),
         hosts: hosts_file,

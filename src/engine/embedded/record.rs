@@ -23,6 +23,9 @@ pub struct ContainerRecord {
     /// Unpacked layer directories, top first.
     pub lowers: Vec<PathBuf>,
     pub hostname: String,
+    /// Host paths of `spec.mounts`, in order (volumes resolved to their directories).
+    #[serde(default)]
+    pub mount_sources: Vec<PathBuf>,
 }
 
 /// The run state as Docker names it.

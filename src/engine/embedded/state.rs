@@ -45,7 +45,7 @@ impl StateRoot {
 
     pub fn open(root: PathBuf) -> std::io::Result<Self> {
         let me = StateRoot { root };
-        for d in ["", "blobs/sha256", "blobs/tmp", "layers", "images", "containers", "runtime"] {
+        for d in ["", "blobs/sha256", "blobs/tmp", "layers", "images", "containers", "runtime", "volumes", "networks"] {
             make_private_dir(&me.root.join(d))?;
         }
         Ok(me)

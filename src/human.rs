@@ -1,5 +1,6 @@
-//! Human-readable sizes and durations exactly as Docker prints them (Go's `docker/go-units`:
-//! `HumanSizeWithPrecision`, `BytesSize`, `HumanDuration`), for `images` and `stats`.
+//! Human-readable sizes and durations as Docker prints them (go-units), shared by the CLI and
+//! the embedded engine (its `ps` status text).
+//! (`HumanSizeWithPrecision`, `BytesSize`, `HumanDuration`).
 
 /// Go's `%.<precision>g`: `precision` significant digits, trailing zeros removed, exponent
 /// form only when the exponent is below -4 or at least `precision`.

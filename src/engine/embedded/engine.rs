@@ -1,0 +1,466 @@
+//! [`EmbeddedEngine`]: the [`Engine`] trait on the embedded engine. Each method is a short
+//! blocking job on tokio's blocking pool over the state directory and the shims' sockets
+//! (see [`super::containers`]); logs and events are files followed by polling.
+//!
+//! Not yet on this engine (issue 5 and later; each returns a clear error): networks beyond
+//! records, published ports, `cp`, `stats`, `build`, attached `run`.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::containers::{self as ct, backend};
+use super::events;
+use super::logs_reader;
+use super::objects;
+use super::record::{ContainerRecord, RunState};
+use super::shim::protocol::{ExecRequest, Reply, Request};
+use super::state::StateRoot;
+use super::store::images::{familiar_name, normalize_reference, ImageStore};
+use crate::engine::*;
+
+/// The embedded engine of this process: the state directory it works on.
+pub struct EmbeddedEngine {
+    state: StateRoot,
+    images: ImageStore,
+}
+
+fn unsupported(what: &str) -> EngineError {
+    EngineError::Backend {
+        message: format!("{what} is not supported by the embedded engine yet; use --engine docker"),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> EngineResult<T> + Send + 'static) -> EngineResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| EngineError::Backend {
+        message: format!("engine task failed: {e}"),
+    })?
+}
+
+impl EmbeddedEngine {
+    /// Opens the state directory (root only for now: namespaces, cgroups and overlay mounts
+    /// need it).
+    pub fn open() -> EngineResult<Self> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err(EngineError::Unavailable {
+                message: "the embedded engine needs root (rootless mode is not supported yet); \
+                          run as root or use --engine docker"
+                    .into(),
+            });
+        }
+        let state = StateRoot::open_default().map_err(|e| EngineError::Unavailable {
+            message: format!("cannot open the state directory: {e}"),
+        })?;
+        Ok(EmbeddedEngine {
+            images: ImageStore::new(state.clone()),
+            state,
+        })
+    }
+
+    pub fn state(&self) -> &StateRoot {
+        &self.state
+    }
+
+    fn st(&self) -> StateRoot {
+        self.state.clone()
+    }
+
+    async fn record(&self, id: &str) -> EngineResult<ContainerRecord> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || ct::find(&st, &id).map(|(r, _)| r)).await
+    }
+
+    async fn exec_with(&self, id: &str, spec: &ExecSpec, fds: [OwnedFd; 3]) -> EngineResult<i64> {
+        let rec = self.record(id).await?;
+        let mut env = spec.env.clone();
+        if spec.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
+        let req = Request::Exec(ExecRequest {
+            args: spec.cmd.clone(),
+            env,
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            tty: spec.tty,
+            privileged: spec.privileged,
+        });
+        let detach = spec.detach;
+        blocking(move || {
+            let Some(mut c) = ct::shim(&rec.id) else {
+                return Err(EngineError::Conflict {
+                    message: format!("container {} is not running", rec.id),
+                });
+            };
+            let borrowed = [fds[0].as_fd(), fds[1].as_fd(), fds[2].as_fd()];
+            c.send(&req, &borrowed).map_err(backend)?;
+            drop(fds);
+            match c.recv(Some(Duration::from_secs(60))).map_err(backend)? {
+                Reply::Started { .. } if detach => Ok(0),
+                Reply::Started { .. } => match c.recv(None).map_err(backend)? {
+                    Reply::Exited { code } => Ok(code),
+                    Reply::Error { message } => Err(EngineError::Backend { message }),
+                    other => Err(EngineError::Backend {
+                        message: format!("unexpected reply from the supervisor: {other:?}"),
+                    }),
+                },
+                Reply::Error { message } => Err(EngineError::Backend { message }),
+                other => Err(EngineError::Backend {
+                    message: format!("unexpected reply from the supervisor: {other:?}"),
+                }),
+            }
+        })
+        .await
+    }
+}
+
+fn dup_std(fd: i32) -> EngineResult<OwnedFd> {
+    // SAFETY: borrowing one of our standard descriptors to duplicate it.
+    let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    b.try_clone_to_owned().map_err(backend)
+}
+
+fn devnull(write: bool) -> EngineResult<OwnedFd> {
+    let f = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .open("/dev/null")
+        .map_err(backend)?;
+    Ok(f.into())
+}
+
+impl Engine for EmbeddedEngine {
+    async fn list_containers(&self, filter: &[String]) -> EngineResult<Vec<ContainerInfo>> {
+        let st = self.st();
+        let filter = filter.to_vec();
+        blocking(move || {
+            Ok(ct::all(&st)?
+                .iter()
+                .filter(|(r, _)| ct::matches(r, &filter))
+                .map(|(r, s)| ct::info(r, s))
+                .collect())
+        })
+        .await
+    }
+
+    async fn inspect_container(&self, id: &str) -> EngineResult<ContainerInfo> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || ct::find(&st, &id).map(|(r, s)| ct::info(&r, &s))).await
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        let st = self.st();
+        let images = self.images.clone();
+        let spec = spec.clone();
+        blocking(move || {
+            let full = normalize_reference(&spec.image).unwrap_or_else(|| spec.image.clone());
+            let image = images
+                .resolve(&full)
+                .map_err(backend)?
+                .ok_or_else(|| EngineError::ImageNotFound {
+                    image: spec.image.clone(),
+                })?;
+            let lowers: Vec<PathBuf> = image.chain_ids.iter().rev().map(|c| images.layer_dir(c)).collect();
+            let mount_sources = objects::mount_sources(&st, &spec)?;
+            let rec = ContainerRecord {
+                id: String::new(),
+                name: spec.name.clone(),
+                created: events::now_nanos() / 1_000_000_000,
+                hostname: spec.hostname.clone().unwrap_or_default(),
+                image_ref: full,
+                image_id: image.id.clone(),
+                image_config: image.config.clone(),
+                lowers,
+                mount_sources,
+                spec,
+            };
+            ct::create(&st, rec)
+        })
+        .await
+    }
+
+    async fn start_container(&self, id: &str) -> EngineResult<()> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || ct::start(&st, &id)).await
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || ct::stop(&st, &id, timeout)).await
+    }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> EngineResult<()> {
+        let rec = self.record(id).await?;
+        let signal = super::prepare::signal_number(signal).ok_or_else(|| EngineError::Backend {
+            message: format!("invalid signal: {signal}"),
+        })?;
+        let st = self.st();
+        blocking(move || {
+            ct::simple(&rec.id, Request::Kill { signal }, "is not running")?;
+            events::container_event(&st, &rec, "kill", &[("signal", signal.to_string())]);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_container(&self, id: &str, force: bool, volumes: bool) -> EngineResult<()> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || {
+            let (rec, _) = ct::find(&st, &id)?;
+            ct::remove(&st, &rec.id, force)?;
+            if volumes {
+                objects::remove_anonymous_volumes(&st, &rec)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rename_container(&self, id: &str, name: &str) -> EngineResult<()> {
+        let st = self.st();
+        let (id, name) = (id.to_string(), name.to_string());
+        blocking(move || ct::rename(&st, &id, &name)).await
+    }
+
+    async fn pause_container(&self, id: &str) -> EngineResult<()> {
+        let rec = self.record(id).await?;
+        blocking(move || ct::simple(&rec.id, Request::Pause, "is not running")).await
+    }
+
+    async fn unpause_container(&self, id: &str) -> EngineResult<()> {
+        let rec = self.record(id).await?;
+        blocking(move || ct::simple(&rec.id, Request::Resume, "is not paused")).await
+    }
+
+    async fn restart_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || {
+            let (rec, _) = ct::find(&st, &id)?;
+            ct::stop(&st, &rec.id, timeout)?;
+            ct::start(&st, &rec.id)?;
+            events::container_event(&st, &rec, "restart", &[]);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn top(&self, id: &str) -> EngineResult<ProcessList> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || {
+            let (rec, s) = ct::find(&st, &id)?;
+            if !matches!(s.state, RunState::Running | RunState::Paused) {
+                return Err(EngineError::Conflict {
+                    message: format!("container {} is not running", rec.id),
+                });
+            }
+            let pids = super::runtime::cgroup_pids(&PathBuf::from(format!("/rcompose/{}", rec.id)));
+            super::top::ps_ef(&pids)
+        })
+        .await
+    }
+
+    fn logs<'a>(&'a self, id: &str, opts: &LogOptions) -> LogChunks<'a> {
+        logs_reader::stream(self.st(), id.to_string(), opts.clone())
+    }
+
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> EngineResult<i64> {
+        let fds = if spec.detach {
+            [devnull(false)?, devnull(true)?, devnull(true)?]
+        } else {
+            [dup_std(0)?, dup_std(1)?, dup_std(2)?]
+        };
+        let raw = spec.tty && !spec.detach && nix::unistd::isatty(0).unwrap_or(false);
+        let _guard = if raw { super::super::tty::RawMode::enable() } else { None };
+        self.exec_with(id, spec, fds).await
+    }
+
+    async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput> {
+        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
+        let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
+        let read_all = |fd: OwnedFd| {
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut v = Vec::new();
+                let _ = std::fs::File::from(fd).read_to_end(&mut v);
+                v
+            })
+        };
+        let (to, te) = (read_all(out_r), read_all(err_r));
+        let mut spec = spec.clone();
+        spec.detach = false;
+        let code = self.exec_with(id, &spec, [devnull(false)?, out_w, err_w]).await?;
+        Ok(ExecOutput {
+            exit_code: code,
+            stdout: to.join().unwrap_or_default(),
+            stderr: te.join().unwrap_or_default(),
+        })
+    }
+
+    async fn wait_container(&self, id: &str) -> EngineResult<i64> {
+        let st = self.st();
+        let id = id.to_string();
+        blocking(move || ct::wait(&st, &id)).await
+    }
+
+    async fn start_attached(&self, id: &str, _spec: &AttachSpec) -> EngineResult<i64> {
+        // Output through the log: start, follow it to our stdout/stderr, return the exit code.
+        self.start_container(id).await?;
+        let mut logs = self.logs(
+            id,
+            &LogOptions {
+                follow: true,
+                ..Default::default()
+            },
+        );
+        use std::io::Write;
+        while let Some(chunk) = logs.next().await {
+            let chunk = chunk?;
+            match chunk.stream {
+                StdStream::Stdout => {
+                    let mut o = std::io::stdout().lock();
+                    let _ = o.write_all(&chunk.bytes);
+                    let _ = o.flush();
+                }
+                StdStream::Stderr => {
+                    let _ = std::io::stderr().write_all(&chunk.bytes);
+                }
+            }
+        }
+        self.wait_container(id).await
+    }
+
+    async fn resize_tty(&self, _id: &str, _rows: u16, _cols: u16) -> EngineResult<()> {
+        Ok(())
+    }
+
+    async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
+        let st = self.st();
+        let filter = filter.to_vec();
+        blocking(move || objects::list_networks(&st, &filter)).await
+    }
+
+    async fn find_network(&self, name: &str) -> EngineResult<Option<NetworkInfo>> {
+        let st = self.st();
+        let name = name.to_string();
+        blocking(move || objects::find_network(&st, &name)).await
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> EngineResult<String> {
+        let st = self.st();
+        let spec = spec.clone();
+        blocking(move || objects::create_network(&st, &spec)).await
+    }
+
+    async fn remove_network(&self, name: &str) -> EngineResult<()> {
+        let st = self.st();
+        let name = name.to_string();
+        blocking(move || objects::remove_network(&st, &name)).await
+    }
+
+    async fn list_volumes(&self, filter: &[String]) -> EngineResult<Vec<VolumeInfo>> {
+        let st = self.st();
+        let filter = filter.to_vec();
+        blocking(move || objects::list_volumes(&st, &filter)).await
+    }
+
+    async fn find_volume(&self, name: &str) -> EngineResult<Option<VolumeInfo>> {
+        let st = self.st();
+        let name = name.to_string();
+        blocking(move || objects::find_volume(&st, &name)).await
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> EngineResult<()> {
+        let st = self.st();
+        let spec = spec.clone();
+        blocking(move || objects::create_volume(&st, &spec)).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        let st = self.st();
+        let name = name.to_string();
+        blocking(move || objects::remove_volume(&st, &name)).await
+    }
+
+    async fn image_id(&self, reference: &str) -> EngineResult<Option<String>> {
+        let images = self.images.clone();
+        let r = normalize_reference(reference).unwrap_or_else(|| reference.to_string());
+        blocking(move || Ok(images.resolve(&r).map_err(backend)?.map(|i| i.id))).await
+    }
+
+    async fn pull_image(&self, reference: &str) -> EngineResult<()> {
+        match super::pull::pull(&self.images, reference, |_| {}).await {
+            Ok(_) => Ok(()),
+            Err(super::pull::PullError::NotFound { .. }) => Err(EngineError::ImageNotFound {
+                image: reference.to_string(),
+            }),
+            Err(e) => Err(EngineError::Backend { message: e.to_string() }),
+        }
+    }
+
+    fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {
+        events::follow(self.st(), filter.clone())
+    }
+
+    async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>> {
+        let images = self.images.clone();
+        let r = normalize_reference(reference).unwrap_or_else(|| reference.to_string());
+        blocking(move || {
+            let Some(rec) = images.resolve(&r).map_err(backend)? else {
+                return Ok(None);
+            };
+            let names: Vec<String> = images
+                .refs()
+                .map_err(backend)?
+                .into_iter()
+                .filter(|(_, id)| *id == rec.id)
+                .map(|(n, _)| familiar_name(&n))
+                .collect();
+            let created_unix = rec
+                .created
+                .as_deref()
+                .and_then(super::record::parse_rfc3339)
+                .map(|n| (n / 1_000_000_000) as i64);
+            Ok(Some(ImageInfo {
+                id: rec.id.clone(),
+                repo_tags: names,
+                size: rec.size as i64,
+                created: rec.created.clone().unwrap_or_default(),
+                last_tag_time: String::new(),
+                created_unix,
+                last_tag_unix: None,
+                os: rec.os.clone(),
+                architecture: rec.architecture.clone(),
+                ..Default::default()
+            }))
+        })
+        .await
+    }
+
+    async fn stat_path(&self, _id: &str, _path: &str) -> EngineResult<Option<PathStat>> {
+        Err(unsupported("cp"))
+    }
+
+    fn copy_from<'a>(&'a self, _id: &str, _path: &str) -> ByteChunks<'a> {
+        Box::pin(futures_util::stream::once(async { Err(unsupported("cp")) }))
+    }
+
+    async fn copy_to(&self, _id: &str, _dir: &str, _tar: TarUpload, _owner: Ownership) -> EngineResult<()> {
+        Err(unsupported("cp"))
+    }
+
+    fn stats<'a>(&'a self, _id: &str, _stream: bool) -> StatsSamples<'a> {
+        Box::pin(futures_util::stream::once(async { Err(unsupported("stats")) }))
+    }
+
+    fn build_image<'a>(&'a self, _spec: &BuildSpec, _context: TarUpload) -> BuildEvents<'a> {
+        Box::pin(futures_util::stream::once(async { Err(unsupported("build")) }))
+    }
+}

@@ -1,0 +1,289 @@
+//! Named volumes and network records of the embedded engine.
+//!
+//! A volume is a directory `volumes/<name>/_data` with its record `volumes/<name>.json`;
+//! `create` makes both, containers that name a missing volume create it (as Docker does),
+//! and anonymous volumes get a random 64-hex name and the `com.docker.volume.anonymous`
+//! label. Networks are records only (`networks/<name>.json`) until the network backend
+//! (issue 5) gives them bridges; containers get their own namespace with loopback meanwhile.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::containers::backend;
+use super::record::ContainerRecord;
+use super::state::{make_private_dir, random_id, read_json, write_json, StateRoot};
+use crate::engine::{
+    ContainerSpec, EngineError, EngineResult, Labels, MountKind, NetworkInfo, NetworkSpec, VolumeInfo,
+    VolumeSpec,
+};
+
+const ANONYMOUS: &str = "com.docker.volume.anonymous";
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct VolumeRecord {
+    name: String,
+    driver: String,
+    labels: Labels,
+    options: BTreeMap<String, String>,
+    created: String,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct NetworkRecord {
+    id: String,
+    name: String,
+    labels: Labels,
+    internal: bool,
+    driver: String,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+fn invalid(kind: &str, name: &str) -> EngineError {
+    EngineError::Backend {
+        message: format!(
+            "invalid {kind} name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        ),
+    }
+}
+
+fn volume_record_path(st: &StateRoot, name: &str) -> PathBuf {
+    st.root().join("volumes").join(format!("{name}.json"))
+}
+
+/// The host directory of a volume's data.
+pub fn volume_data(st: &StateRoot, name: &str) -> PathBuf {
+    st.root().join("volumes").join(name).join("_data")
+}
+
+fn labels_match(labels: &Labels, filter: &[String]) -> bool {
+    filter.iter().all(|f| match f.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+        None => labels.contains_key(f.as_str()),
+    })
+}
+
+pub fn create_volume(st: &StateRoot, spec: &VolumeSpec) -> EngineResult<()> {
+    if !valid_name(&spec.name) {
+        return Err(invalid("volume", &spec.name));
+    }
+    if let Some(d) = spec.driver.as_deref().filter(|d| *d != "local") {
+        return Err(EngineError::Backend {
+            message: format!("volume driver '{d}' is not supported by the embedded engine (only 'local')"),
+        });
+    }
+    if !spec.driver_opts.is_empty() {
+        return Err(EngineError::Backend {
+            message: format!(
+                "volume {}: driver_opts are not supported by the embedded engine yet",
+                spec.name
+            ),
+        });
+    }
+    let rp = volume_record_path(st, &spec.name);
+    if rp.exists() {
+        return Ok(());
+    }
+    let data = volume_data(st, &spec.name);
+    std::fs::create_dir_all(&data).map_err(backend)?;
+    // The data directory is what containers see: world-traversable like Docker's.
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(backend)?;
+    let rec = VolumeRecord {
+        name: spec.name.clone(),
+        driver: "local".into(),
+        labels: spec.labels.clone(),
+        options: spec.driver_opts.clone(),
+        created: super::record::now_rfc3339(),
+    };
+    write_json(&rp, &rec).map_err(backend)
+}
+
+pub fn find_volume(st: &StateRoot, name: &str) -> EngineResult<Option<VolumeInfo>> {
+    Ok(read_json::<VolumeRecord>(&volume_record_path(st, name))
+        .map_err(backend)?
+        .map(|r| VolumeInfo {
+            name: r.name,
+            labels: r.labels,
+        }))
+}
+
+pub fn list_volumes(st: &StateRoot, filter: &[String]) -> EngineResult<Vec<VolumeInfo>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(st.root().join("volumes")).map_err(backend)?.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if let Some(name) = n.strip_suffix(".json") {
+            if let Some(v) = find_volume(st, name)? {
+                if labels_match(&v.labels, filter) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Removes a volume; refused while a container (running or not) uses it, like Docker.
+pub fn remove_volume(st: &StateRoot, name: &str) -> EngineResult<()> {
+    if find_volume(st, name)?.is_none() {
+        return Err(EngineError::NotFound {
+            what: format!("volume {name}"),
+        });
+    }
+    let data = volume_data(st, name);
+    for (rec, _) in super::containers::all(st)? {
+        if rec.mount_sources.iter().any(|p| *p == data) {
+            return Err(EngineError::Conflict {
+                message: format!("remove {name}: volume is in use - [{}]", rec.id),
+            });
+        }
+    }
+    // remove_dir_all never follows symlinks: a link planted in the volume stays a link.
+    std::fs::remove_dir_all(st.root().join("volumes").join(name)).map_err(backend)?;
+    std::fs::remove_file(volume_record_path(st, name)).map_err(backend)
+}
+
+/// Host sources for a service's mounts, creating named (and anonymous) volumes on first use
+/// and bind sources when `create_host_path` allows.
+pub fn mount_sources(st: &StateRoot, spec: &ContainerSpec) -> EngineResult<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for m in &spec.mounts {
+        let p = match m.kind {
+            MountKind::Volume => {
+                let (name, labels) = if m.source.is_empty() {
+                    let mut l = Labels::new();
+                    l.insert(ANONYMOUS.into(), String::new());
+                    (random_id(), l)
+                } else {
+                    (m.source.clone(), Labels::new())
+                };
+                create_volume(
+                    st,
+                    &VolumeSpec {
+                        name: name.clone(),
+                        labels,
+                        ..Default::default()
+                    },
+                )?;
+                volume_data(st, &name)
+            }
+            MountKind::Bind => {
+                let p = PathBuf::from(&m.source);
+                if !p.is_absolute() {
+                    return Err(EngineError::Backend {
+                        message: format!("bind source '{}' must be an absolute path", m.source),
+                    });
+                }
+                if !p.exists() {
+                    if m.create_host_path {
+                        std::fs::create_dir_all(&p).map_err(backend)?;
+                    } else {
+                        return Err(EngineError::Backend {
+                            message: format!(
+                                "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                                m.source
+                            ),
+                        });
+                    }
+                }
+                p
+            }
+            MountKind::Tmpfs => PathBuf::new(),
+        };
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// `rm -v`: the anonymous volumes of a removed container go too.
+pub fn remove_anonymous_volumes(st: &StateRoot, rec: &ContainerRecord) -> EngineResult<()> {
+    for (m, p) in rec.spec.mounts.iter().zip(&rec.mount_sources) {
+        if m.kind != MountKind::Volume || !m.source.is_empty() {
+            continue;
+        }
+        let Some(name) = p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if find_volume(st, &name)?.is_some_and(|v| v.labels.contains_key(ANONYMOUS)) {
+            remove_volume(st, &name)?;
+        }
+    }
+    Ok(())
+}
+
+fn network_path(st: &StateRoot, name: &str) -> PathBuf {
+    st.root().join("networks").join(format!("{name}.json"))
+}
+
+pub fn create_network(st: &StateRoot, spec: &NetworkSpec) -> EngineResult<String> {
+    if !valid_name(&spec.name) {
+        return Err(invalid("network", &spec.name));
+    }
+    let p = network_path(st, &spec.name);
+    if let Some(existing) = read_json::<NetworkRecord>(&p).map_err(backend)? {
+        return Err(EngineError::Conflict {
+            message: format!("network with name {} already exists ({})", spec.name, existing.id),
+        });
+    }
+    make_private_dir(&st.root().join("networks")).map_err(backend)?;
+    let rec = NetworkRecord {
+        id: random_id(),
+        name: spec.name.clone(),
+        labels: spec.labels.clone(),
+        internal: spec.internal,
+        driver: spec.driver.clone().unwrap_or_else(|| "bridge".into()),
+    };
+    write_json(&p, &rec).map_err(backend)?;
+    Ok(rec.id)
+}
+
+pub fn find_network(st: &StateRoot, name: &str) -> EngineResult<Option<NetworkInfo>> {
+    Ok(read_json::<NetworkRecord>(&network_path(st, name))
+        .map_err(backend)?
+        .map(|r| NetworkInfo {
+            id: r.id,
+            name: r.name,
+            labels: r.labels,
+        }))
+}
+
+pub fn list_networks(st: &StateRoot, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(st.root().join("networks")).map_err(backend)?.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if let Some(name) = n.strip_suffix(".json") {
+            if let Some(net) = find_network(st, name)? {
+                if labels_match(&net.labels, filter) {
+                    out.push(net);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub fn remove_network(st: &StateRoot, name: &str) -> EngineResult<()> {
+    if find_network(st, name)?.is_none() {
+        return Err(EngineError::NotFound {
+            what: format!("network {name}"),
+        });
+    }
+    for (rec, s) in super::containers::all(st)? {
+        let live = matches!(
+            s.state,
+            super::record::RunState::Running | super::record::RunState::Paused | super::record::RunState::Restarting
+        );
+        if live && rec.spec.networks.iter().any(|n| n.network == name) {
+            return Err(EngineError::Conflict {
+                message: format!("error while removing network: network {name} has active endpoints"),
+            });
+        }
+    }
+    std::fs::remove_file(network_path(st, name)).map_err(backend)
+}
