@@ -157,7 +157,9 @@ impl Backend {
     pub async fn connect(kind: EngineKind) -> EngineResult<Self> {
         match kind {
             EngineKind::Docker => Ok(Backend::Docker(docker::DockerEngine::connect().await?)),
-            EngineKind::Embedded => Ok(Backend::Embedded(embedded::engine::EmbeddedEngine::open()?)),
+            EngineKind::Embedded => {
+                Ok(Backend::Embedded(embedded::engine::EmbeddedEngine::open()?))
+            }
         }
     }
 }

@@ -56,7 +56,10 @@ pub fn find(state: &StateRoot, key: &str) -> EngineResult<(ContainerRecord, Cont
     if let Some(hit) = list.iter().find(|(r, _)| r.name == key) {
         return Ok(hit.clone());
     }
-    let by_prefix: Vec<_> = list.into_iter().filter(|(r, _)| r.id.starts_with(key)).collect();
+    let by_prefix: Vec<_> = list
+        .into_iter()
+        .filter(|(r, _)| r.id.starts_with(key))
+        .collect();
     match by_prefix.len() {
         1 => Ok(by_prefix.into_iter().next().expect("one")),
         0 => Err(EngineError::NotFound {
@@ -129,7 +132,12 @@ pub fn info(rec: &ContainerRecord, st: &ContainerStatus) -> ContainerInfo {
         created: rec.created,
         ports: exposed_ports(rec),
         command: args.join(" "),
-        networks: rec.spec.networks.iter().map(|n| n.network.clone()).collect(),
+        networks: rec
+            .spec
+            .networks
+            .iter()
+            .map(|n| n.network.clone())
+            .collect(),
         mounts: rec
             .spec
             .mounts
@@ -147,7 +155,12 @@ pub fn info(rec: &ContainerRecord, st: &ContainerStatus) -> ContainerInfo {
 /// The exposed-only ports (host port 0), as Docker lists them before anything is published.
 fn exposed_ports(rec: &ContainerRecord) -> Vec<PublishedPort> {
     let mut out: Vec<PublishedPort> = Vec::new();
-    for e in rec.spec.expose.iter().chain(rec.image_config.exposed_ports.iter()) {
+    for e in rec
+        .spec
+        .expose
+        .iter()
+        .chain(rec.image_config.exposed_ports.iter())
+    {
         let (port, proto) = e.split_once('/').unwrap_or((e.as_str(), "tcp"));
         if let Ok(p) = port.parse::<u16>() {
             let pp = PublishedPort {
@@ -185,7 +198,10 @@ fn status_text(st: &ContainerStatus, state: ContainerState, health: Health) -> S
         ContainerState::Created => "Created".into(),
         ContainerState::Running => format!("Up {}{h}", crate::human::duration(ago(&st.started_at))),
         ContainerState::Paused => {
-            format!("Up {} (Paused)", crate::human::duration(ago(&st.started_at)))
+            format!(
+                "Up {} (Paused)",
+                crate::human::duration(ago(&st.started_at))
+            )
         }
         ContainerState::Restarting => format!(
             "Restarting ({}) {} ago",
@@ -207,7 +223,8 @@ fn status_text(st: &ContainerStatus, state: ContainerState, health: Health) -> S
 
 /// Writes a new container record (`create`).
 pub fn create(state: &StateRoot, mut rec: ContainerRecord) -> EngineResult<String> {
-    let _lock = super::state::FileLock::acquire(&state.containers_dir().join(".lock")).map_err(backend)?;
+    let _lock =
+        super::state::FileLock::acquire(&state.containers_dir().join(".lock")).map_err(backend)?;
     if all(state)?.iter().any(|(r, _)| r.name == rec.name) {
         return Err(EngineError::Conflict {
             message: format!(
@@ -232,7 +249,10 @@ pub fn create(state: &StateRoot, mut rec: ContainerRecord) -> EngineResult<Strin
 /// Starts a container: spawns its shim and waits for it to report the start.
 pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
     let (rec, st) = find(state, id)?;
-    if matches!(st.state, RunState::Running | RunState::Paused | RunState::Restarting) {
+    if matches!(
+        st.state,
+        RunState::Running | RunState::Paused | RunState::Restarting
+    ) {
         return Ok(());
     }
     // Record that no user stop is in force any more.
@@ -246,7 +266,8 @@ pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
 fn spawn_shim(state: &StateRoot, id: &str) -> EngineResult<()> {
     let exe = std::env::current_exe().map_err(backend)?;
     let paths = ContainerPaths::new(state, id);
-    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
+    let (ready_r, ready_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
     let shim_log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -291,7 +312,10 @@ fn spawn_shim(state: &StateRoot, id: &str) -> EngineResult<()> {
         let tail = std::fs::read_to_string(paths.shim_log()).unwrap_or_default();
         format!(
             "the container supervisor exited without starting the container{}",
-            tail.lines().last().map(|l| format!(": {l}")).unwrap_or_default()
+            tail.lines()
+                .last()
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
         )
     } else {
         message.to_string()
@@ -336,7 +360,11 @@ pub fn stop(state: &StateRoot, id: &str, timeout: Duration) -> EngineResult<()> 
             // The shim went away while we waited: the container has stopped (or is orphaned).
             Err(_) => stop_orphan(state, &rec, timeout),
         },
-        None if matches!(st.state, RunState::Running | RunState::Paused | RunState::Restarting) => {
+        None if matches!(
+            st.state,
+            RunState::Running | RunState::Paused | RunState::Restarting
+        ) =>
+        {
             stop_orphan(state, &rec, timeout)
         }
         None => Ok(()),
@@ -425,7 +453,10 @@ pub fn simple(id: &str, req: Request, not_running: &str) -> EngineResult<()> {
             message: format!("container {id} {not_running}"),
         });
     };
-    match c.call(&req, Some(Duration::from_secs(30))).map_err(backend)? {
+    match c
+        .call(&req, Some(Duration::from_secs(30)))
+        .map_err(backend)?
+    {
         Reply::Ok | Reply::Exited { .. } => Ok(()),
         Reply::Error { message } => Err(EngineError::Conflict { message }),
         Reply::Started { .. } => Ok(()),
@@ -435,7 +466,10 @@ pub fn simple(id: &str, req: Request, not_running: &str) -> EngineResult<()> {
 /// Removes a container's files (it must be stopped).
 pub fn remove(state: &StateRoot, id: &str, force: bool) -> EngineResult<()> {
     let (rec, st) = find(state, id)?;
-    if matches!(st.state, RunState::Running | RunState::Paused | RunState::Restarting) {
+    if matches!(
+        st.state,
+        RunState::Running | RunState::Paused | RunState::Restarting
+    ) {
         if !force {
             return Err(EngineError::Conflict {
                 message: format!(
@@ -465,9 +499,13 @@ pub fn remove(state: &StateRoot, id: &str, force: bool) -> EngineResult<()> {
 
 /// Renames a container (its record).
 pub fn rename(state: &StateRoot, id: &str, name: &str) -> EngineResult<()> {
-    let _lock = super::state::FileLock::acquire(&state.containers_dir().join(".lock")).map_err(backend)?;
+    let _lock =
+        super::state::FileLock::acquire(&state.containers_dir().join(".lock")).map_err(backend)?;
     let (mut rec, _) = find(state, id)?;
-    if all(state)?.iter().any(|(r, _)| r.name == name && r.id != rec.id) {
+    if all(state)?
+        .iter()
+        .any(|(r, _)| r.name == name && r.id != rec.id)
+    {
         return Err(EngineError::Conflict {
             message: format!("the container name \"/{name}\" is already in use"),
         });
@@ -492,7 +530,10 @@ pub fn wait(state: &StateRoot, id: &str) -> EngineResult<i64> {
     // No shim (or it went away): poll the recorded status.
     loop {
         let (_, st) = find(state, &rec.id)?;
-        if !matches!(st.state, RunState::Running | RunState::Paused | RunState::Restarting) {
+        if !matches!(
+            st.state,
+            RunState::Running | RunState::Paused | RunState::Restarting
+        ) {
             return Ok(st.exit_code.unwrap_or(0));
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -33,10 +33,14 @@ fn unsupported(what: &str) -> EngineError {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> EngineResult<T> + Send + 'static) -> EngineResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| EngineError::Backend {
-        message: format!("engine task failed: {e}"),
-    })?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> EngineResult<T> + Send + 'static,
+) -> EngineResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EngineError::Backend {
+            message: format!("engine task failed: {e}"),
+        })?
 }
 
 impl EmbeddedEngine {
@@ -157,13 +161,17 @@ impl Engine for EmbeddedEngine {
         let spec = spec.clone();
         blocking(move || {
             let full = normalize_reference(&spec.image).unwrap_or_else(|| spec.image.clone());
-            let image = images
-                .resolve(&full)
-                .map_err(backend)?
-                .ok_or_else(|| EngineError::ImageNotFound {
+            let image = images.resolve(&full).map_err(backend)?.ok_or_else(|| {
+                EngineError::ImageNotFound {
                     image: spec.image.clone(),
-                })?;
-            let lowers: Vec<PathBuf> = image.chain_ids.iter().rev().map(|c| images.layer_dir(c)).collect();
+                }
+            })?;
+            let lowers: Vec<PathBuf> = image
+                .chain_ids
+                .iter()
+                .rev()
+                .map(|c| images.layer_dir(c))
+                .collect();
             let mount_sources = objects::mount_sources(&st, &spec)?;
             let rec = ContainerRecord {
                 id: String::new(),
@@ -278,13 +286,19 @@ impl Engine for EmbeddedEngine {
             [dup_std(0)?, dup_std(1)?, dup_std(2)?]
         };
         let raw = spec.tty && !spec.detach && nix::unistd::isatty(0).unwrap_or(false);
-        let _guard = if raw { super::super::tty::RawMode::enable() } else { None };
+        let _guard = if raw {
+            super::super::tty::RawMode::enable()
+        } else {
+            None
+        };
         self.exec_with(id, spec, fds).await
     }
 
     async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput> {
-        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
-        let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
+        let (out_r, out_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
+        let (err_r, err_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| backend(e.into()))?;
         let read_all = |fd: OwnedFd| {
             std::thread::spawn(move || {
                 use std::io::Read;
@@ -296,7 +310,9 @@ impl Engine for EmbeddedEngine {
         let (to, te) = (read_all(out_r), read_all(err_r));
         let mut spec = spec.clone();
         spec.detach = false;
-        let code = self.exec_with(id, &spec, [devnull(false)?, out_w, err_w]).await?;
+        let code = self
+            .exec_with(id, &spec, [devnull(false)?, out_w, err_w])
+            .await?;
         Ok(ExecOutput {
             exit_code: code,
             stdout: to.join().unwrap_or_default(),
@@ -401,7 +417,9 @@ impl Engine for EmbeddedEngine {
             Err(super::pull::PullError::NotFound { .. }) => Err(EngineError::ImageNotFound {
                 image: reference.to_string(),
             }),
-            Err(e) => Err(EngineError::Backend { message: e.to_string() }),
+            Err(e) => Err(EngineError::Backend {
+                message: e.to_string(),
+            }),
         }
     }
 
@@ -452,15 +470,25 @@ impl Engine for EmbeddedEngine {
         Box::pin(futures_util::stream::once(async { Err(unsupported("cp")) }))
     }
 
-    async fn copy_to(&self, _id: &str, _dir: &str, _tar: TarUpload, _owner: Ownership) -> EngineResult<()> {
+    async fn copy_to(
+        &self,
+        _id: &str,
+        _dir: &str,
+        _tar: TarUpload,
+        _owner: Ownership,
+    ) -> EngineResult<()> {
         Err(unsupported("cp"))
     }
 
     fn stats<'a>(&'a self, _id: &str, _stream: bool) -> StatsSamples<'a> {
-        Box::pin(futures_util::stream::once(async { Err(unsupported("stats")) }))
+        Box::pin(futures_util::stream::once(async {
+            Err(unsupported("stats"))
+        }))
     }
 
     fn build_image<'a>(&'a self, _spec: &BuildSpec, _context: TarUpload) -> BuildEvents<'a> {
-        Box::pin(futures_util::stream::once(async { Err(unsupported("build")) }))
+        Box::pin(futures_util::stream::once(async {
+            Err(unsupported("build"))
+        }))
     }
 }

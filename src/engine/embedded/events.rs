@@ -56,7 +56,12 @@ pub fn now_nanos() -> i64 {
 }
 
 /// Appends a container event with the container's labels, name and image as attributes.
-pub fn container_event(state: &StateRoot, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
+pub fn container_event(
+    state: &StateRoot,
+    rec: &ContainerRecord,
+    action: &str,
+    extra: &[(&str, String)],
+) {
     let mut attributes = rec.spec.labels.clone();
     attributes.insert("name".into(), rec.name.clone());
     attributes.insert("image".into(), rec.spec.image.clone());
@@ -105,7 +110,10 @@ fn trim(path: &Path) -> std::io::Result<()> {
         return Ok(());
     }
     let half = data.len() / 2;
-    let cut = data[half..].iter().position(|b| *b == b'\n').map_or(data.len(), |p| half + p + 1);
+    let cut = data[half..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(data.len(), |p| half + p + 1);
     super::state::write_atomic(path, &data[cut..])
 }
 
@@ -137,11 +145,16 @@ pub fn read_from(path: &Path, offset: u64) -> (Vec<EventLine>, u64) {
 
 /// The events matching `filter` from `filter.since` (or now) on, following the log until
 /// `filter.until` or until the stream is dropped.
-pub fn follow(state: StateRoot, filter: crate::engine::EventFilter) -> crate::engine::EngineEvents<'static> {
+pub fn follow(
+    state: StateRoot,
+    filter: crate::engine::EventFilter,
+) -> crate::engine::EngineEvents<'static> {
     let (tx, rx) = tokio::sync::mpsc::channel::<crate::engine::EngineResult<EngineEvent>>(256);
     std::thread::spawn(move || {
         let path = log_path(&state);
-        let since = filter.since.map_or_else(now_nanos, |s| s.saturating_mul(1_000_000_000));
+        let since = filter
+            .since
+            .map_or_else(now_nanos, |s| s.saturating_mul(1_000_000_000));
         let until = filter.until.map(|u| u.saturating_mul(1_000_000_000));
         let mut offset = 0;
         loop {

@@ -32,10 +32,16 @@ type Tx = tokio::sync::mpsc::Sender<EngineResult<LogChunk>>;
 
 fn chunk(e: &Entry, opts: &LogOptions) -> Option<LogChunk> {
     let t = parse_rfc3339(&e.time).unwrap_or(0);
-    if opts.since.is_some_and(|s| t < i128::from(s) * 1_000_000_000) {
+    if opts
+        .since
+        .is_some_and(|s| t < i128::from(s) * 1_000_000_000)
+    {
         return None;
     }
-    if opts.until.is_some_and(|u| t >= i128::from(u) * 1_000_000_000) {
+    if opts
+        .until
+        .is_some_and(|u| t >= i128::from(u) * 1_000_000_000)
+    {
         return None;
     }
     let stream = if e.stream == "stderr" {
@@ -136,7 +142,10 @@ fn produce(state: &StateRoot, id: &str, opts: &LogOptions, tx: &Tx) -> EngineRes
         }
         if !got {
             let running = match ct::find(state, &rec.id) {
-                Ok((_, s)) => matches!(s.state, RunState::Running | RunState::Paused | RunState::Restarting),
+                Ok((_, s)) => matches!(
+                    s.state,
+                    RunState::Running | RunState::Paused | RunState::Restarting
+                ),
                 Err(EngineError::NotFound { .. }) => false,
                 Err(e) => return Err(e),
             };
@@ -153,4 +162,3 @@ fn produce(state: &StateRoot, id: &str, opts: &LogOptions, tx: &Tx) -> EngineRes
         }
     }
 }
-

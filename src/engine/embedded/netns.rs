@@ -49,7 +49,12 @@ pub fn create(path: &Path) -> Result<(), String> {
                     nix::mount::MsFlags::MS_BIND,
                     None::<&str>,
                 )
-                .map_err(|e| format!("cannot bind the network namespace to {}: {e}", path.display()))
+                .map_err(|e| {
+                    format!(
+                        "cannot bind the network namespace to {}: {e}",
+                        path.display()
+                    )
+                })
             } else {
                 Err("cannot create a network namespace".to_string())
             };

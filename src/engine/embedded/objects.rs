@@ -13,8 +13,8 @@ use super::containers::backend;
 use super::record::ContainerRecord;
 use super::state::{make_private_dir, random_id, read_json, write_json, StateRoot};
 use crate::engine::{
-    ContainerSpec, EngineError, EngineResult, Labels, MountKind, NetworkInfo, NetworkSpec, VolumeInfo,
-    VolumeSpec,
+    ContainerSpec, EngineError, EngineResult, Labels, MountKind, NetworkInfo, NetworkSpec,
+    VolumeInfo, VolumeSpec,
 };
 
 const ANONYMOUS: &str = "com.docker.volume.anonymous";
@@ -40,8 +40,13 @@ struct NetworkRecord {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 fn invalid(kind: &str, name: &str) -> EngineError {
@@ -74,7 +79,9 @@ pub fn create_volume(st: &StateRoot, spec: &VolumeSpec) -> EngineResult<()> {
     }
     if let Some(d) = spec.driver.as_deref().filter(|d| *d != "local") {
         return Err(EngineError::Backend {
-            message: format!("volume driver '{d}' is not supported by the embedded engine (only 'local')"),
+            message: format!(
+                "volume driver '{d}' is not supported by the embedded engine (only 'local')"
+            ),
         });
     }
     if !spec.driver_opts.is_empty() {
@@ -92,7 +99,8 @@ pub fn create_volume(st: &StateRoot, spec: &VolumeSpec) -> EngineResult<()> {
     let data = volume_data(st, &spec.name);
     std::fs::create_dir_all(&data).map_err(backend)?;
     // The data directory is what containers see: world-traversable like Docker's.
-    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(backend)?;
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(backend)?;
     let rec = VolumeRecord {
         name: spec.name.clone(),
         driver: "local".into(),
@@ -114,7 +122,10 @@ pub fn find_volume(st: &StateRoot, name: &str) -> EngineResult<Option<VolumeInfo
 
 pub fn list_volumes(st: &StateRoot, filter: &[String]) -> EngineResult<Vec<VolumeInfo>> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(st.root().join("volumes")).map_err(backend)?.flatten() {
+    for e in std::fs::read_dir(st.root().join("volumes"))
+        .map_err(backend)?
+        .flatten()
+    {
         let n = e.file_name().to_string_lossy().into_owned();
         if let Some(name) = n.strip_suffix(".json") {
             if let Some(v) = find_volume(st, name)? {
@@ -206,7 +217,11 @@ pub fn remove_anonymous_volumes(st: &StateRoot, rec: &ContainerRecord) -> Engine
         if m.kind != MountKind::Volume || !m.source.is_empty() {
             continue;
         }
-        let Some(name) = p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()) else {
+        let Some(name) = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+        else {
             continue;
         };
         if find_volume(st, &name)?.is_some_and(|v| v.labels.contains_key(ANONYMOUS)) {
@@ -227,7 +242,10 @@ pub fn create_network(st: &StateRoot, spec: &NetworkSpec) -> EngineResult<String
     let p = network_path(st, &spec.name);
     if let Some(existing) = read_json::<NetworkRecord>(&p).map_err(backend)? {
         return Err(EngineError::Conflict {
-            message: format!("network with name {} already exists ({})", spec.name, existing.id),
+            message: format!(
+                "network with name {} already exists ({})",
+                spec.name, existing.id
+            ),
         });
     }
     make_private_dir(&st.root().join("networks")).map_err(backend)?;
@@ -254,7 +272,10 @@ pub fn find_network(st: &StateRoot, name: &str) -> EngineResult<Option<NetworkIn
 
 pub fn list_networks(st: &StateRoot, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(st.root().join("networks")).map_err(backend)?.flatten() {
+    for e in std::fs::read_dir(st.root().join("networks"))
+        .map_err(backend)?
+        .flatten()
+    {
         let n = e.file_name().to_string_lossy().into_owned();
         if let Some(name) = n.strip_suffix(".json") {
             if let Some(net) = find_network(st, name)? {
@@ -277,11 +298,15 @@ pub fn remove_network(st: &StateRoot, name: &str) -> EngineResult<()> {
     for (rec, s) in super::containers::all(st)? {
         let live = matches!(
             s.state,
-            super::record::RunState::Running | super::record::RunState::Paused | super::record::RunState::Restarting
+            super::record::RunState::Running
+                | super::record::RunState::Paused
+                | super::record::RunState::Restarting
         );
         if live && rec.spec.networks.iter().any(|n| n.network == name) {
             return Err(EngineError::Conflict {
-                message: format!("error while removing network: network {name} has active endpoints"),
+                message: format!(
+                    "error while removing network: network {name} has active endpoints"
+                ),
             });
         }
     }

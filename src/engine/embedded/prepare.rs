@@ -21,7 +21,9 @@ pub fn runtime_spec(
     let hostname_file = paths.dir.join("hostname");
     let hosts_file = paths.dir.join("hosts");
     let resolv_file = paths.dir.join("resolv.conf");
-    let write = |p: &Path, text: String| std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()));
+    let write = |p: &Path, text: String| {
+        std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))
+    };
     write(&hostname_file, format!("{}\n", rec.hostname))?;
     write(&hosts_file, hosts_text(rec))?;
     write(&resolv_file, resolv_text(rec))?;
@@ -54,7 +56,9 @@ pub fn runtime_spec(
             if let Some(ns) = linux.namespaces().clone() {
                 let kept = ns
                     .into_iter()
-                    .filter(|n| n.typ() != libcontainer::oci_spec::runtime::LinuxNamespaceType::Network)
+                    .filter(|n| {
+                        n.typ() != libcontainer::oci_spec::runtime::LinuxNamespaceType::Network
+                    })
                     .collect();
                 linux.set_namespaces(Some(kept));
             }
@@ -98,7 +102,9 @@ fn resolv_text(rec: &ContainerRecord) -> String {
         if l.starts_with("nameserver") {
             // A loopback resolver of the host is unreachable from the container's namespace.
             let addr = l.split_whitespace().nth(1).unwrap_or("");
-            let loopback = addr.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            let loopback = addr
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
             if custom_dns || loopback {
                 continue;
             }
@@ -113,7 +119,11 @@ fn resolv_text(rec: &ContainerRecord) -> String {
 
 /// A static init for `init: true` (Docker ships tini as docker-init).
 fn find_init() -> Result<std::path::PathBuf, String> {
-    for p in ["/usr/bin/tini-static", "/usr/libexec/docker/docker-init", "/usr/bin/docker-init"] {
+    for p in [
+        "/usr/bin/tini-static",
+        "/usr/libexec/docker/docker-init",
+        "/usr/bin/docker-init",
+    ] {
         if Path::new(p).exists() {
             return Ok(p.into());
         }
@@ -127,8 +137,14 @@ pub fn signal_number(name: &str) -> Option<i32> {
         return (1..=64).contains(&n).then_some(n);
     }
     let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
-    full.parse::<nix::sys::signal::Signal>().ok().map(|s| s as i32)
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
 }
 
 #[cfg(test)]
@@ -150,6 +166,10 @@ mod tests {
 pub fn resolve_user(_rootfs: &Path, user: &str) -> Result<(u32, u32, Vec<u32>), String> {
     let (u, g) = user.split_once(':').unwrap_or((user, ""));
     let uid: u32 = u.parse().map_err(|_| format!("unable to find user {u}"))?;
-    let gid: u32 = if g.is_empty() { 0 } else { g.parse().map_err(|_| format!("unable to find group {g}"))? };
+    let gid: u32 = if g.is_empty() {
+        0
+    } else {
+        g.parse().map_err(|_| format!("unable to find group {g}"))?
+    };
     Ok((uid, gid, Vec::new()))
 }

@@ -75,9 +75,17 @@ pub enum PullError {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PullEvent {
     /// The manifest and config are known: so many layers, so many already present.
-    Resolved { layers: usize, present: usize },
-    LayerDownloaded { digest: String, bytes: u64 },
-    LayerExtracted { digest: String },
+    Resolved {
+        layers: usize,
+        present: usize,
+    },
+    LayerDownloaded {
+        digest: String,
+        bytes: u64,
+    },
+    LayerExtracted {
+        digest: String,
+    },
 }
 
 #[derive(serde::Deserialize)]
@@ -231,7 +239,8 @@ pub async fn pull(
     reference: &str,
     mut progress: impl FnMut(PullEvent),
 ) -> Result<ImageRecord, PullError> {
-    let full = normalize_reference(reference).ok_or_else(|| PullError::Reference(reference.into()))?;
+    let full =
+        normalize_reference(reference).ok_or_else(|| PullError::Reference(reference.into()))?;
     let r: Reference = full
         .parse()
         .map_err(|_| PullError::Reference(reference.into()))?;
@@ -286,7 +295,12 @@ async fn pull_from(
     let registry_err = |e: oci_client::errors::OciDistributionError| classify(&img, e);
 
     // The manifest (or list), then the platform's manifest.
-    let accepted = [MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_OCI_MANIFEST, MT_OCI_INDEX];
+    let accepted = [
+        MT_DOCKER_MANIFEST,
+        MT_DOCKER_LIST,
+        MT_OCI_MANIFEST,
+        MT_OCI_INDEX,
+    ];
     let (bytes, _) = client
         .pull_manifest_raw(r, &auth, &accepted)
         .await
@@ -392,7 +406,14 @@ async fn pull_from(
             continue;
         }
         compression_of(&img, &l.media_type)?;
-        downloads.push(download_blob(&client, r, &img, l, state.blob_path(&l.digest), state.blob_tmp_dir()));
+        downloads.push(download_blob(
+            &client,
+            r,
+            &img,
+            l,
+            state.blob_path(&l.digest),
+            state.blob_tmp_dir(),
+        ));
     }
     for res in futures_util::future::join_all(downloads).await {
         let (digest, bytes) = res?;
@@ -408,9 +429,16 @@ async fn pull_from(
                 .map_or(0, |m| m.size);
             continue;
         }
-        let lowers: Vec<PathBuf> = chains[..i].iter().rev().map(|c| store.layer_dir(c)).collect();
+        let lowers: Vec<PathBuf> = chains[..i]
+            .iter()
+            .rev()
+            .map(|c| store.layer_dir(c))
+            .collect();
         let blob = state.blob_path(&l.digest);
-        let tmp = store.state().layers_dir().join(format!(".tmp-{}", &random_id()[..16]));
+        let tmp = store
+            .state()
+            .layers_dir()
+            .join(format!(".tmp-{}", &random_id()[..16]));
         let expected = config.rootfs.diff_ids[i].clone();
         let compression = compression_of(&img, &l.media_type)?;
         let (img2, digest2) = (img.clone(), l.digest.clone());
@@ -518,7 +546,9 @@ async fn pull_from(
             labels: inner.labels.unwrap_or_default(),
         },
     };
-    store.commit(name, &record).map_err(|e| io_err(store.state().images_dir(), e))?;
+    store
+        .commit(name, &record)
+        .map_err(|e| io_err(store.state().images_dir(), e))?;
     Ok(record)
 }
 
@@ -535,7 +565,11 @@ async fn download_blob(
     if dest.exists() {
         return Ok((desc.digest.clone(), desc.size));
     }
-    let tmp = tmp_dir.join(format!("{}-{}", &random_id()[..16], desc.digest.trim_start_matches("sha256:")));
+    let tmp = tmp_dir.join(format!(
+        "{}-{}",
+        &random_id()[..16],
+        desc.digest.trim_start_matches("sha256:")
+    ));
     let result = async {
         let mut stream = client
             .pull_blob_stream(r, desc.digest.as_str())
@@ -547,11 +581,17 @@ async fn download_blob(
         );
         let mut hasher = Sha256::new();
         let mut n = 0u64;
+        // oci-client checks the digest itself at the end of the stream; our own checks of
+        // size and digest below give the clearer error, so a stream error waits for them.
+        let mut stream_error = None;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| PullError::Registry {
-                image: img.to_string(),
-                message: format!("blob {}: {e}", desc.digest),
-            })?;
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    stream_error = Some(e);
+                    break;
+                }
+            };
             n += chunk.len() as u64;
             if n > desc.size {
                 return Err(PullError::Invalid {
@@ -583,7 +623,15 @@ async fn download_blob(
                 actual,
             });
         }
-        let file = file.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
+        if let Some(e) = stream_error {
+            return Err(PullError::Registry {
+                image: img.to_string(),
+                message: format!("blob {}: {e}", desc.digest),
+            });
+        }
+        let file = file
+            .into_inner()
+            .map_err(|e| io_err(&tmp, e.into_error()))?;
         file.sync_all().map_err(|e| io_err(&tmp, e))?;
         std::fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
         Ok((desc.digest.clone(), n))
@@ -605,11 +653,13 @@ fn choose_platform(list: &[Descriptor]) -> Option<&str> {
     // Prefer the plain entry, then v8 for arm64 (Docker's order), then any variant.
     list.iter()
         .filter(fits)
-        .min_by_key(|d| match d.platform.as_ref().and_then(|p| p.variant.as_deref()) {
-            None => 0,
-            Some("v8") => 1,
-            Some(_) => 2,
-        })
+        .min_by_key(
+            |d| match d.platform.as_ref().and_then(|p| p.variant.as_deref()) {
+                None => 0,
+                Some("v8") => 1,
+                Some(_) => 2,
+            },
+        )
         .map(|d| d.digest.as_str())
 }
 
@@ -618,9 +668,8 @@ fn compression_of(img: &str, media_type: &str) -> Result<Compression, PullError>
         "application/vnd.docker.image.rootfs.diff.tar.gzip"
         | "application/vnd.oci.image.layer.v1.tar+gzip" => Compression::Gzip,
         "application/vnd.oci.image.layer.v1.tar+zstd" => Compression::Zstd,
-        "application/vnd.oci.image.layer.v1.tar" | "application/vnd.docker.image.rootfs.diff.tar" => {
-            Compression::None
-        }
+        "application/vnd.oci.image.layer.v1.tar"
+        | "application/vnd.docker.image.rootfs.diff.tar" => Compression::None,
         other => {
             return Err(PullError::Invalid {
                 image: img.to_string(),
@@ -668,7 +717,11 @@ fn verify_digest(img: &str, what: &str, expected: &str, bytes: &[u8]) -> Result<
     Ok(())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(img: &str, what: &str, bytes: &[u8]) -> Result<T, PullError> {
+fn parse<T: serde::de::DeserializeOwned>(
+    img: &str,
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, PullError> {
     serde_json::from_slice(bytes).map_err(|e| PullError::Invalid {
         image: img.to_string(),
         message: format!("invalid {what}: {e}"),
@@ -681,10 +734,13 @@ fn classify(img: &str, e: oci_client::errors::OciDistributionError) -> PullError
         E::ImageManifestNotFoundError(_) => PullError::NotFound { image: img.into() },
         E::ServerError { code: 404, .. } => PullError::NotFound { image: img.into() },
         E::RegistryError { envelope, .. }
-            if envelope
-                .errors
-                .iter()
-                .any(|x| matches!(x.code, oci_client::errors::OciErrorCode::ManifestUnknown | oci_client::errors::OciErrorCode::NameUnknown)) =>
+            if envelope.errors.iter().any(|x| {
+                matches!(
+                    x.code,
+                    oci_client::errors::OciErrorCode::ManifestUnknown
+                        | oci_client::errors::OciErrorCode::NameUnknown
+                )
+            }) =>
         {
             PullError::NotFound { image: img.into() }
         }
@@ -749,7 +805,10 @@ mod tests {
         let e = check_manifest("x", b"{}", Some("sha256:00")).unwrap_err();
         assert!(e.to_string().contains("expected sha256:00"), "{e}");
         let big = vec![b' '; MAX_MANIFEST + 1];
-        assert!(matches!(check_manifest("x", &big, None), Err(PullError::TooLarge { .. })));
+        assert!(matches!(
+            check_manifest("x", &big, None),
+            Err(PullError::TooLarge { .. })
+        ));
     }
 
     #[test]

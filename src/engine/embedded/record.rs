@@ -170,7 +170,10 @@ pub fn alive(pid: Option<i32>, start: Option<u64>) -> bool {
 /// daemon crash.
 pub fn effective_status(status: &ContainerStatus) -> ContainerStatus {
     let mut s = status.clone();
-    let live_states = matches!(s.state, RunState::Running | RunState::Paused | RunState::Restarting);
+    let live_states = matches!(
+        s.state,
+        RunState::Running | RunState::Paused | RunState::Restarting
+    );
     if live_states && !alive(s.pid, s.pid_start) && !alive(s.shim_pid, s.shim_start) {
         s.state = RunState::Exited;
         s.exit_code.get_or_insert(255);

@@ -68,7 +68,9 @@ pub fn mount(paths: &RootfsPaths, lowers: &[PathBuf]) -> std::io::Result<()> {
         return Ok(());
     }
     if lowers.is_empty() {
-        return Err(std::io::Error::other("an image without layers has no root filesystem"));
+        return Err(std::io::Error::other(
+            "an image without layers has no root filesystem",
+        ));
     }
     let lower: Vec<String> = lowers.iter().map(|p| escape_option(p)).collect();
     let options = format!(
@@ -110,7 +112,9 @@ pub fn unmount(paths: &RootfsPaths) -> std::io::Result<()> {
 /// overlayfs takes `:` and `,` as separators in the option string; escape them.
 fn escape_option(p: &Path) -> String {
     let s = p.to_string_lossy();
-    s.replace('\\', "\\\\").replace(':', "\\:").replace(',', "\\,")
+    s.replace('\\', "\\\\")
+        .replace(':', "\\:")
+        .replace(',', "\\,")
 }
 
 fn mount_with_fsconfig(paths: &RootfsPaths, lowers: &[PathBuf]) -> std::io::Result<()> {
@@ -128,7 +132,11 @@ fn mount_with_fsconfig(paths: &RootfsPaths, lowers: &[PathBuf]) -> std::io::Resu
     let fstype = cstr(b"overlay")?;
     // SAFETY: plain syscalls with valid NUL-terminated strings; fds are closed below.
     unsafe {
-        let fsfd = check(libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), libc::FSOPEN_CLOEXEC))? as i32;
+        let fsfd = check(libc::syscall(
+            libc::SYS_fsopen,
+            fstype.as_ptr(),
+            libc::FSOPEN_CLOEXEC,
+        ))? as i32;
         let result = (|| -> std::io::Result<()> {
             let set = |key: &CString, val: &CString| {
                 check(libc::syscall(
@@ -145,8 +153,14 @@ fn mount_with_fsconfig(paths: &RootfsPaths, lowers: &[PathBuf]) -> std::io::Resu
             for l in lowers {
                 set(&lowerdir_plus, &cstr(l.as_os_str().as_bytes())?)?;
             }
-            set(&cstr(b"upperdir")?, &cstr(paths.upper.as_os_str().as_bytes())?)?;
-            set(&cstr(b"workdir")?, &cstr(paths.work.as_os_str().as_bytes())?)?;
+            set(
+                &cstr(b"upperdir")?,
+                &cstr(paths.upper.as_os_str().as_bytes())?,
+            )?;
+            set(
+                &cstr(b"workdir")?,
+                &cstr(paths.work.as_os_str().as_bytes())?,
+            )?;
             check(libc::syscall(
                 libc::SYS_fsconfig,
                 fsfd,
@@ -155,7 +169,12 @@ fn mount_with_fsconfig(paths: &RootfsPaths, lowers: &[PathBuf]) -> std::io::Resu
                 std::ptr::null::<libc::c_void>(),
                 0,
             ))?;
-            let mfd = check(libc::syscall(libc::SYS_fsmount, fsfd, libc::FSMOUNT_CLOEXEC, 0))? as i32;
+            let mfd = check(libc::syscall(
+                libc::SYS_fsmount,
+                fsfd,
+                libc::FSMOUNT_CLOEXEC,
+                0,
+            ))? as i32;
             let target = cstr(paths.merged.as_os_str().as_bytes())?;
             let empty = cstr(b"")?;
             let moved = check(libc::syscall(

@@ -67,7 +67,10 @@ pub fn exec(root: &Path, id: &str, p: ExecProcess, stdio: Stdio) -> Result<i32, 
     let env: HashMap<String, String> = p
         .env
         .iter()
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     let pid = ContainerBuilder::new(id.to_string(), SyscallType::Linux)
         .with_root_path(root)
@@ -92,7 +95,10 @@ pub fn exec(root: &Path, id: &str, p: ExecProcess, stdio: Stdio) -> Result<i32, 
 fn clean_tenant_sockets(dir: &Path) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with("tenant-notify-") {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with("tenant-notify-")
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -132,7 +138,8 @@ pub fn delete(root: &Path, id: &str) -> Result<(), String> {
     match Container::load(dir.clone()) {
         Ok(mut c) => {
             let _ = c.refresh_status();
-            c.delete(true).map_err(|e| err("cannot delete the container's runtime state", e))
+            c.delete(true)
+                .map_err(|e| err("cannot delete the container's runtime state", e))
         }
         // A state the runtime cannot read any more: remove the directory ourselves.
         Err(_) => std::fs::remove_dir_all(&dir).map_err(|e| err("cannot remove runtime state", e)),
@@ -143,9 +150,13 @@ pub fn delete(root: &Path, id: &str) -> Result<(), String> {
 pub fn oom_killed(cgroups_path: &Path) -> bool {
     let rel = cgroups_path.strip_prefix("/").unwrap_or(cgroups_path);
     let candidates = [
-        Path::new("/sys/fs/cgroup/memory").join(rel).join("memory.oom_control"),
+        Path::new("/sys/fs/cgroup/memory")
+            .join(rel)
+            .join("memory.oom_control"),
         Path::new("/sys/fs/cgroup").join(rel).join("memory.events"),
-        Path::new("/sys/fs/cgroup/unified").join(rel).join("memory.events"),
+        Path::new("/sys/fs/cgroup/unified")
+            .join(rel)
+            .join("memory.events"),
     ];
     candidates.iter().any(|p| {
         std::fs::read_to_string(p).is_ok_and(|t| {
@@ -162,7 +173,12 @@ pub fn oom_killed(cgroups_path: &Path) -> bool {
 /// controller or the unified tree, whichever has the cgroup.
 pub fn cgroup_pids(cgroups_path: &Path) -> Vec<i32> {
     let rel = cgroups_path.strip_prefix("/").unwrap_or(cgroups_path);
-    for base in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup"] {
+    for base in [
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/cpu",
+        "/sys/fs/cgroup",
+    ] {
         let p = Path::new(base).join(rel).join("cgroup.procs");
         if let Ok(t) = std::fs::read_to_string(&p) {
             return t.lines().filter_map(|l| l.trim().parse().ok()).collect();

@@ -45,7 +45,17 @@ impl StateRoot {
 
     pub fn open(root: PathBuf) -> std::io::Result<Self> {
         let me = StateRoot { root };
-        for d in ["", "blobs/sha256", "blobs/tmp", "layers", "images", "containers", "runtime", "volumes", "networks"] {
+        for d in [
+            "",
+            "blobs/sha256",
+            "blobs/tmp",
+            "layers",
+            "images",
+            "containers",
+            "runtime",
+            "volumes",
+            "networks",
+        ] {
             make_private_dir(&me.root.join(d))?;
         }
         Ok(me)
@@ -88,7 +98,10 @@ pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
 /// rename, fsync of the directory. The file is 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("record");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("record");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = OpenOptions::new()

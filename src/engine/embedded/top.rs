@@ -19,9 +19,12 @@ fn parse(text: &str, pids: &[i32]) -> EngineResult<ProcessList> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
     let titles: Vec<String> = header.split_whitespace().map(str::to_string).collect();
-    let pid_col = titles.iter().position(|t| t == "PID").ok_or_else(|| EngineError::Backend {
-        message: "ps printed no PID column".into(),
-    })?;
+    let pid_col = titles
+        .iter()
+        .position(|t| t == "PID")
+        .ok_or_else(|| EngineError::Backend {
+            message: "ps printed no PID column".into(),
+        })?;
     let n = titles.len();
     let mut processes = Vec::new();
     for line in lines {
@@ -34,7 +37,10 @@ fn parse(text: &str, pids: &[i32]) -> EngineResult<ProcessList> {
             rest = rest[end..].trim_start();
         }
         fields.push(rest.to_string());
-        if fields[pid_col].parse::<i32>().is_ok_and(|p| pids.contains(&p)) {
+        if fields[pid_col]
+            .parse::<i32>()
+            .is_ok_and(|p| pids.contains(&p))
+        {
             processes.push(fields);
         }
     }
@@ -50,6 +56,18 @@ mod tests {
                     root        4242       1  0 10:01 ?        00:00:00 sleep 1000 now\n";
         let l = super::parse(text, &[4242]).unwrap();
         assert_eq!(l.titles.len(), 8);
-        assert_eq!(l.processes, vec![vec!["root", "4242", "1", "0", "10:01", "?", "00:00:00", "sleep 1000 now"]]);
+        assert_eq!(
+            l.processes,
+            vec![vec![
+                "root",
+                "4242",
+                "1",
+                "0",
+                "10:01",
+                "?",
+                "00:00:00",
+                "sleep 1000 now"
+            ]]
+        );
     }
 }

@@ -68,7 +68,12 @@ impl Probe {
 }
 
 /// Applies one probe result. Returns whether the status changed.
-pub fn record(probe: &Probe, state: &mut HealthState, result: HealthResult, since_start: Duration) -> bool {
+pub fn record(
+    probe: &Probe,
+    state: &mut HealthState,
+    result: HealthResult,
+    since_start: Duration,
+) -> bool {
     let before = state.status;
     let ok = result.exit_code == 0;
     state.log.push(result);
@@ -156,7 +161,12 @@ mod tests {
         let p = Probe::from_healthcheck(&h(&["CMD-SHELL", "exit 0"]), None).unwrap();
         assert_eq!(p.command, vec!["/bin/sh", "-c", "exit 0"]);
         assert_eq!((p.interval, p.retries), (DEFAULT_INTERVAL, 3));
-        assert_eq!(Probe::from_healthcheck(&h(&["CMD", "true"]), None).unwrap().command, vec!["true"]);
+        assert_eq!(
+            Probe::from_healthcheck(&h(&["CMD", "true"]), None)
+                .unwrap()
+                .command,
+            vec!["true"]
+        );
         assert!(Probe::from_healthcheck(&h(&["NONE"]), None).is_none());
         assert!(Probe::from_healthcheck(&h(&[]), None).is_none());
     }

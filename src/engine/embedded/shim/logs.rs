@@ -29,17 +29,21 @@ impl Rotation {
         let max_size = match opts.get("max-size") {
             None => None,
             Some(v) if v == "-1" => None,
-            Some(v) => Some(parse_size(v).ok_or_else(|| format!("logging option max-size '{v}': not a size"))?),
+            Some(v) => Some(
+                parse_size(v)
+                    .ok_or_else(|| format!("logging option max-size '{v}': not a size"))?,
+            ),
         };
         let max_files = match opts.get("max-file") {
             None => 1,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| format!("logging option max-file '{v}': must be a number of at least 1"))?,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!("logging option max-file '{v}': must be a number of at least 1")
+            })?,
         };
-        Ok(Rotation { max_size, max_files })
+        Ok(Rotation {
+            max_size,
+            max_files,
+        })
     }
 }
 
@@ -119,7 +123,9 @@ impl LogWriter {
     fn entry(&mut self, stream: StdStream, text: &[u8], time: &str) -> std::io::Result<()> {
         let mut out = Vec::with_capacity(text.len() + 64);
         out.extend_from_slice(b"{\"log\":");
-        out.extend_from_slice(&serde_json::to_vec(&String::from_utf8_lossy(text)).map_err(std::io::Error::other)?);
+        out.extend_from_slice(
+            &serde_json::to_vec(&String::from_utf8_lossy(text)).map_err(std::io::Error::other)?,
+        );
         out.extend_from_slice(match stream {
             StdStream::Stdout => b",\"stream\":\"stdout\",\"time\":\"",
             StdStream::Stderr => b",\"stream\":\"stderr\",\"time\":\"",
@@ -220,14 +226,27 @@ mod tests {
     #[test]
     fn lines_are_split_and_partial_lines_wait() {
         let p = tmp("split");
-        let mut w = LogWriter::open(&p, Rotation { max_size: None, max_files: 1 }).unwrap();
+        let mut w = LogWriter::open(
+            &p,
+            Rotation {
+                max_size: None,
+                max_files: 1,
+            },
+        )
+        .unwrap();
         w.write(StdStream::Stdout, b"a\nb", "T1").unwrap();
         w.write(StdStream::Stderr, b"err\n", "T2").unwrap();
         w.write(StdStream::Stdout, b"c\n", "T3").unwrap();
         w.flush_partial(StdStream::Stdout, "T4").unwrap();
         let e = entries(&p);
-        let got: Vec<(&str, &str)> = e.iter().map(|e| (e.log.as_str(), e.stream.as_str())).collect();
-        assert_eq!(got, vec![("a\n", "stdout"), ("err\n", "stderr"), ("bc\n", "stdout")]);
+        let got: Vec<(&str, &str)> = e
+            .iter()
+            .map(|e| (e.log.as_str(), e.stream.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("a\n", "stdout"), ("err\n", "stderr"), ("bc\n", "stdout")]
+        );
         assert_eq!(e[2].time, "T3");
     }
 
@@ -235,15 +254,25 @@ mod tests {
     fn rotation_keeps_max_files_and_bounds_size() {
         let p = tmp("rotate");
         let rot = Rotation::from_options(
-            &[("max-size".to_string(), "1k".to_string()), ("max-file".to_string(), "3".to_string())]
-                .into_iter()
-                .collect(),
+            &[
+                ("max-size".to_string(), "1k".to_string()),
+                ("max-file".to_string(), "3".to_string()),
+            ]
+            .into_iter()
+            .collect(),
         )
         .unwrap();
-        assert_eq!(rot, Rotation { max_size: Some(1024), max_files: 3 });
+        assert_eq!(
+            rot,
+            Rotation {
+                max_size: Some(1024),
+                max_files: 3
+            }
+        );
         let mut w = LogWriter::open(&p, rot).unwrap();
         for i in 0..1000 {
-            w.write(StdStream::Stdout, format!("line {i}\n").as_bytes(), "T").unwrap();
+            w.write(StdStream::Stdout, format!("line {i}\n").as_bytes(), "T")
+                .unwrap();
         }
         let files = files_oldest_first(&p);
         assert_eq!(files.len(), 3, "{files:?}");
@@ -252,9 +281,18 @@ mod tests {
         }
         let last = entries(&p);
         assert_eq!(last.last().unwrap().log, "line 999\n");
-        let all: Vec<String> = files.iter().flat_map(|f| entries(f)).map(|e| e.log).collect();
+        let all: Vec<String> = files
+            .iter()
+            .flat_map(|f| entries(f))
+            .map(|e| e.log)
+            .collect();
         // Consecutive lines across the kept files.
-        let first: usize = all[0].trim().strip_prefix("line ").unwrap().parse().unwrap();
+        let first: usize = all[0]
+            .trim()
+            .strip_prefix("line ")
+            .unwrap()
+            .parse()
+            .unwrap();
         for (k, l) in all.iter().enumerate() {
             assert_eq!(l, &format!("line {}\n", first + k));
         }
@@ -272,7 +310,14 @@ mod tests {
     #[test]
     fn long_lines_are_cut_in_16k_pieces() {
         let p = tmp("long");
-        let mut w = LogWriter::open(&p, Rotation { max_size: None, max_files: 1 }).unwrap();
+        let mut w = LogWriter::open(
+            &p,
+            Rotation {
+                max_size: None,
+                max_files: 1,
+            },
+        )
+        .unwrap();
         let long = vec![b'x'; MAX_ENTRY * 2 + 10];
         w.write(StdStream::Stdout, &long, "T").unwrap();
         w.write(StdStream::Stdout, b"\n", "T").unwrap();

@@ -24,5 +24,3 @@ pub mod restart;
 mod supervisor;
 
 pub use supervisor::main;
-
-

@@ -17,9 +17,14 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 pub enum Request {
     /// Stop: `signal` to the init, then SIGKILL after `timeout_ms`; the reply comes when the
     /// container has exited. Marks the container as stopped by the user (no restart).
-    Stop { signal: i32, timeout_ms: u64 },
+    Stop {
+        signal: i32,
+        timeout_ms: u64,
+    },
     /// Send a signal to the init.
-    Kill { signal: i32 },
+    Kill {
+        signal: i32,
+    },
     Pause,
     Resume,
     /// Run a process in the container; 3 fds (stdin, stdout, stderr) come with the request.
@@ -28,7 +33,10 @@ pub enum Request {
     /// Replies `Exited` when the container's init has exited for good (no restart follows).
     Wait,
     /// Restart the container in place (stop with the grace period, then start).
-    Restart { signal: i32, timeout_ms: u64 },
+    Restart {
+        signal: i32,
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -74,8 +82,14 @@ impl ShimClient {
         let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
         let cmsg = [ControlMessage::ScmRights(&raw)];
         let iov = [std::io::IoSlice::new(&line)];
-        let n = sendmsg::<()>(self.stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
-            .map_err(std::io::Error::from)?;
+        let n = sendmsg::<()>(
+            self.stream.as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(std::io::Error::from)?;
         if n < line.len() {
             self.stream.write_all(&line[n..])?;
         }
@@ -105,13 +119,17 @@ impl ShimClient {
 
 /// Reads one request line from a connection the shim accepted, with any fds sent along.
 /// Returns `Ok(None)` at end of stream.
-pub fn read_request(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> std::io::Result<Option<(Request, Vec<OwnedFd>)>> {
+pub fn read_request(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(Request, Vec<OwnedFd>)>> {
     use std::os::fd::FromRawFd;
     let mut fds = Vec::new();
     loop {
         if let Some(pos) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=pos).collect();
-            let req = serde_json::from_slice(&line[..line.len() - 1]).map_err(std::io::Error::other)?;
+            let req =
+                serde_json::from_slice(&line[..line.len() - 1]).map_err(std::io::Error::other)?;
             return Ok(Some((req, fds)));
         }
         if buf.len() > 1 << 20 {
@@ -173,13 +191,18 @@ mod tests {
             privileged: false,
         });
         use std::os::fd::AsFd;
-        client.send(&req, &[r.as_fd(), w.as_fd(), w.as_fd()]).unwrap();
+        client
+            .send(&req, &[r.as_fd(), w.as_fd(), w.as_fd()])
+            .unwrap();
         let mut buf = Vec::new();
         let (got, fds) = read_request(b.as_fd(), &mut buf).unwrap().unwrap();
         assert_eq!(got, req);
         assert_eq!(fds.len(), 3);
         let mut bw = b.try_clone().unwrap();
         write_reply(&mut bw, &Reply::Exited { code: 7 }).unwrap();
-        assert_eq!(client.recv(Some(Duration::from_secs(5))).unwrap(), Reply::Exited { code: 7 });
+        assert_eq!(
+            client.recv(Some(Duration::from_secs(5))).unwrap(),
+            Reply::Exited { code: 7 }
+        );
     }
 }

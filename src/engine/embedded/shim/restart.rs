@@ -70,20 +70,29 @@ mod tests {
             got,
             vec![100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000]
         );
-        assert_eq!(b.decide(&p, 0, false, 12, Duration::from_secs(11)), Some(FIRST_DELAY));
+        assert_eq!(
+            b.decide(&p, 0, false, 12, Duration::from_secs(11)),
+            Some(FIRST_DELAY)
+        );
     }
 
     #[test]
     fn policies() {
         let mut b = Backoff::default();
         assert_eq!(b.decide(&RestartPolicy::No, 1, false, 0, SHORT), None);
-        assert!(b.decide(&RestartPolicy::Always, 0, false, 0, SHORT).is_some());
-        assert!(b.decide(&RestartPolicy::UnlessStopped, 0, false, 0, SHORT).is_some());
+        assert!(b
+            .decide(&RestartPolicy::Always, 0, false, 0, SHORT)
+            .is_some());
+        assert!(b
+            .decide(&RestartPolicy::UnlessStopped, 0, false, 0, SHORT)
+            .is_some());
         assert_eq!(b.decide(&RestartPolicy::Always, 1, true, 0, SHORT), None);
         let of = RestartPolicy::OnFailure(Some(2));
         assert_eq!(b.decide(&of, 0, false, 0, SHORT), None);
         assert!(b.decide(&of, 3, false, 1, SHORT).is_some());
         assert_eq!(b.decide(&of, 3, false, 2, SHORT), None);
-        assert!(b.decide(&RestartPolicy::OnFailure(None), 3, false, 99, SHORT).is_some());
+        assert!(b
+            .decide(&RestartPolicy::OnFailure(None), 3, false, 99, SHORT)
+            .is_some());
     }
 }

@@ -14,8 +14,9 @@ use super::protocol::{read_request, write_reply, ExecRequest, Reply, Request};
 use super::restart::Backoff;
 use crate::engine::embedded::events::container_event;
 use crate::engine::embedded::record::{
-    now_rfc3339, process_start, read_record, read_status, socket_path, write_status, ContainerPaths,
-    ContainerRecord, ContainerStatus, HealthResult, HealthState, HealthStatus, RunState,
+    now_rfc3339, process_start, read_record, read_status, socket_path, write_status,
+    ContainerPaths, ContainerRecord, ContainerStatus, HealthResult, HealthState, HealthStatus,
+    RunState,
 };
 use crate::engine::embedded::rootfs::{self, RootfsPaths};
 use crate::engine::embedded::runtime::{self, ExecProcess, Stdio};
@@ -55,7 +56,10 @@ pub fn main(args: &[String]) -> i32 {
         Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
         Ok(nix::unistd::ForkResult::Child) => {}
         Err(e) => {
-            report(ready.as_ref(), &format!("error: cannot fork the supervisor: {e}"));
+            report(
+                ready.as_ref(),
+                &format!("error: cannot fork the supervisor: {e}"),
+            );
             return 1;
         }
     }
@@ -141,7 +145,8 @@ struct Supervisor {
 
 impl Supervisor {
     fn new(root: &Path, id: &str) -> Result<Self, String> {
-        let state = StateRoot::open(root.to_path_buf()).map_err(|e| format!("state directory: {e}"))?;
+        let state =
+            StateRoot::open(root.to_path_buf()).map_err(|e| format!("state directory: {e}"))?;
         let paths = ContainerPaths::new(&state, id);
         let rec = read_record(&paths.record())
             .map_err(|e| e.to_string())?
@@ -159,7 +164,8 @@ impl Supervisor {
 
         let socket = socket_path(id)?;
         let _ = std::fs::remove_file(&socket);
-        let listener = UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+        let listener =
+            UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| e.to_string())?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -209,11 +215,18 @@ impl Supervisor {
     fn start_container(&mut self) -> Result<(), String> {
         let id = self.rec.id.clone();
         let rp = RootfsPaths::in_container_dir(&self.paths.dir);
-        rootfs::mount(&rp, &self.rec.lowers).map_err(|e| format!("cannot mount the root filesystem: {e}"))?;
+        rootfs::mount(&rp, &self.rec.lowers)
+            .map_err(|e| format!("cannot mount the root filesystem: {e}"))?;
         if let Some(ns) = &self.netns {
             netns::create(ns)?;
         }
-        let spec = prepare::runtime_spec(&self.rec, &self.paths, &rp, self.netns.as_deref(), &self.cgroups_path)?;
+        let spec = prepare::runtime_spec(
+            &self.rec,
+            &self.paths,
+            &rp,
+            self.netns.as_deref(),
+            &self.cgroups_path,
+        )?;
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
         spec.save(bundle.join("config.json"))
@@ -228,12 +241,18 @@ impl Supervisor {
             }
             let ours = nix::fcntl::open(
                 &fifo,
-                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_NONBLOCK
+                    | nix::fcntl::OFlag::O_CLOEXEC,
                 nix::sys::stat::Mode::empty(),
             )
             .map_err(|e| format!("{}: {e}", fifo.display()))?;
-            let theirs = nix::fcntl::open(&fifo, nix::fcntl::OFlag::O_RDWR, nix::sys::stat::Mode::empty())
-                .map_err(|e| format!("{}: {e}", fifo.display()))?;
+            let theirs = nix::fcntl::open(
+                &fifo,
+                nix::fcntl::OFlag::O_RDWR,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| format!("{}: {e}", fifo.display()))?;
             // SAFETY: fresh descriptors from open(2).
             ends.push(unsafe { (OwnedFd::from_raw_fd(ours), OwnedFd::from_raw_fd(theirs)) });
         }
@@ -266,7 +285,13 @@ impl Supervisor {
             let mut h = HealthState::default();
             h.status = HealthStatus::Starting;
             self.status.health = Some(h);
-            let first = p.next_delay(self.status.health.as_ref().unwrap_or(&HealthState::default()), Duration::ZERO);
+            let first = p.next_delay(
+                self.status
+                    .health
+                    .as_ref()
+                    .unwrap_or(&HealthState::default()),
+                Duration::ZERO,
+            );
             self.next_probe = Some(Instant::now() + first);
         }
         self.save();
@@ -280,7 +305,11 @@ impl Supervisor {
         } else {
             RunState::Created
         };
-        self.status.exit_code = Some(if message.contains("not found") { 127 } else { 128 });
+        self.status.exit_code = Some(if message.contains("not found") {
+            127
+        } else {
+            128
+        });
         self.status.error = Some(message.to_string());
         self.status.pid = None;
         self.status.shim_pid = None;
@@ -332,7 +361,10 @@ impl Supervisor {
         let timeout = match deadline {
             None => PollTimeout::NONE,
             Some(d) => {
-                let ms = d.saturating_duration_since(Instant::now()).as_millis().min(60_000) as u16;
+                let ms = d
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .min(60_000) as u16;
                 PollTimeout::from(ms)
             }
         };
@@ -476,9 +508,18 @@ impl Supervisor {
                     runtime::resume(&self.runtime_root, &self.rec.id)
                 };
                 if r.is_ok() {
-                    self.status.state = if pause { RunState::Paused } else { RunState::Running };
+                    self.status.state = if pause {
+                        RunState::Paused
+                    } else {
+                        RunState::Running
+                    };
                     self.save();
-                    container_event(&self.state, &self.rec, if pause { "pause" } else { "unpause" }, &[]);
+                    container_event(
+                        &self.state,
+                        &self.rec,
+                        if pause { "pause" } else { "unpause" },
+                        &[],
+                    );
                 }
                 self.reply(i, &ok_or_error(r));
             }
@@ -529,7 +570,11 @@ impl Supervisor {
                 uid,
                 gid,
             },
-            Stdio { stdin, stdout, stderr },
+            Stdio {
+                stdin,
+                stdout,
+                stderr,
+            },
         )
     }
 
@@ -590,7 +635,12 @@ impl Supervisor {
         if oom {
             container_event(&self.state, &self.rec, "oom", &[]);
         }
-        container_event(&self.state, &self.rec, "die", &[("exitCode", code.to_string())]);
+        container_event(
+            &self.state,
+            &self.rec,
+            "die",
+            &[("exitCode", code.to_string())],
+        );
         if let Err(e) = runtime::delete(&self.runtime_root, &self.rec.id) {
             eprintln!("{e}");
         }
@@ -646,7 +696,9 @@ impl Supervisor {
                 let _ = runtime::kill(&self.runtime_root, &self.rec.id, libc::SIGKILL, true)
                     .or_else(|_| self.init.map_or(Ok(()), |p| signal_pid(p, libc::SIGKILL)));
                 // Wait for the exit without a deadline now.
-                self.stop = self.stop.map(|(_, again)| (now + Duration::from_secs(3600), again));
+                self.stop = self
+                    .stop
+                    .map(|(_, again)| (now + Duration::from_secs(3600), again));
             }
         }
         if self.restart_at.is_some_and(|t| now >= t) {
@@ -684,9 +736,13 @@ impl Supervisor {
         }
         let start = now_rfc3339();
         let result = (|| -> Result<(i32, OwnedFd), String> {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
-            nix::fcntl::fcntl(r.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))
-                .map_err(|e| e.to_string())?;
+            let (r, w) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+            nix::fcntl::fcntl(
+                r.as_raw_fd(),
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )
+            .map_err(|e| e.to_string())?;
             let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
             let w2 = w.try_clone().map_err(|e| e.to_string())?;
             let pid = runtime::exec(
@@ -750,7 +806,10 @@ impl Supervisor {
         };
         let timeout = self.probe.as_ref().map(|p| p.timeout).unwrap_or_default();
         let (exit_code, output) = if p.timed_out {
-            (-1, format!("Health check exceeded timeout ({}s)", timeout.as_secs()))
+            (
+                -1,
+                format!("Health check exceeded timeout ({}s)", timeout.as_secs()),
+            )
         } else {
             (code, String::from_utf8_lossy(&p.text).into_owned())
         };
@@ -781,7 +840,12 @@ impl Supervisor {
                 HealthStatus::Healthy => "healthy",
                 HealthStatus::Unhealthy => "unhealthy",
             };
-            container_event(&self.state, &self.rec, &format!("health_status: {word}"), &[]);
+            container_event(
+                &self.state,
+                &self.rec,
+                &format!("health_status: {word}"),
+                &[],
+            );
         }
         self.next_probe = Some(Instant::now() + delay);
     }
@@ -825,11 +889,20 @@ fn install_handlers() -> Result<(), String> {
         SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP,
         SigSet::empty(),
     );
-    let other = SigAction::new(SigHandler::Handler(on_other), SaFlags::SA_RESTART, SigSet::empty());
+    let other = SigAction::new(
+        SigHandler::Handler(on_other),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     // SAFETY: the handlers only call write(2) or nothing.
     unsafe {
         sigaction(Signal::SIGCHLD, &chld).map_err(|e| e.to_string())?;
-        for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGPIPE] {
+        for s in [
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGPIPE,
+        ] {
             sigaction(s, &other).map_err(|e| e.to_string())?;
         }
     }

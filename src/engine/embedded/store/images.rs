@@ -234,7 +234,10 @@ mod tests {
             normalize_reference("127.0.0.1:5000/rcompose-test/busybox:1").as_deref(),
             Some("127.0.0.1:5000/rcompose-test/busybox:1")
         );
-        assert_eq!(familiar_name("docker.io/library/busybox:latest"), "busybox:latest");
+        assert_eq!(
+            familiar_name("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
         assert_eq!(familiar_name("docker.io/me/app:1"), "me/app:1");
         assert_eq!(
             familiar_name("127.0.0.1:5000/rcompose-test/busybox:1"),
