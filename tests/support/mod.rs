@@ -1,5 +1,9 @@
 //! What several real-engine test files share: the reference Docker Compose.
 
+#![allow(dead_code)]
+
+pub mod project;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,380 @@
+//! The embedded engine end to end, as root: compose projects started with `rcompose up -d`
+//! on the default engine, images pulled from the local registry the test command starts
+//! (127.0.0.1:5000). Each test has its own state directory (`RCOMPOSE_ROOT`), so they run in
+//! parallel without seeing each other.
+//!
+//! Covered: ps / logs / exec -T / top, surviving the CLI, Docker's default capabilities,
+//! seccomp and masked paths, restart policies with measured backoff, healthchecks and their
+//! timeout (F8), the stop grace period (F9), OOM kills (F19), kill -9 of a shim and of the CLI
+//! (F1, F12), log rotation under a flood (F18), and nothing left mounted or running after
+//! `down`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::project::Project;
+
+const IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:1";
+
+fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
+    // SAFETY: geteuid has no preconditions.
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "the embedded-engine tests need root; the README test command runs them as root"
+    );
+    let mut p = Project::new("rcemb", tag, "embedded", IMAGE, compose);
+    let root = std::env::temp_dir().join(format!("rcompose-root-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    p.env
+        .push(("RCOMPOSE_ROOT".into(), root.display().to_string()));
+    (p, root)
+}
+
+/// `down` and the checks that nothing of the project is left: no mount under the state
+/// directory, no shim, no container process.
+fn down_and_check_clean(p: &Project, root: &Path) {
+    p.ok(&["down", "-t", "1"]);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let root_s = root.display().to_string();
+    assert!(
+        !mounts.lines().any(|l| l.contains(&root_s)),
+        "mounts left under {root_s}:\n{}",
+        mounts
+            .lines()
+            .filter(|l| l.contains(&root_s))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let containers = std::fs::read_dir(root.join("containers"))
+        .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
+        .unwrap_or(0);
+    assert_eq!(containers, 0, "container directories left after down");
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        assert!(
+            !(cmd.contains("__shim") && cmd.contains(&root_s)),
+            "a shim is still running: {cmd}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// The status record of the only container of `service`.
+fn status(p: &Project, root: &Path, service: &str) -> serde_json::Value {
+    let name = p.container(service);
+    for e in std::fs::read_dir(root.join("containers"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(rec) = std::fs::read_to_string(e.path().join("record.json")) else {
+            continue;
+        };
+        let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
+        if rec["name"] == name.as_str() {
+            let st = std::fs::read_to_string(e.path().join("status.json")).unwrap();
+            return serde_json::from_str(&st).unwrap();
+        }
+    }
+    panic!("no container {name}");
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_single_service_runs_and_answers_ps_logs_exec_top() {
+    let (p, root) = project(
+        "basic",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sh\", \"-c\", \"echo hello from embedded; echo to stderr >&2; exec sleep 1000\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    // The CLI has exited: the container lives on under its shim.
+    let ps = p.ok(&["ps"]);
+    assert!(
+        ps.contains(&p.container("app")) && ps.contains("Up "),
+        "{ps}"
+    );
+    wait_for("the first log line", Duration::from_secs(5), || {
+        p.ok(&["logs", "--no-log-prefix"])
+            .contains("hello from embedded")
+    });
+    let out = p.rcompose(&["logs", "--no-log-prefix", "app"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("to stderr"));
+    let out = p.rcompose(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "echo in-container $(hostname); exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("in-container"));
+    let top = p.ok(&["top"]);
+    assert!(top.contains("sleep 1000"), "{top}");
+    // No network namespace sharing with the host: only lo, and it is up.
+    let out = p.ok(&["exec", "-T", "app", "cat", "/proc/net/dev"]);
+    assert!(out.contains("lo:") && !out.contains("eth0"), "{out}");
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn default_security_equals_dockers() {
+    let (p, root) = project(
+        "security",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    let st = p.ok(&["exec", "-T", "app", "cat", "/proc/self/status"]);
+    let field = |k: &str| {
+        st.lines()
+            .find(|l| l.starts_with(k))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(field("CapEff:"), "00000000a80425fb", "{st}");
+    assert_eq!(field("CapPrm:"), "00000000a80425fb");
+    assert_eq!(field("CapBnd:"), "00000000a80425fb");
+    assert_eq!(field("CapInh:"), "0000000000000000");
+    assert_eq!(field("CapAmb:"), "0000000000000000");
+    assert_eq!(field("Seccomp:"), "2");
+    let kcore = p.rcompose(&["exec", "-T", "app", "wc", "-c", "/proc/kcore"]);
+    assert!(
+        String::from_utf8_lossy(&kcore.stdout)
+            .trim()
+            .starts_with('0'),
+        "/proc/kcore is masked"
+    );
+    let w = p.rcompose(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "echo 1 > /proc/sys/kernel/panic",
+    ]);
+    assert_ne!(w.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&w.stderr).contains("Read-only file system"),
+        "{w:?}"
+    );
+    // seccomp denies what Docker's profile denies (unshare of a user namespace).
+    let u = p.rcompose(&["exec", "-T", "app", "unshare", "-U", "true"]);
+    assert_ne!(u.status.code(), Some(0), "unshare -U must be refused");
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn on_failure_restarts_with_doubling_backoff_then_gives_up() {
+    let (p, root) = project(
+        "restart",
+        "services:\n  app:\n    image: $IMAGE\n    restart: on-failure:3\n    command: [\"sh\", \"-c\", \"echo run; exit 3\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    wait_for(
+        "three restarts and the final exit",
+        Duration::from_secs(10),
+        || {
+            let s = status(&p, &root, "app");
+            s["state"] == "exited" && s["restart_count"] == 3
+        },
+    );
+    let s = status(&p, &root, "app");
+    assert_eq!(s["exit_code"], 3);
+    let logs = p.ok(&["logs", "--no-log-prefix", "-t"]);
+    let times: Vec<f64> = logs
+        .lines()
+        .filter(|l| l.ends_with("run"))
+        .map(|l| {
+            let t = l.split_whitespace().next().unwrap();
+            // seconds within the minute is enough for gaps under a minute
+            let secs = &t[17..t.len() - 1];
+            let m: f64 = t[14..16].parse().unwrap();
+            m * 60.0 + secs.parse::<f64>().unwrap()
+        })
+        .collect();
+    assert_eq!(times.len(), 4, "{logs}");
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Docker's backoff: 100 ms, 200 ms, 400 ms (plus the start itself).
+    assert!(gaps[0] >= 0.1, "{gaps:?}");
+    assert!(gaps[1] >= 0.2 && gaps[2] >= 0.4, "{gaps:?}");
+    assert!(gaps[2] > gaps[0], "{gaps:?}");
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn health_becomes_healthy_and_a_probe_timeout_makes_it_unhealthy() {
+    let (p, root) = project(
+        "health",
+        "services:\n  ok:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n    healthcheck:\n      test: [\"CMD-SHELL\", \"test -f /tmp/ready\"]\n      interval: 200ms\n      retries: 2\n  slow:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n    healthcheck:\n      test: [\"CMD\", \"sleep\", \"10\"]\n      interval: 200ms\n      timeout: 300ms\n      retries: 1\n",
+    );
+    p.ok(&["up", "-d"]);
+    wait_for("ok to be unhealthy first", Duration::from_secs(10), || {
+        status(&p, &root, "ok")["health"]["status"] == "unhealthy"
+    });
+    p.ok(&["exec", "-T", "ok", "touch", "/tmp/ready"]);
+    wait_for("ok to become healthy", Duration::from_secs(10), || {
+        status(&p, &root, "ok")["health"]["status"] == "healthy"
+    });
+    assert!(p.ok(&["ps"]).contains("(healthy)"));
+    // F8: a probe over its timeout is killed and counts as a failure.
+    let start = Instant::now();
+    wait_for("slow to be unhealthy", Duration::from_secs(10), || {
+        status(&p, &root, "slow")["health"]["status"] == "unhealthy"
+    });
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let s = status(&p, &root, "slow");
+    let out = s["health"]["log"][0]["output"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(out.contains("exceeded timeout"), "{out}");
+    assert_eq!(s["health"]["log"][0]["exit_code"], -1);
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn stop_waits_the_grace_period_then_kills() {
+    let (p, root) = project(
+        "grace",
+        "services:\n  app:\n    image: $IMAGE\n    stop_grace_period: 1s\n    command: [\"sh\", \"-c\", \"trap '' TERM; while true; do sleep 1; done\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    let t = Instant::now();
+    p.ok(&["stop"]);
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    let s = status(&p, &root, "app");
+    assert_eq!(s["state"], "exited");
+    assert_eq!(s["exit_code"], 137);
+    // A process that handles TERM stops at once.
+    std::fs::write(
+        p.dir.join("compose.yaml"),
+        format!("services:\n  app:\n    image: {IMAGE}\n    stop_grace_period: 10s\n    command: [\"sleep\", \"1000\"]\n    init: true\n"),
+    )
+    .unwrap();
+    p.ok(&["up", "-d"]);
+    let t = Instant::now();
+    p.ok(&["stop"]);
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn an_oom_kill_is_recorded() {
+    let (p, root) = project(
+        "oom",
+        "services:\n  app:\n    image: $IMAGE\n    mem_limit: 16m\n    memswap_limit: 16m\n    command: [\"sh\", \"-c\", \"x=$$(head -c 200000000 /dev/zero | tr '\\\\0' a); echo survived\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    wait_for("the OOM kill", Duration::from_secs(20), || {
+        status(&p, &root, "app")["state"] == "exited"
+    });
+    let s = status(&p, &root, "app");
+    assert_eq!(s["oom_killed"], true, "{s}");
+    assert_eq!(s["exit_code"], 137);
+    down_and_check_clean(&p, &root);
+}
+
+fn shim_pid(p: &Project, root: &Path, service: &str) -> i32 {
+    status(p, root, service)["shim_pid"].as_i64().unwrap() as i32
+}
+
+#[test]
+fn killing_the_shim_leaves_the_container_running_and_down_still_stops_it() {
+    let (p, root) = project(
+        "shimkill",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    let init = status(&p, &root, "app")["pid"].as_i64().unwrap() as i32;
+    // SAFETY: kill(2) on the shim we just read from the status record.
+    unsafe { libc::kill(shim_pid(&p, &root, "app"), libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        Path::new(&format!("/proc/{init}")).exists(),
+        "the container died with its shim"
+    );
+    assert!(p.ok(&["ps"]).contains("Up "));
+    down_and_check_clean(&p, &root);
+    assert!(
+        !Path::new(&format!("/proc/{init}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{init}/stat"))
+                .unwrap_or_default()
+                .contains(" Z ")
+    );
+}
+
+#[test]
+fn killing_the_cli_never_kills_containers() {
+    let (p, root) = project(
+        "clikill",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sh\", \"-c\", \"echo started; exec sleep 1000\"]\n",
+    );
+    // Attached `up` follows the logs; kill -9 it once the container runs.
+    let mut child = p
+        .command(&["up"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the container to run", Duration::from_secs(20), || {
+        root.join("containers").exists() && p.ok(&["ps", "-q"]).lines().count() == 1
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let ps = p.ok(&["ps"]);
+    assert!(ps.contains("Up "), "{ps}");
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn log_rotation_bounds_a_flood() {
+    let (p, root) = project(
+        "flood",
+        "services:\n  app:\n    image: $IMAGE\n    logging:\n      driver: json-file\n      options:\n        max-size: 100k\n        max-file: \"2\"\n    command: [\"sh\", \"-c\", \"seq 1 200000; echo done\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    wait_for("the flood to end", Duration::from_secs(30), || {
+        status(&p, &root, "app")["state"] == "exited"
+    });
+    let dir = std::fs::read_dir(root.join("containers"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path();
+    let logs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("container-json.log")
+        })
+        .collect();
+    assert_eq!(logs.len(), 2, "max-file 2");
+    for l in &logs {
+        assert!(l.metadata().unwrap().len() <= 100 * 1024, "{:?}", l.path());
+    }
+    let out = p.ok(&["logs", "--no-log-prefix"]);
+    assert!(out.ends_with("200000\ndone\n"), "the newest lines are kept");
+    down_and_check_clean(&p, &root);
+}
