@@ -1,0 +1,268 @@
+//! The container's mounts, in Docker's order and with Docker's options (moby
+//! `DefaultLinuxSpec` and `withMounts`):
+//! 1. the defaults: /proc, a private /dev (tmpfs), /dev/pts, a read-only /sys and
+//!    /sys/fs/cgroup, /dev/mqueue and /dev/shm (64 MiB unless `shm_size`), then the init binary
+//!    at /sbin/docker-init when `init: true`; a default is dropped when the service mounts
+//!    something at the same place (and everything under /dev when it mounts /dev);
+//! 2. the "user" mounts sorted by depth, so a parent is mounted before its children: the
+//!    /etc/hosts, /etc/resolv.conf and /etc/hostname files the engine wrote (unless the service
+//!    mounts its own there), then the service's volumes, binds and tmpfs.
+//!
+//! A read-only root makes every default read-only except /proc, /dev, /dev/pts, /dev/mqueue
+//! and /dev/shm, and the three network files too. Privileged containers get a writable /sys
+//! and /sys/fs/cgroup.
+//!
+//! Targets are checked here: absolute, not `/`, not under /proc (a mount over /proc entries
+//! could hide the masked paths).
+
+use std::path::{Component, Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::Mount;
+
+use super::{HostPaths, SpecError};
+use crate::engine::{ContainerSpec, MountKind};
+
+/// Docker's /dev/shm size when `shm_size` is not set.
+pub const DEFAULT_SHM_SIZE: i64 = 64 << 20;
+
+/// Where the init binary goes (`init: true`).
+pub const INIT_PATH: &str = "/sbin/docker-init";
+
+/// Docker's masked paths (moby `defaultLinuxMaskedPaths`; Docker also masks each CPU's
+/// `thermal_throttle` directory when the host has one, which needs a look at the host and is
+/// left to the caller).
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/sys/devices/virtual/powercap",
+    "/sys/firmware",
+];
+
+/// Docker's read-only paths.
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Defaults that stay writable under a read-only root.
+const WRITABLE_UNDER_READ_ONLY_ROOT: &[&str] =
+    &["/proc", "/dev", "/dev/pts", "/dev/mqueue", "/dev/shm"];
+
+fn mount(destination: &str, typ: &str, source: &Path, options: &[&str]) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(PathBuf::from(destination))
+        .set_typ(Some(typ.to_string()))
+        .set_source(Some(source.to_path_buf()))
+        .set_options(Some(options.iter().map(|o| o.to_string()).collect()));
+    m
+}
+
+/// Docker's default mounts, `/dev/shm` sized.
+fn default_mounts(shm_size: i64) -> Vec<Mount> {
+    let shm_opt = format!("size={shm_size}");
+    vec![
+        mount(
+            "/proc",
+            "proc",
+            Path::new("proc"),
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/dev",
+            "tmpfs",
+            Path::new("tmpfs"),
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        mount(
+            "/dev/pts",
+            "devpts",
+            Path::new("devpts"),
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            Path::new("sysfs"),
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
+        // libcontainer mounts the host's layout (cgroup v1 controllers or cgroup2) here.
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            Path::new("cgroup"),
+            &["ro", "nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            Path::new("mqueue"),
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            Path::new("shm"),
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt],
+        ),
+    ]
+}
+
+/// Lexically cleans an absolute container path (`//`, `.`, `..`, trailing `/`), like Go's
+/// `filepath.Clean`; `None` when it is not absolute.
+pub fn clean_container_path(p: &str) -> Option<PathBuf> {
+    let path = Path::new(p);
+    if !path.is_absolute() {
+        return None;
+    }
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Some(out)
+}
+
+fn check_target(target: &str) -> Result<PathBuf, SpecError> {
+    let err = |reason| SpecError::MountTarget {
+        target: target.to_string(),
+        reason,
+    };
+    let clean = clean_container_path(target).ok_or(err("must be an absolute path"))?;
+    if clean == Path::new("/") {
+        return Err(err("cannot mount over the container's root"));
+    }
+    if clean.starts_with("/proc") {
+        return Err(err("cannot mount over /proc or anything under it"));
+    }
+    Ok(clean)
+}
+
+/// All the container's mounts, in mount order.
+pub fn container_mounts(
+    service: &ContainerSpec,
+    paths: &HostPaths,
+    init: bool,
+) -> Result<Vec<Mount>, SpecError> {
+    let ro_root = service.read_only;
+    // The service's own mounts.
+    let mut user = Vec::with_capacity(service.mounts.len() + 3);
+    for (i, m) in service.mounts.iter().enumerate() {
+        let target = check_target(&m.target)?;
+        let dest = target.to_string_lossy();
+        let spec_mount = match m.kind {
+            MountKind::Tmpfs => {
+                let mut opts = vec![
+                    "noexec".to_string(),
+                    "nosuid".into(),
+                    "nodev".into(),
+                    "rprivate".into(),
+                ];
+                if let Some(size) = m.tmpfs_size.filter(|s| *s > 0) {
+                    opts.push(format!("size={size}"));
+                }
+                if m.read_only {
+                    opts.push("ro".into());
+                }
+                let mut t = mount(&dest, "tmpfs", Path::new("tmpfs"), &[]);
+                t.set_options(Some(opts));
+                t
+            }
+            MountKind::Volume | MountKind::Bind => {
+                let source = paths
+                    .mount_sources
+                    .get(i)
+                    .filter(|s| !s.as_os_str().is_empty())
+                    .ok_or_else(|| SpecError::MountSource {
+                        target: m.target.clone(),
+                    })?;
+                let mut opts = vec!["rbind"];
+                // Docker's default propagation for binds; volumes get none.
+                if m.kind == MountKind::Bind {
+                    opts.push("rprivate");
+                }
+                if m.read_only {
+                    // `rro` makes the mounts under the source read-only too (Docker does so
+                    // on kernels >= 5.12, which libcontainer's fd-based mounts need anyway).
+                    opts.extend(["ro", "rro"]);
+                }
+                mount(&dest, "bind", source, &opts)
+            }
+        };
+        user.push((target, spec_mount));
+    }
+    // The engine's network files, unless the service mounts its own there.
+    let net_opts: &[&str] = if ro_root {
+        &["rbind", "rprivate", "ro"]
+    } else {
+        &["rbind", "rprivate"]
+    };
+    for (dest, source) in [
+        ("/etc/resolv.conf", &paths.resolv_conf),
+        ("/etc/hostname", &paths.hostname),
+        ("/etc/hosts", &paths.hosts),
+    ] {
+        if !user.iter().any(|(t, _)| t == Path::new(dest)) {
+            user.push((PathBuf::from(dest), mount(dest, "bind", source, net_opts)));
+        }
+    }
+    // Parents before children (moby `sortMounts`); stable, so equal depths keep their order.
+    user.sort_by_key(|(t, _)| t.components().count());
+
+    let user_mounts_dev = user.iter().any(|(t, _)| t == Path::new("/dev"));
+    let mut defaults = default_mounts(
+        service
+            .shm_size
+            .filter(|s| *s > 0)
+            .unwrap_or(DEFAULT_SHM_SIZE),
+    );
+    if init {
+        let binary = paths
+            .init_binary
+            .as_deref()
+            .ok_or(SpecError::NoInitBinary)?;
+        defaults.push(mount(INIT_PATH, "bind", binary, &["bind", "ro"]));
+    }
+    defaults.retain(|d| {
+        let dest = d.destination();
+        let overridden = user.iter().any(|(t, _)| t == dest);
+        !(overridden || user_mounts_dev && dest.starts_with("/dev/"))
+    });
+    for d in &mut defaults {
+        let dest = d.destination().to_string_lossy().into_owned();
+        let opts = d.options_mut().get_or_insert_with(Vec::new);
+        if ro_root
+            && !WRITABLE_UNDER_READ_ONLY_ROOT.contains(&dest.as_str())
+            && !opts.iter().any(|o| o == "ro")
+        {
+            opts.push("ro".into());
+        }
+        if service.privileged && (dest == "/sys" || dest == "/sys/fs/cgroup") {
+            opts.retain(|o| o != "ro");
+        }
+    }
+    defaults.extend(user.into_iter().map(|(_, m)| m));
+    Ok(defaults)
+}
