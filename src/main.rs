@@ -1,5 +1,6 @@
 //! The `rcompose` binary: parses the command line and maps results to exit codes.
 
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,6 +10,20 @@ fn main() -> ExitCode {
     // is dispatched before anything else (no tokio runtime, no logging threads).
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("__shim") {
+        // Its stderr is the container's shim.log. The subscriber writes to a close-on-exec
+        // copy of it: libcontainer's code also runs in the container's processes before
+        // exec, after their fd 2 became the container's stderr. Unknown syscall names in
+        // the seccomp profile (newer than libseccomp) are expected, not warnings.
+        let filter = std::env::var("RCOMPOSE_LOG")
+            .unwrap_or_else(|_| "warn,libcontainer::seccomp=error".into());
+        if let Ok(log) = std::io::stderr().as_fd().try_clone_to_owned() {
+            let log = std::sync::Mutex::new(std::fs::File::from(log));
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(log)
+                .with_ansi(false)
+                .try_init();
+        }
         let code = rcompose::engine::embedded::shim::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }

@@ -281,8 +281,7 @@ fn spawn_shim(state: &StateRoot, id: &str) -> EngineResult<()> {
         .arg("3")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(shim_log)
-        .env_remove("RCOMPOSE_LOG");
+        .stderr(shim_log);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {

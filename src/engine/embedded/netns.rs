@@ -27,6 +27,11 @@ pub fn create(path: &Path) -> Result<(), String> {
     // read, write, _exit).
     match unsafe { nix::unistd::fork() }.map_err(|e| e.to_string())? {
         nix::unistd::ForkResult::Child => {
+            // The parent's ends: closed here, or the read below never sees end of file.
+            unsafe {
+                libc::close(to_parent_r.as_raw_fd());
+                libc::close(to_child_w.as_raw_fd());
+            }
             let ok = unsafe { libc::unshare(libc::CLONE_NEWNET) } == 0 && loopback_up();
             let byte = [if ok { b'1' } else { b'0' }];
             unsafe {

@@ -38,12 +38,19 @@ pub fn runtime_spec(
         hosts: hosts_file,
         resolv_conf: resolv_file,
         hostname: hostname_file,
+        default_hostname: rec.hostname.clone(),
         netns: netns.map(Path::to_path_buf),
         cgroups_path: cgroups_path.to_path_buf(),
         init_binary,
         mount_sources,
     };
     let mut spec = build_spec(&rec.spec, &rec.image_config, &host).map_err(|e| e.to_string())?;
+    if !rec.spec.ulimits.iter().any(|(n, _, _)| n == "nofile") {
+        clamp_default_nofile(&mut spec);
+    }
+    if let Some(cwd) = spec.process().as_ref().map(|p| p.cwd().clone()) {
+        ensure_working_dir(&rootfs.merged, &cwd.to_string_lossy())?;
+    }
     // A terminal for the init needs a console socket; containers get pipes for now.
     if let Some(p) = spec.process().clone() {
         let mut p = p;
@@ -66,6 +73,40 @@ pub fn runtime_spec(
         }
     }
     Ok(spec)
+}
+
+/// The default `nofile` limit (Docker's daemon value) may be over what this process may
+/// grant: without CAP_SYS_RESOURCE the hard limit cannot be raised. Raise ours as far as
+/// allowed, then give the container no more than that, instead of failing every start.
+fn clamp_default_nofile(spec: &mut Spec) {
+    use libcontainer::oci_spec::runtime::PosixRlimitType;
+    let want = super::runtime_spec::DEFAULT_NOFILE;
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, want, want);
+    let Ok((_, hard)) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+    else {
+        return;
+    };
+    let Some(mut process) = spec.process().clone() else {
+        return;
+    };
+    let Some(mut limits) = process.rlimits().clone() else {
+        return;
+    };
+    for l in limits.iter_mut() {
+        if l.typ() == PosixRlimitType::RlimitNofile && l.hard() > hard {
+            let soft = l.soft().min(hard);
+            if let Ok(r) = libcontainer::oci_spec::runtime::PosixRlimitBuilder::default()
+                .typ(PosixRlimitType::RlimitNofile)
+                .hard(hard)
+                .soft(soft)
+                .build()
+            {
+                *l = r;
+            }
+        }
+    }
+    process.set_rlimits(Some(limits));
+    spec.set_process(Some(process));
 }
 
 fn hosts_text(rec: &ContainerRecord) -> String {
@@ -162,14 +203,57 @@ mod tests {
 }
 
 /// The uid, gid and additional gids of a `user` setting (`uid`, `uid:gid`, names looked up
-/// in the container's /etc/passwd and /etc/group).
-pub fn resolve_user(_rootfs: &Path, user: &str) -> Result<(u32, u32, Vec<u32>), String> {
-    let (u, g) = user.split_once(':').unwrap_or((user, ""));
-    let uid: u32 = u.parse().map_err(|_| format!("unable to find user {u}"))?;
-    let gid: u32 = if g.is_empty() {
-        0
-    } else {
-        g.parse().map_err(|_| format!("unable to find group {g}"))?
+/// in the container's /etc/passwd and /etc/group, read without leaving the rootfs).
+pub fn resolve_user(rootfs: &Path, user: &str) -> Result<(u32, u32, Vec<u32>), String> {
+    let u = super::runtime_spec::resolve_user(rootfs, user).map_err(|e| e.to_string())?;
+    Ok((u.uid, u.gid, u.additional_gids))
+}
+
+/// Creates the working directory inside the rootfs when the image lacks it (Docker does;
+/// the runtime would fail). Components are created one by one relative to directory fds
+/// opened with `O_NOFOLLOW`: a symlink on the way stops the walk, never followed out of the
+/// root (the runtime resolves the rest inside the container).
+pub fn ensure_working_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let open_dir = |at: i32, name: &std::ffi::CStr| -> Option<OwnedFd> {
+        // SAFETY: openat on a valid directory fd with a NUL-terminated name.
+        let fd = unsafe {
+            libc::openat(
+                at,
+                name.as_ptr(),
+                libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        // SAFETY: a fresh descriptor from openat.
+        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
     };
-    Ok((uid, gid, Vec::new()))
+    let root =
+        std::ffi::CString::new(rootfs.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    let Some(mut cur) = open_dir(libc::AT_FDCWD, &root) else {
+        return Err(format!(
+            "cannot open the root filesystem {}",
+            rootfs.display()
+        ));
+    };
+    for comp in dir.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        if comp == ".." {
+            return Ok(());
+        }
+        let name = std::ffi::CString::new(comp).map_err(|e| e.to_string())?;
+        if let Some(next) = open_dir(cur.as_raw_fd(), &name) {
+            cur = next;
+            continue;
+        }
+        // SAFETY: mkdirat relative to a directory fd we hold.
+        let rc = unsafe { libc::mkdirat(cur.as_raw_fd(), name.as_ptr(), 0o755) };
+        if rc != 0 {
+            // Exists as something else (a symlink, a file): leave it to the runtime.
+            return Ok(());
+        }
+        match open_dir(cur.as_raw_fd(), &name) {
+            Some(next) => cur = next,
+            None => return Ok(()),
+        }
+    }
+    Ok(())
 }

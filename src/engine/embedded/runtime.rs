@@ -62,8 +62,51 @@ pub fn create_and_start(root: &Path, id: &str, bundle: &Path, stdio: Stdio) -> R
         .ok_or_else(|| "the runtime reported no pid for the container".to_string())
 }
 
+/// Runs the workload of an exec'd process under the container's seccomp filter.
+///
+/// libcontainer 0.7 builds the spec of an exec'd ("tenant") process without the
+/// container's seccomp profile, so such processes would run unfiltered, unlike Docker's.
+/// This executor installs the container's filter itself just before `execve`. By then the
+/// process has dropped its capabilities, and installing a filter without CAP_SYS_ADMIN
+/// needs no_new_privs: exec'd processes therefore run with no_new_privs set (a setuid
+/// binary run through `exec` does not gain privileges, unlike under Docker). Being
+/// filtered matters more.
+#[derive(Clone)]
+struct SeccompExecutor {
+    profile: Option<libcontainer::oci_spec::runtime::LinuxSeccomp>,
+}
+
+impl libcontainer::workload::Executor for SeccompExecutor {
+    fn exec(
+        &self,
+        spec: &libcontainer::oci_spec::runtime::Spec,
+    ) -> Result<(), libcontainer::workload::ExecutorError> {
+        if let Some(p) = &self.profile {
+            libcontainer::seccomp::initialize_seccomp(p).map_err(|e| {
+                libcontainer::workload::ExecutorError::Other(format!("seccomp: {e}"))
+            })?;
+        }
+        libcontainer::workload::default::DefaultExecutor {}.exec(spec)
+    }
+
+    fn validate(
+        &self,
+        spec: &libcontainer::oci_spec::runtime::Spec,
+    ) -> Result<(), libcontainer::workload::ExecutorValidationError> {
+        libcontainer::workload::default::DefaultExecutor {}.validate(spec)
+    }
+}
+
 /// Starts a process in the running container; returns its pid (a child of the caller).
-pub fn exec(root: &Path, id: &str, p: ExecProcess, stdio: Stdio) -> Result<i32, String> {
+/// `seccomp` is the container's filter (from its runtime spec), applied to the process too.
+pub fn exec(
+    root: &Path,
+    id: &str,
+    p: ExecProcess,
+    stdio: Stdio,
+    seccomp: Option<libcontainer::oci_spec::runtime::LinuxSeccomp>,
+) -> Result<i32, String> {
+    let filtered = seccomp.is_some();
     let env: HashMap<String, String> = p
         .env
         .iter()
@@ -78,7 +121,9 @@ pub fn exec(root: &Path, id: &str, p: ExecProcess, stdio: Stdio) -> Result<i32, 
         .with_stdin(stdio.stdin)
         .with_stdout(stdio.stdout)
         .with_stderr(stdio.stderr)
+        .with_executor(SeccompExecutor { profile: seccomp })
         .as_tenant()
+        .with_no_new_privs(filtered)
         .with_container_args(p.args)
         .with_env(env)
         .with_cwd(p.cwd)

@@ -50,6 +50,13 @@ pub fn main(args: &[String]) -> i32 {
         .filter(|fd| *fd > 2)
         // SAFETY: the CLI passes this descriptor to us and nothing else owns it.
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    if let Some(fd) = &ready {
+        // Nothing we start (the container, probes, execs) may hold the CLI's pipe open.
+        let _ = nix::fcntl::fcntl(
+            fd.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
     // Detach: the CLI reaps the first process; the second lives on in the same session.
     // SAFETY: single-threaded here.
     match unsafe { nix::unistd::fork() } {
@@ -140,6 +147,8 @@ struct Supervisor {
     probe: Option<Probe>,
     next_probe: Option<Instant>,
     running_probe: Option<RunningProbe>,
+    /// The container's seccomp filter, applied to exec'd processes and probes too.
+    seccomp: Option<libcontainer::oci_spec::runtime::LinuxSeccomp>,
     done: bool,
 }
 
@@ -201,6 +210,7 @@ impl Supervisor {
             probe,
             next_probe: None,
             running_probe: None,
+            seccomp: None,
             done: false,
         })
     }
@@ -227,6 +237,7 @@ impl Supervisor {
             self.netns.as_deref(),
             &self.cgroups_path,
         )?;
+        self.seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
         spec.save(bundle.join("config.json"))
@@ -575,6 +586,7 @@ impl Supervisor {
                 stdout,
                 stderr,
             },
+            self.seccomp.clone(),
         )
     }
 
@@ -760,6 +772,7 @@ impl Supervisor {
                     stdout: w,
                     stderr: w2,
                 },
+                self.seccomp.clone(),
             )?;
             Ok((pid, r))
         })();

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of the embedded engine against `docker run` on dockerd.
+
+  first.output   from launching the command to the container's first output byte:
+                 `rcompose up -d` of a one-service project whose command is `echo` (the line
+                 is read from the container's json-file log, polled every millisecond)
+                 against `docker run --rm IMAGE echo` (the byte read from its stdout).
+                 Target of issue 4: rcompose at least 8x faster.
+  shim.rss       the resident memory of the supervisor of a running container (VmRSS of its
+                 shim process). Goal: 3 MiB or less.
+
+Runs alternate (rcompose, docker, rcompose, ...) so that machine load affects both alike;
+medians are reported. `--check` fails on a missed target; without it the figures are only
+reported (a shared CI machine is noisy).
+
+    bench/embedded_bench.py [--runs 7] [--check] [--json out.json]
+
+Environment: RCOMPOSE (default target/release/rcompose), BENCH_REGISTRY_IMAGE (default
+127.0.0.1:5000/rcompose-test/busybox:1), BENCH_DOCKER_IMAGE (default rcompose-test/busybox:1);
+both are made by scripts/docker-env.sh. Needs root.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RCOMPOSE = os.environ.get("RCOMPOSE", os.path.join(ROOT, "target/release/rcompose"))
+REG_IMAGE = os.environ.get("BENCH_REGISTRY_IMAGE", "127.0.0.1:5000/rcompose-test/busybox:1")
+DOCKER_IMAGE = os.environ.get("BENCH_DOCKER_IMAGE", "rcompose-test/busybox:1")
+
+
+def embedded_first_output(work, state, i):
+    proj = os.path.join(work, f"p{i}")
+    os.makedirs(proj, exist_ok=True)
+    with open(os.path.join(proj, "compose.yaml"), "w") as f:
+        f.write(f"services:\n  app:\n    image: {REG_IMAGE}\n    command: [\"echo\", \"first-output\"]\n")
+    env = dict(os.environ, RCOMPOSE_ROOT=state, COMPOSE_PROJECT_NAME=f"rcebench{i}", RCOMPOSE_ENGINE="embedded")
+    before = set(os.listdir(os.path.join(state, "containers"))) if os.path.isdir(os.path.join(state, "containers")) else set()
+    t0 = time.perf_counter()
+    p = subprocess.Popen([RCOMPOSE, "up", "-d"], cwd=proj, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    found = None
+    deadline = t0 + 30
+    while time.perf_counter() < deadline and found is None:
+        cdir = os.path.join(state, "containers")
+        if os.path.isdir(cdir):
+            for c in set(os.listdir(cdir)) - before:
+                log = os.path.join(cdir, c, "container-json.log")
+                try:
+                    with open(log, "rb") as f:
+                        if b"first-output" in f.read():
+                            found = time.perf_counter() - t0
+                except OSError:
+                    pass
+        if found is None:
+            time.sleep(0.001)
+    _, err = p.communicate()
+    if p.returncode != 0 or found is None:
+        raise SystemExit(f"rcompose up -d failed ({p.returncode}): {err.decode()}")
+    subprocess.run([RCOMPOSE, "down", "-t", "0"], cwd=proj, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return found
+
+
+def docker_first_output():
+    t0 = time.perf_counter()
+    p = subprocess.Popen(["docker", "run", "--rm", DOCKER_IMAGE, "echo", "first-output"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(1)
+    t = time.perf_counter() - t0
+    p.communicate()
+    if p.returncode != 0:
+        raise SystemExit("docker run failed")
+    return t
+
+
+def shim_rss(work, state):
+    proj = os.path.join(work, "rss")
+    os.makedirs(proj, exist_ok=True)
+    with open(os.path.join(proj, "compose.yaml"), "w") as f:
+        f.write(f"services:\n  app:\n    image: {REG_IMAGE}\n    command: [\"sleep\", \"1000\"]\n")
+    env = dict(os.environ, RCOMPOSE_ROOT=state, COMPOSE_PROJECT_NAME="rcebenchrss", RCOMPOSE_ENGINE="embedded")
+    subprocess.run([RCOMPOSE, "up", "-d"], cwd=proj, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    rss = None
+    cdir = os.path.join(state, "containers")
+    for c in os.listdir(cdir):
+        try:
+            with open(os.path.join(cdir, c, "status.json")) as f:
+                st = json.load(f)
+        except OSError:
+            continue
+        pid = st.get("shim_pid")
+        if pid:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss = int(line.split()[1]) / 1024.0
+    subprocess.run([RCOMPOSE, "down", "-t", "0"], cwd=proj, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("the embedded engine needs root")
+    work = tempfile.mkdtemp(prefix="rcebench-")
+    state = os.path.join(work, "state")
+    try:
+        # Warm both: the image in rcompose's store, docker's page cache.
+        embedded_first_output(work, state, 999)
+        docker_first_output()
+        emb, dock = [], []
+        for i in range(a.runs):
+            emb.append(embedded_first_output(work, state, i))
+            dock.append(docker_first_output())
+        e, d = statistics.median(emb), statistics.median(dock)
+        ratio = d / e
+        rss = shim_rss(work, state)
+        print(f"first.output  rcompose up -d {e*1000:7.1f} ms   docker run {d*1000:7.1f} ms   ratio {ratio:5.1f}x  (target >= 8x)")
+        print(f"shim.rss      {rss:.2f} MiB per container (goal <= 3 MiB)" if rss is not None else "shim.rss      not measured")
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"embedded_ms": e * 1000, "docker_ms": d * 1000, "ratio": ratio, "shim_rss_mib": rss,
+                           "runs": a.runs}, f, indent=2)
+        if a.check and (ratio < 8 or rss is None):
+            raise SystemExit("target missed")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
