@@ -158,6 +158,24 @@ impl Engine for EmbeddedEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
         let st = self.st();
         let images = self.images.clone();
+        if !spec.ports.is_empty() {
+            return Err(EngineError::Backend {
+                message: format!(
+                    "{}: published ports are not supported by the embedded engine yet; use --engine docker",
+                    spec.name
+                ),
+            });
+        }
+        if spec.network_mode.as_deref() != Some("host") && !spec.networks.is_empty() {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                tracing::warn!(
+                    "the embedded engine does not connect networks yet: containers get their own \
+                     network namespace with loopback only (use --engine docker for services that \
+                     talk to each other)"
+                )
+            });
+        }
         let spec = spec.clone();
         blocking(move || {
             let full = normalize_reference(&spec.image).unwrap_or_else(|| spec.image.clone());
