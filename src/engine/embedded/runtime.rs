@@ -53,6 +53,7 @@ pub fn create_and_start(root: &Path, id: &str, bundle: &Path, stdio: Stdio) -> R
         .with_detach(true)
         .build()
         .map_err(|e| err("cannot create the container", e))?;
+    tracing::debug!("runtime: created");
     container
         .start()
         .map_err(|e| err("cannot start the container", e))?;

@@ -230,6 +230,7 @@ impl Supervisor {
         if let Some(ns) = &self.netns {
             netns::create(ns)?;
         }
+        tracing::debug!("start: network namespace ready");
         let spec = prepare::runtime_spec(
             &self.rec,
             &self.paths,
@@ -237,6 +238,7 @@ impl Supervisor {
             self.netns.as_deref(),
             &self.cgroups_path,
         )?;
+        tracing::debug!("start: runtime spec built");
         self.seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
@@ -270,6 +272,7 @@ impl Supervisor {
         let (err_ours, err_theirs) = ends.pop().ok_or("fifo")?;
         let (out_ours, out_theirs) = ends.pop().ok_or("fifo")?;
         let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+        tracing::debug!("start: bundle written");
         let pid = runtime::create_and_start(
             &self.runtime_root,
             &id,
@@ -280,6 +283,7 @@ impl Supervisor {
                 stderr: err_theirs,
             },
         )?;
+        tracing::debug!("start: container started");
         self.fifos = Some((out_ours, err_ours));
         self.init = Some(pid);
         self.started = Instant::now();
