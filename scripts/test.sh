@@ -11,7 +11,7 @@
 #   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
 #      timing on a shared machine is noisy; run bench/config_bench.py for the checked ratio);
 #      then the lifecycle benchmark on the same dockerd (bench/lifecycle_bench.py, also
-#      report only);
+#      report only), and the embedded engine against `docker run` (bench/embedded_bench.py);
 #   4. runs the 192-case `config` conformance corpus with strict exit codes (last, so its
 #      `N passed, M failed` line closes the log).
 #
@@ -66,6 +66,10 @@ if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
   step "lifecycle benchmark on dockerd against Docker Compose v2.40.3 (report only)"
   if ! RCOMPOSE="$ROOT/target/release/rcompose" RCOMPOSE_SHARED="$SHARED" python3 bench/lifecycle_bench.py --runs 3; then
     echo "lifecycle benchmark could not run; not a test failure"
+  fi
+  step "embedded engine against docker run (report only)"
+  if ! RCOMPOSE="$ROOT/target/release/rcompose" python3 bench/embedded_bench.py --runs 5; then
+    echo "embedded benchmark could not run; not a test failure"
   fi
 fi
 

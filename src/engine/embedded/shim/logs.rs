@@ -95,12 +95,14 @@ impl LogWriter {
             self.entry_pieces(stream, &buf[start..end], time)?;
             start = end;
         }
-        let rest = buf.split_off(start);
-        if rest.len() >= MAX_ENTRY {
-            self.entry_pieces(stream, &rest, time)?;
-        } else {
-            self.partial[idx] = rest;
+        let mut rest = buf.split_off(start);
+        // Whole 16 KiB pieces of an unfinished line go out now; the remainder waits.
+        let whole = rest.len() - rest.len() % MAX_ENTRY;
+        if whole > 0 {
+            self.entry_pieces(stream, &rest[..whole], time)?;
+            rest.drain(..whole);
         }
+        self.partial[idx] = rest;
         Ok(())
     }
 
