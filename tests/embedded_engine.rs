@@ -390,3 +390,36 @@ fn log_rotation_bounds_a_flood() {
     assert!(out.ends_with("200000\ndone\n"), "the newest lines are kept");
     down_and_check_clean(&p, &root);
 }
+
+#[test]
+fn a_lost_container_is_recovered_as_exited_and_its_mounts_released() {
+    // F12–F14: the shim and the container die without a word (a crash, a reboot).
+    let (p, root) = project(
+        "recover",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+    );
+    p.ok(&["up", "-d"]);
+    let init = status(&p, &root, "app")["pid"].as_i64().unwrap() as i32;
+    // SAFETY: kill(2) on processes read from our own status record.
+    unsafe {
+        libc::kill(shim_pid(&p, &root, "app"), libc::SIGKILL);
+        libc::kill(init, libc::SIGKILL);
+    }
+    wait_for("the init to be gone", Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{init}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(true)
+    });
+    let ps = p.ok(&["ps", "-a"]);
+    assert!(ps.contains("Exited (255)"), "{ps}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(&root.display().to_string()),
+        "the lost container's rootfs is unmounted by recovery"
+    );
+    assert_eq!(status(&p, &root, "app")["state"], "exited");
+    // `up` starts it again.
+    p.ok(&["up", "-d"]);
+    assert!(p.ok(&["ps"]).contains("Up "));
+    down_and_check_clean(&p, &root);
+}

@@ -42,6 +42,47 @@ pub fn all(state: &StateRoot) -> EngineResult<Vec<(ContainerRecord, ContainerSta
     Ok(out)
 }
 
+/// Recovery after a crash or a reboot (faults F12–F14): a record that says a container is
+/// live while neither its shim nor its init exists any more is settled as exited (code 255,
+/// as Docker reports a container it lost), and what the dead container held (rootfs mount,
+/// network namespace, runtime state, cgroups) is released. Cheap: one status read and a
+/// /proc lookup per container.
+pub fn recover(state: &StateRoot) {
+    let Ok(rd) = std::fs::read_dir(state.containers_dir()) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let paths = ContainerPaths { dir: e.path() };
+        let Ok(st) = read_status(&paths.status()) else {
+            continue;
+        };
+        let live = matches!(
+            st.state,
+            RunState::Running | RunState::Paused | RunState::Restarting
+        );
+        if !live {
+            continue;
+        }
+        let eff = effective_status(&st);
+        if eff.state == st.state {
+            continue;
+        }
+        let Some(id) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let mut fixed = eff;
+        fixed.shim_pid = None;
+        fixed.shim_start = None;
+        fixed.pid_start = None;
+        fixed
+            .finished_at
+            .get_or_insert_with(super::record::now_rfc3339);
+        tracing::info!("container {id}: its supervisor and process are gone; recorded as exited");
+        let _ = write_status(&paths.status(), &fixed);
+        release(state, &id);
+    }
+}
+
 /// Finds a container by full id, unique id prefix or name.
 pub fn find(state: &StateRoot, key: &str) -> EngineResult<(ContainerRecord, ContainerStatus)> {
     let key = key.strip_prefix('/').unwrap_or(key);
@@ -406,7 +447,7 @@ fn stop_orphan(state: &StateRoot, rec: &ContainerRecord, timeout: Duration) -> E
         }
     }
     st.state = RunState::Exited;
-    st.exit_code.get_or_insert(255);
+    st.exit_code = Some(255);
     st.pid = None;
     st.shim_pid = None;
     st.manually_stopped = true;

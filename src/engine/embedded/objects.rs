@@ -148,7 +148,7 @@ pub fn remove_volume(st: &StateRoot, name: &str) -> EngineResult<()> {
     }
     let data = volume_data(st, name);
     for (rec, _) in super::containers::all(st)? {
-        if rec.mount_sources.iter().any(|p| *p == data) {
+        if rec.mount_sources.contains(&data) {
             return Err(EngineError::Conflict {
                 message: format!("remove {name}: volume is in use - [{}]", rec.id),
             });

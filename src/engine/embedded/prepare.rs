@@ -45,6 +45,9 @@ pub fn runtime_spec(
         mount_sources,
     };
     let mut spec = build_spec(&rec.spec, &rec.image_config, &host).map_err(|e| e.to_string())?;
+    if !Path::new("/sys/fs/cgroup/devices").is_dir() && !rec.spec.privileged {
+        drop_mknod_without_device_cgroup(&mut spec);
+    }
     if !rec.spec.ulimits.iter().any(|(n, _, _)| n == "nofile") {
         clamp_default_nofile(&mut spec);
     }
@@ -73,6 +76,42 @@ pub fn runtime_spec(
         }
     }
     Ok(spec)
+}
+
+/// Without a v1 `devices` controller (a cgroup v2-only host) the device allowlist is not
+/// enforced: libcontainer needs its eBPF device filter (the `cgroupsv2_devices` feature,
+/// not built, it brings libbpf). CAP_MKNOD would then let a container create and open any
+/// host device node, so it is dropped there (Docker keeps it and relies on the filter).
+fn drop_mknod_without_device_cgroup(spec: &mut Spec) {
+    use libcontainer::oci_spec::runtime::Capability;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            "no cgroup v1 devices controller: containers run without CAP_MKNOD (the device \
+             allowlist cannot be enforced on this host)"
+        )
+    });
+    let Some(mut process) = spec.process().clone() else {
+        return;
+    };
+    let Some(mut caps) = process.capabilities().clone() else {
+        return;
+    };
+    let strip = |set: &Option<std::collections::HashSet<Capability>>| {
+        set.as_ref().map(|s| {
+            s.iter()
+                .filter(|c| **c != Capability::Mknod)
+                .cloned()
+                .collect()
+        })
+    };
+    caps.set_bounding(strip(caps.bounding()));
+    caps.set_effective(strip(caps.effective()));
+    caps.set_permitted(strip(caps.permitted()));
+    caps.set_inheritable(strip(caps.inheritable()));
+    caps.set_ambient(strip(caps.ambient()));
+    process.set_capabilities(Some(caps));
+    spec.set_process(Some(process));
 }
 
 /// The default `nofile` limit (Docker's daemon value) may be over what this process may
@@ -188,20 +227,6 @@ pub fn signal_number(name: &str) -> Option<i32> {
         .map(|s| s as i32)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signal_names() {
-        assert_eq!(signal_number("SIGTERM"), Some(15));
-        assert_eq!(signal_number("kill"), Some(9));
-        assert_eq!(signal_number("SIGUSR1"), Some(10));
-        assert_eq!(signal_number("3"), Some(3));
-        assert_eq!(signal_number("NOPE"), None);
-    }
-}
-
 /// The uid, gid and additional gids of a `user` setting (`uid`, `uid:gid`, names looked up
 /// in the container's /etc/passwd and /etc/group, read without leaving the rootfs).
 pub fn resolve_user(rootfs: &Path, user: &str) -> Result<(u32, u32, Vec<u32>), String> {
@@ -256,4 +281,18 @@ pub fn ensure_working_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(signal_number("SIGTERM"), Some(15));
+        assert_eq!(signal_number("kill"), Some(9));
+        assert_eq!(signal_number("SIGUSR1"), Some(10));
+        assert_eq!(signal_number("3"), Some(3));
+        assert_eq!(signal_number("NOPE"), None);
+    }
 }

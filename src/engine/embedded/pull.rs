@@ -289,6 +289,7 @@ async fn pull_from(
     progress: &mut impl FnMut(PullEvent),
 ) -> Result<ImageRecord, PullError> {
     install_crypto_provider();
+    remove_stale_temporaries(store);
     let client = client_for(r);
     let auth = registry_auth(r.resolve_registry());
     let img = name.to_string();
@@ -764,6 +765,33 @@ pub struct LayerMeta {
     pub chain_id: String,
     pub diff_id: String,
     pub size: u64,
+}
+
+/// Downloads and unpacks that a crash interrupted leave temporaries behind; those older than
+/// an hour cannot belong to a pull still running, and go.
+fn remove_stale_temporaries(store: &ImageStore) {
+    let hour = std::time::Duration::from_secs(3600);
+    let old = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > hour)
+    };
+    if let Ok(rd) = std::fs::read_dir(store.state().blob_tmp_dir()) {
+        for e in rd.flatten() {
+            if old(&e.path()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(store.state().layers_dir()) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".tmp-") && old(&e.path()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 fn install_crypto_provider() {

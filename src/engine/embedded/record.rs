@@ -176,7 +176,7 @@ pub fn effective_status(status: &ContainerStatus) -> ContainerStatus {
     );
     if live_states && !alive(s.pid, s.pid_start) && !alive(s.shim_pid, s.shim_start) {
         s.state = RunState::Exited;
-        s.exit_code.get_or_insert(255);
+        s.exit_code = Some(255);
         s.pid = None;
     }
     s

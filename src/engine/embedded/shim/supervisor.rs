@@ -297,9 +297,10 @@ impl Supervisor {
         self.status.oom_killed = false;
         self.status.error = None;
         if let Some(p) = &self.probe {
-            let mut h = HealthState::default();
-            h.status = HealthStatus::Starting;
-            self.status.health = Some(h);
+            self.status.health = Some(HealthState {
+                status: HealthStatus::Starting,
+                ..HealthState::default()
+            });
             let first = p.next_delay(
                 self.status
                     .health
