@@ -153,6 +153,29 @@ fn default_security_equals_dockers() {
     assert_eq!(field("CapInh:"), "0000000000000000");
     assert_eq!(field("CapAmb:"), "0000000000000000");
     assert_eq!(field("Seccomp:"), "2");
+    // As under Docker, no_new_privs is off unless asked for (exec'd processes too).
+    assert_eq!(field("NoNewPrivs:"), "0");
+    // A non-root user has no effective capabilities, and is filtered too.
+    let st_user = p.ok(&[
+        "exec",
+        "-T",
+        "-u",
+        "1000",
+        "app",
+        "cat",
+        "/proc/self/status",
+    ]);
+    assert!(st_user.contains("CapEff:\t0000000000000000"), "{st_user}");
+    assert!(st_user.contains("Seccomp:\t2"), "{st_user}");
+    // The container's own process: the same capabilities, filtered, no no_new_privs.
+    let init = status(&p, &root, "app")["pid"].as_i64().unwrap();
+    let st_init = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    assert!(st_init.contains("CapEff:\t00000000a80425fb"), "{st_init}");
+    assert!(st_init.contains("CapBnd:\t00000000a80425fb"), "{st_init}");
+    assert!(
+        st_init.contains("Seccomp:\t2") && st_init.contains("NoNewPrivs:\t0"),
+        "{st_init}"
+    );
     // Masked paths read empty (those this kernel has: /proc/kcore needs CONFIG_PROC_KCORE).
     let mut checked = 0;
     for path in [

@@ -22,6 +22,7 @@ pub mod record;
 pub mod rootfs;
 pub mod runtime;
 pub mod runtime_spec;
+pub mod seccomp_bpf;
 pub mod seccomp_profile;
 pub mod shim;
 pub mod state;

@@ -17,7 +17,8 @@ pub fn runtime_spec(
     rootfs: &RootfsPaths,
     netns: Option<&Path>,
     cgroups_path: &Path,
-) -> Result<Spec, String> {
+    seccomp_cache: &Path,
+) -> Result<(Spec, Option<super::seccomp_bpf::CompiledFilter>), String> {
     let hostname_file = paths.dir.join("hostname");
     let hosts_file = paths.dir.join("hosts");
     let resolv_file = paths.dir.join("resolv.conf");
@@ -54,6 +55,17 @@ pub fn runtime_spec(
     if let Some(cwd) = spec.process().as_ref().map(|p| p.cwd().clone()) {
         ensure_working_dir(&rootfs.merged, &cwd.to_string_lossy())?;
     }
+    // Last: the capability sets are final, so the lent CAP_SYS_ADMIN is the only addition.
+    let filter = super::seccomp_bpf::take_from_spec(&mut spec, seccomp_cache)?;
+    // An explicit `false`: libcontainer 0.7 gives exec'd processes no_new_privs unless the
+    // container's spec says otherwise (its process default is `true`). With the filter no
+    // longer in the spec, `Some(false)` changes nothing else for the init.
+    if let Some(mut p) = spec.process().clone() {
+        if p.no_new_privileges().is_none() {
+            p.set_no_new_privileges(Some(false));
+            spec.set_process(Some(p));
+        }
+    }
     // A terminal for the init needs a console socket; containers get pipes for now.
     if let Some(p) = spec.process().clone() {
         let mut p = p;
@@ -75,7 +87,7 @@ pub fn runtime_spec(
             spec.set_linux(Some(linux));
         }
     }
-    Ok(spec)
+    Ok((spec, filter))
 }
 
 /// Without a v1 `devices` controller (a cgroup v2-only host) the device allowlist is not

@@ -14,6 +14,8 @@ use libcontainer::container::Container;
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
+use super::seccomp_bpf::CompiledFilter;
+
 /// The three standard descriptors a process gets.
 pub struct Stdio {
     pub stdin: OwnedFd,
@@ -36,7 +38,13 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
 
 /// Creates and starts the container from `bundle/config.json`; returns the init's pid
 /// (a child of the calling process).
-pub fn create_and_start(root: &Path, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32, String> {
+pub fn create_and_start(
+    root: &Path,
+    id: &str,
+    bundle: &Path,
+    stdio: Stdio,
+    filter: Option<CompiledFilter>,
+) -> Result<i32, String> {
     if root.join(id).exists() {
         delete(root, id)?;
     }
@@ -46,6 +54,7 @@ pub fn create_and_start(root: &Path, id: &str, bundle: &Path, stdio: Stdio) -> R
         .with_stdin(stdio.stdin)
         .with_stdout(stdio.stdout)
         .with_stderr(stdio.stderr)
+        .with_executor(FilterExecutor { filter })
         .validate_id()
         .map_err(|e| err("container id", e))?
         .as_init(bundle)
@@ -63,27 +72,22 @@ pub fn create_and_start(root: &Path, id: &str, bundle: &Path, stdio: Stdio) -> R
         .ok_or_else(|| "the runtime reported no pid for the container".to_string())
 }
 
-/// Runs the workload of an exec'd process under the container's seccomp filter.
-///
-/// libcontainer 0.7 builds the spec of an exec'd ("tenant") process without the
-/// container's seccomp profile, so such processes would run unfiltered, unlike Docker's.
-/// This executor installs the container's filter itself just before `execve`. By then the
-/// process has dropped its capabilities, and installing a filter without CAP_SYS_ADMIN
-/// needs no_new_privs: exec'd processes therefore run with no_new_privs set (a setuid
-/// binary run through `exec` does not gain privileges, unlike under Docker). Being
-/// filtered matters more.
+/// Loads the container's compiled seccomp filter in the container's process just before
+/// `execve`, then drops the CAP_SYS_ADMIN lent for that (see [`super::seccomp_bpf`]). Used
+/// for the init and for exec'd processes alike: libcontainer 0.7 would otherwise compile
+/// the profile in every init and leave exec'd processes unfiltered.
 #[derive(Clone)]
-struct SeccompExecutor {
-    profile: Option<libcontainer::oci_spec::runtime::LinuxSeccomp>,
+struct FilterExecutor {
+    filter: Option<CompiledFilter>,
 }
 
-impl libcontainer::workload::Executor for SeccompExecutor {
+impl libcontainer::workload::Executor for FilterExecutor {
     fn exec(
         &self,
         spec: &libcontainer::oci_spec::runtime::Spec,
     ) -> Result<(), libcontainer::workload::ExecutorError> {
-        if let Some(p) = &self.profile {
-            libcontainer::seccomp::initialize_seccomp(p).map_err(|e| {
+        if let Some(f) = &self.filter {
+            super::seccomp_bpf::load_and_settle(f).map_err(|e| {
                 libcontainer::workload::ExecutorError::Other(format!("seccomp: {e}"))
             })?;
         }
@@ -99,15 +103,14 @@ impl libcontainer::workload::Executor for SeccompExecutor {
 }
 
 /// Starts a process in the running container; returns its pid (a child of the caller).
-/// `seccomp` is the container's filter (from its runtime spec), applied to the process too.
+/// `filter` is the container's compiled seccomp filter, applied to the process too.
 pub fn exec(
     root: &Path,
     id: &str,
     p: ExecProcess,
     stdio: Stdio,
-    seccomp: Option<libcontainer::oci_spec::runtime::LinuxSeccomp>,
+    filter: Option<CompiledFilter>,
 ) -> Result<i32, String> {
-    let filtered = seccomp.is_some();
     let env: HashMap<String, String> = p
         .env
         .iter()
@@ -122,9 +125,8 @@ pub fn exec(
         .with_stdin(stdio.stdin)
         .with_stdout(stdio.stdout)
         .with_stderr(stdio.stderr)
-        .with_executor(SeccompExecutor { profile: seccomp })
+        .with_executor(FilterExecutor { filter })
         .as_tenant()
-        .with_no_new_privs(filtered)
         .with_container_args(p.args)
         .with_env(env)
         .with_cwd(p.cwd)

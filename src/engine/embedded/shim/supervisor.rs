@@ -148,7 +148,7 @@ struct Supervisor {
     next_probe: Option<Instant>,
     running_probe: Option<RunningProbe>,
     /// The container's seccomp filter, applied to exec'd processes and probes too.
-    seccomp: Option<libcontainer::oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<crate::engine::embedded::seccomp_bpf::CompiledFilter>,
     done: bool,
 }
 
@@ -231,15 +231,16 @@ impl Supervisor {
             netns::create(ns)?;
         }
         tracing::debug!("start: network namespace ready");
-        let spec = prepare::runtime_spec(
+        let (spec, filter) = prepare::runtime_spec(
             &self.rec,
             &self.paths,
             &rp,
             self.netns.as_deref(),
             &self.cgroups_path,
+            &self.state.root().join("seccomp"),
         )?;
         tracing::debug!("start: runtime spec built");
-        self.seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        self.seccomp = filter;
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
         spec.save(bundle.join("config.json"))
@@ -282,6 +283,7 @@ impl Supervisor {
                 stdout: out_theirs,
                 stderr: err_theirs,
             },
+            self.seccomp.clone(),
         )?;
         tracing::debug!("start: container started");
         self.fifos = Some((out_ours, err_ours));
