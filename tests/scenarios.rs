@@ -10,7 +10,7 @@
 //! rcompose's containers as up to date, and rcompose lists and removes what it started.
 
 mod support;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use support::reference;

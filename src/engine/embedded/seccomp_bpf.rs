@@ -160,7 +160,7 @@ pub fn cached(cache_dir: &Path, profile: &LinuxSeccomp) -> Result<Vec<u8>, Strin
         .collect();
     let path: PathBuf = cache_dir.join(format!("{key}.bpf"));
     if let Ok(bpf) = std::fs::read(&path) {
-        if !bpf.is_empty() && bpf.len() % 8 == 0 {
+        if !bpf.is_empty() && bpf.len().is_multiple_of(8) {
             return Ok(bpf);
         }
     }
@@ -324,7 +324,11 @@ mod tests {
     fn docker_profile_compiles_and_caches() {
         let profile = super::super::seccomp_profile::default_profile(&[]);
         let bpf = compile(&profile).unwrap();
-        assert!(bpf.len() > 8 * 100 && bpf.len() % 8 == 0, "{}", bpf.len());
+        assert!(
+            bpf.len() > 8 * 100 && bpf.len().is_multiple_of(8),
+            "{}",
+            bpf.len()
+        );
         let dir = std::env::temp_dir().join(format!("rcompose-bpf-{}", std::process::id()));
         let a = cached(&dir, &profile).unwrap();
         assert_eq!(a, bpf);
