@@ -11,7 +11,6 @@
 //! Where Docker Compose accepts an input that the plan lists as bad, we follow Docker Compose
 //! when users depend on it (see `start_interval_without_start_period`) and say so at the case.
 
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
