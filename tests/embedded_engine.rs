@@ -332,28 +332,42 @@ fn shim_pid(p: &Project, root: &Path, service: &str) -> i32 {
 }
 
 #[test]
-fn killing_the_shim_leaves_the_container_running_and_down_still_stops_it() {
+fn killing_the_shim_leaves_the_container_running_and_the_next_command_adopts_it() {
+    // F1: the supervisor is killed; the container goes on, and the next command gives it a
+    // new supervisor: logs, exec and stop work again.
     let (p, root) = project(
         "shimkill",
-        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sh\", \"-c\", \"i=0; while true; do echo tick $$i; i=$$((i+1)); sleep 0.1; done\"]\n",
     );
     p.ok(&["up", "-d"]);
     let init = status(&p, &root, "app")["pid"].as_i64().unwrap() as i32;
+    let old_shim = shim_pid(&p, &root, "app");
     // SAFETY: kill(2) on the shim we just read from the status record.
-    unsafe { libc::kill(shim_pid(&p, &root, "app"), libc::SIGKILL) };
-    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(old_shim, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(500));
     assert!(
         Path::new(&format!("/proc/{init}")).exists(),
         "the container died with its shim"
     );
+    // This command adopts it.
     assert!(p.ok(&["ps"]).contains("Up "));
-    down_and_check_clean(&p, &root);
-    assert!(
-        !Path::new(&format!("/proc/{init}/cmdline")).exists()
-            || std::fs::read_to_string(format!("/proc/{init}/stat"))
-                .unwrap_or_default()
-                .contains(" Z ")
+    let new_shim = shim_pid(&p, &root, "app");
+    assert_ne!(new_shim, old_shim);
+    assert!(Path::new(&format!("/proc/{new_shim}")).exists());
+    let before = p.ok(&["logs", "--no-log-prefix"]).lines().count();
+    wait_for(
+        "output logged by the new shim",
+        Duration::from_secs(5),
+        || p.ok(&["logs", "--no-log-prefix"]).lines().count() > before + 3,
     );
+    let out = p.rcompose(&["exec", "-T", "app", "sh", "-c", "exit 5"]);
+    assert_eq!(out.status.code(), Some(5));
+    down_and_check_clean(&p, &root);
+    let gone = !Path::new(&format!("/proc/{init}/cmdline")).exists()
+        || std::fs::read_to_string(format!("/proc/{init}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ");
+    assert!(gone, "down stopped the adopted container");
 }
 
 #[test]

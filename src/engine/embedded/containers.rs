@@ -63,13 +63,32 @@ pub fn recover(state: &StateRoot) {
         if !live {
             continue;
         }
-        let eff = effective_status(&st);
-        if eff.state == st.state {
-            continue;
-        }
         let Some(id) = e.file_name().to_str().map(str::to_string) else {
             continue;
         };
+        let eff = effective_status(&st);
+        if eff.state == st.state {
+            // Still running, but its shim is gone (killed): a new shim adopts it, so that
+            // logs, healthchecks, exec and restarts work again.
+            let shim_alive = super::record::alive(st.shim_pid, st.shim_start);
+            if !shim_alive && super::record::alive(st.pid, st.pid_start) {
+                // One adopter, even with several commands running at once: the others wait
+                // and then see the new shim alive.
+                let Ok(_lock) = super::state::FileLock::acquire(&paths.dir.join("adopt.lock"))
+                else {
+                    continue;
+                };
+                let again = read_status(&paths.status()).unwrap_or_default();
+                if super::record::alive(again.shim_pid, again.shim_start) {
+                    continue;
+                }
+                match spawn_shim(state, &id, true) {
+                    Ok(()) => tracing::info!("container {id}: a new supervisor adopted it"),
+                    Err(e) => tracing::warn!("container {id}: cannot adopt it: {e}"),
+                }
+            }
+            continue;
+        }
         let mut fixed = eff;
         fixed.shim_pid = None;
         fixed.shim_start = None;
@@ -301,10 +320,12 @@ pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
     let mut fresh = read_status(&paths.status()).map_err(backend)?;
     fresh.manually_stopped = false;
     write_status(&paths.status(), &fresh).map_err(backend)?;
-    spawn_shim(state, &rec.id)
+    spawn_shim(state, &rec.id, false)
 }
 
-fn spawn_shim(state: &StateRoot, id: &str) -> EngineResult<()> {
+/// Starts the shim of `id` (`adopt`: for a container that is already running) and waits for
+/// it to report.
+fn spawn_shim(state: &StateRoot, id: &str, adopt: bool) -> EngineResult<()> {
     let exe = std::env::current_exe().map_err(backend)?;
     let paths = ContainerPaths::new(state, id);
     let (ready_r, ready_w) =
@@ -320,6 +341,7 @@ fn spawn_shim(state: &StateRoot, id: &str) -> EngineResult<()> {
         .arg(state.root())
         .arg(id)
         .arg("3")
+        .args(adopt.then_some("adopt"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(shim_log);

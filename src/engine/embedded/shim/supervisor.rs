@@ -38,11 +38,17 @@ extern "C" fn on_sigchld(_: libc::c_int) {
 
 extern "C" fn on_other(_: libc::c_int) {}
 
-/// Entry point of `rcompose __shim <state-root> <id> <ready-fd>`; returns the exit code.
+/// Entry point of `rcompose __shim <state-root> <id> <ready-fd> [adopt]`; returns the exit
+/// code. With `adopt`, the container is already running (its previous shim died) and this
+/// shim takes it over instead of starting it.
 pub fn main(args: &[String]) -> i32 {
-    let [root, id, ready_fd] = args else {
-        eprintln!("usage: rcompose __shim <state-root> <id> <ready-fd>");
-        return 2;
+    let (root, id, ready_fd, adopt) = match args {
+        [root, id, ready_fd] => (root, id, ready_fd, false),
+        [root, id, ready_fd, mode] if mode == "adopt" => (root, id, ready_fd, true),
+        _ => {
+            eprintln!("usage: rcompose __shim <state-root> <id> <ready-fd> [adopt]");
+            return 2;
+        }
     };
     let ready: Option<OwnedFd> = ready_fd
         .parse::<RawFd>()
@@ -79,8 +85,17 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    match sup.start_container() {
+    let started = if adopt {
+        sup.adopt()
+    } else {
+        sup.start_container()
+    };
+    match started {
         Ok(()) => report(ready.as_ref(), "ok"),
+        Err(e) if adopt => {
+            report(ready.as_ref(), &format!("error: {e}"));
+            return 1;
+        }
         Err(e) => {
             sup.start_failed(&e);
             report(ready.as_ref(), &format!("error: {e}"));
@@ -147,6 +162,9 @@ struct Supervisor {
     probe: Option<Probe>,
     next_probe: Option<Instant>,
     running_probe: Option<RunningProbe>,
+    /// The adopted container's init is not our child: its exit is seen through a pidfd
+    /// (and its exit code is lost: recorded as 255).
+    adopted: Option<OwnedFd>,
     /// The container's seccomp filter, applied to exec'd processes and probes too.
     seccomp: Option<crate::engine::embedded::seccomp_bpf::CompiledFilter>,
     done: bool,
@@ -210,6 +228,7 @@ impl Supervisor {
             probe,
             next_probe: None,
             running_probe: None,
+            adopted: None,
             seccomp: None,
             done: false,
         })
@@ -317,6 +336,61 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Takes over a running container whose shim died: its output FIFOs, its init (watched
+    /// through a pidfd), its socket, its healthcheck.
+    fn adopt(&mut self) -> Result<(), String> {
+        let (Some(pid), Some(start)) = (self.status.pid, self.status.pid_start) else {
+            return Err("the container has no recorded process".into());
+        };
+        if process_start(pid) != Some(start) {
+            return Err("the container's process is gone".into());
+        }
+        // The filter for exec'd processes and probes, as the start computed it (cached).
+        let rp = RootfsPaths::in_container_dir(&self.paths.dir);
+        let (_, filter) = prepare::runtime_spec(
+            &self.rec,
+            &self.paths,
+            &rp,
+            self.netns.as_deref(),
+            &self.cgroups_path,
+            &self.state.root().join("seccomp"),
+        )?;
+        self.seccomp = filter;
+        let mut ends = Vec::new();
+        for fifo in [self.paths.stdout_fifo(), self.paths.stderr_fifo()] {
+            let fd = nix::fcntl::open(
+                &fifo,
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_NONBLOCK
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| format!("{}: {e}", fifo.display()))?;
+            // SAFETY: a fresh descriptor from open(2).
+            ends.push(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        let err = ends.pop().ok_or("fifo")?;
+        let out = ends.pop().ok_or("fifo")?;
+        // SAFETY: pidfd_open on a pid checked just above by its start time.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if pidfd < 0 {
+            return Err(format!("pidfd_open: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: a fresh descriptor from pidfd_open.
+        self.adopted = Some(unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) });
+        self.fifos = Some((out, err));
+        self.init = Some(pid);
+        self.started = Instant::now();
+        self.status.shim_pid = Some(std::process::id() as i32);
+        self.status.shim_start = process_start(std::process::id() as i32);
+        if let Some(p) = &self.probe {
+            self.next_probe = Some(Instant::now() + p.interval.min(Duration::from_secs(1)));
+        }
+        self.save();
+        tracing::info!("adopted the running container (pid {pid})");
+        Ok(())
+    }
+
     fn start_failed(&mut self, message: &str) {
         self.status.state = if self.status.started_at.is_some() {
             RunState::Exited
@@ -404,6 +478,10 @@ impl Supervisor {
             fds.push(PollFd::new(p.output.as_fd(), ev));
             kinds.push(Slot::Probe);
         }
+        if let Some(p) = &self.adopted {
+            fds.push(PollFd::new(p.as_fd(), ev));
+            kinds.push(Slot::Adopted);
+        }
         for (i, c) in self.clients.iter().enumerate() {
             fds.push(PollFd::new(c.stream.as_fd(), ev));
             kinds.push(Slot::Client(i));
@@ -424,6 +502,12 @@ impl Supervisor {
                 Slot::Listener => self.accept(),
                 Slot::Out(s) => self.pump(s),
                 Slot::Probe => self.read_probe_output(),
+                Slot::Adopted => {
+                    self.adopted = None;
+                    if self.init.is_some() {
+                        self.init_exited(255);
+                    }
+                }
                 Slot::Client(i) => self.serve(i),
             }
         }
@@ -877,6 +961,7 @@ enum Slot {
     Listener,
     Out(StdStream),
     Probe,
+    Adopted,
     Client(usize),
 }
 
