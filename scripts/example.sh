@@ -12,13 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "the embedded engine needs root: run this as root"; exit 1; }
 
-missing=""
-for pkg in libseccomp-dev pkg-config tini; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
-done
-if [ -n "$missing" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+bash scripts/embedded-deps.sh
 cargo build --release --locked
 bash scripts/docker-env.sh
 

@@ -36,13 +36,7 @@ fi
 [ -x "$SHARED/conformance/check" ] || { echo "shared material not found at $SHARED (set RCOMPOSE_SHARED)"; exit 1; }
 
 step "build dependencies of the embedded engine (libseccomp for libcontainer's seccomp)"
-missing=""
-for pkg in libseccomp-dev pkg-config tini; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
-done
-if [ -n "$missing" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+bash scripts/embedded-deps.sh
 
 step "building (release)"
 cargo build --release --locked

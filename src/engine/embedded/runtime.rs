@@ -36,6 +36,23 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
+/// The builder both the init and exec'd processes start from: our state root, the three
+/// descriptors, the executor that loads the compiled seccomp filter.
+fn builder(
+    root: &Path,
+    id: &str,
+    stdio: Stdio,
+    filter: Option<CompiledFilter>,
+) -> Result<ContainerBuilder, String> {
+    Ok(ContainerBuilder::new(id.to_string(), SyscallType::Linux)
+        .with_root_path(root)
+        .map_err(|e| err("runtime root", e))?
+        .with_stdin(stdio.stdin)
+        .with_stdout(stdio.stdout)
+        .with_stderr(stdio.stderr)
+        .with_executor(FilterExecutor { filter }))
+}
+
 /// Creates and starts the container from `bundle/config.json`; returns the init's pid
 /// (a child of the calling process).
 pub fn create_and_start(
@@ -48,13 +65,7 @@ pub fn create_and_start(
     if root.join(id).exists() {
         delete(root, id)?;
     }
-    let mut container = ContainerBuilder::new(id.to_string(), SyscallType::Linux)
-        .with_root_path(root)
-        .map_err(|e| err("runtime root", e))?
-        .with_stdin(stdio.stdin)
-        .with_stdout(stdio.stdout)
-        .with_stderr(stdio.stderr)
-        .with_executor(FilterExecutor { filter })
+    let mut container = builder(root, id, stdio, filter)?
         .validate_id()
         .map_err(|e| err("container id", e))?
         .as_init(bundle)
@@ -119,13 +130,7 @@ pub fn exec(
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
-    let pid = ContainerBuilder::new(id.to_string(), SyscallType::Linux)
-        .with_root_path(root)
-        .map_err(|e| err("runtime root", e))?
-        .with_stdin(stdio.stdin)
-        .with_stdout(stdio.stdout)
-        .with_stderr(stdio.stderr)
-        .with_executor(FilterExecutor { filter })
+    let pid = builder(root, id, stdio, filter)?
         .as_tenant()
         .with_container_args(p.args)
         .with_env(env)

@@ -107,6 +107,18 @@ pub fn main(args: &[String]) -> i32 {
     0
 }
 
+/// Our end of a container output FIFO: read-only, non-blocking, close-on-exec.
+fn open_fifo_reader(fifo: &Path) -> Result<OwnedFd, String> {
+    let fd = nix::fcntl::open(
+        fifo,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| format!("{}: {e}", fifo.display()))?;
+    // SAFETY: a fresh descriptor from open(2).
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 fn report(fd: Option<&OwnedFd>, line: &str) {
     if let Some(fd) = fd {
         let _ = nix::unistd::write(fd, format!("{line}\n").as_bytes());
@@ -240,6 +252,24 @@ impl Supervisor {
         }
     }
 
+    /// The runtime spec for this start (files prepared, the seccomp filter compiled or
+    /// taken from the cache and kept for exec'd processes and probes).
+    fn runtime_spec(
+        &mut self,
+        rp: &RootfsPaths,
+    ) -> Result<libcontainer::oci_spec::runtime::Spec, String> {
+        let (spec, filter) = prepare::runtime_spec(
+            &self.rec,
+            &self.paths,
+            rp,
+            self.netns.as_deref(),
+            &self.cgroups_path,
+            &self.state.root().join("seccomp"),
+        )?;
+        self.seccomp = filter;
+        Ok(spec)
+    }
+
     /// Mounts the rootfs, writes the bundle and starts the init.
     fn start_container(&mut self) -> Result<(), String> {
         let id = self.rec.id.clone();
@@ -250,16 +280,8 @@ impl Supervisor {
             netns::create(ns)?;
         }
         tracing::debug!("start: network namespace ready");
-        let (spec, filter) = prepare::runtime_spec(
-            &self.rec,
-            &self.paths,
-            &rp,
-            self.netns.as_deref(),
-            &self.cgroups_path,
-            &self.state.root().join("seccomp"),
-        )?;
+        let spec = self.runtime_spec(&rp)?;
         tracing::debug!("start: runtime spec built");
-        self.seccomp = filter;
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
         spec.save(bundle.join("config.json"))
@@ -272,22 +294,15 @@ impl Supervisor {
                 nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
                     .map_err(|e| format!("{}: {e}", fifo.display()))?;
             }
-            let ours = nix::fcntl::open(
-                &fifo,
-                nix::fcntl::OFlag::O_RDONLY
-                    | nix::fcntl::OFlag::O_NONBLOCK
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .map_err(|e| format!("{}: {e}", fifo.display()))?;
+            let ours = open_fifo_reader(&fifo)?;
             let theirs = nix::fcntl::open(
                 &fifo,
                 nix::fcntl::OFlag::O_RDWR,
                 nix::sys::stat::Mode::empty(),
             )
             .map_err(|e| format!("{}: {e}", fifo.display()))?;
-            // SAFETY: fresh descriptors from open(2).
-            ends.push(unsafe { (OwnedFd::from_raw_fd(ours), OwnedFd::from_raw_fd(theirs)) });
+            // SAFETY: a fresh descriptor from open(2).
+            ends.push((ours, unsafe { OwnedFd::from_raw_fd(theirs) }));
         }
         let (err_ours, err_theirs) = ends.pop().ok_or("fifo")?;
         let (out_ours, out_theirs) = ends.pop().ok_or("fifo")?;
@@ -346,31 +361,9 @@ impl Supervisor {
             return Err("the container's process is gone".into());
         }
         // The filter for exec'd processes and probes, as the start computed it (cached).
-        let rp = RootfsPaths::in_container_dir(&self.paths.dir);
-        let (_, filter) = prepare::runtime_spec(
-            &self.rec,
-            &self.paths,
-            &rp,
-            self.netns.as_deref(),
-            &self.cgroups_path,
-            &self.state.root().join("seccomp"),
-        )?;
-        self.seccomp = filter;
-        let mut ends = Vec::new();
-        for fifo in [self.paths.stdout_fifo(), self.paths.stderr_fifo()] {
-            let fd = nix::fcntl::open(
-                &fifo,
-                nix::fcntl::OFlag::O_RDONLY
-                    | nix::fcntl::OFlag::O_NONBLOCK
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .map_err(|e| format!("{}: {e}", fifo.display()))?;
-            // SAFETY: a fresh descriptor from open(2).
-            ends.push(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
-        let err = ends.pop().ok_or("fifo")?;
-        let out = ends.pop().ok_or("fifo")?;
+        self.runtime_spec(&RootfsPaths::in_container_dir(&self.paths.dir))?;
+        let out = open_fifo_reader(&self.paths.stdout_fifo())?;
+        let err = open_fifo_reader(&self.paths.stderr_fifo())?;
         // SAFETY: pidfd_open on a pid checked just above by its start time.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if pidfd < 0 {
