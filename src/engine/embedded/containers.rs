@@ -133,10 +133,7 @@ pub fn find(state: &StateRoot, key: &str) -> EngineResult<(ContainerRecord, Cont
 
 /// Whether a container's labels match every `key=value` (or bare `key`) filter.
 pub fn matches(rec: &ContainerRecord, filter: &[String]) -> bool {
-    filter.iter().all(|f| match f.split_once('=') {
-        Some((k, v)) => rec.spec.labels.get(k).is_some_and(|x| x == v),
-        None => rec.spec.labels.contains_key(f.as_str()),
-    })
+    super::follow::labels_match(&rec.spec.labels, filter)
 }
 
 /// The engine-neutral view of a container.

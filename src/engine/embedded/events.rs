@@ -121,26 +121,11 @@ fn trim(path: &Path) -> std::io::Result<()> {
 /// complete line (a line being written is left for the next read). When the file shrank
 /// (trimmed), reading starts over from 0.
 pub fn read_from(path: &Path, offset: u64) -> (Vec<EventLine>, u64) {
-    use std::io::{Read, Seek, SeekFrom};
     let Ok(mut f) = std::fs::File::open(path) else {
         return (Vec::new(), 0);
     };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let offset = if len < offset { 0 } else { offset };
-    if f.seek(SeekFrom::Start(offset)).is_err() {
-        return (Vec::new(), offset);
-    }
-    let mut buf = Vec::new();
-    if f.read_to_end(&mut buf).is_err() {
-        return (Vec::new(), offset);
-    }
-    let end = buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-    let lines = buf[..end]
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| serde_json::from_slice(l).ok())
-        .collect();
-    (lines, offset + end as u64)
+    super::follow::json_lines(&mut f, if len < offset { 0 } else { offset })
 }
 
 /// The events matching `filter` from `filter.since` (or now) on, following the log until
@@ -149,8 +134,7 @@ pub fn follow(
     state: StateRoot,
     filter: crate::engine::EventFilter,
 ) -> crate::engine::EngineEvents<'static> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<crate::engine::EngineResult<EngineEvent>>(256);
-    std::thread::spawn(move || {
+    super::follow::thread_stream(move |tx| {
         let path = log_path(&state);
         let since = filter
             .since
@@ -171,10 +155,7 @@ pub fn follow(
                 if !filter.kinds.is_empty() && !filter.kinds.contains(&ev.kind) {
                     continue;
                 }
-                let labels_ok = filter.labels.iter().all(|f| match f.split_once('=') {
-                    Some((k, v)) => ev.attributes.get(k).is_some_and(|x| x == v),
-                    None => ev.attributes.contains_key(f.as_str()),
-                });
+                let labels_ok = super::follow::labels_match(&ev.attributes, &filter.labels);
                 if labels_ok && tx.blocking_send(Ok(ev)).is_err() {
                     return;
                 }
@@ -184,8 +165,5 @@ pub fn follow(
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-    });
-    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+    })
 }

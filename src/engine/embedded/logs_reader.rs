@@ -3,7 +3,6 @@
 //! the container has stopped for good, across rotations.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
@@ -17,18 +16,14 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// The log as a stream of chunks, one per entry.
 pub fn stream(state: StateRoot, id: String, opts: LogOptions) -> LogChunks<'static> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<EngineResult<LogChunk>>(256);
-    std::thread::spawn(move || {
+    super::follow::thread_stream(move |tx| {
         if let Err(e) = produce(&state, &id, &opts, &tx) {
             let _ = tx.blocking_send(Err(e));
         }
-    });
-    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+    })
 }
 
-type Tx = tokio::sync::mpsc::Sender<EngineResult<LogChunk>>;
+type Tx = super::follow::Sender<LogChunk>;
 
 fn chunk(e: &Entry, opts: &LogOptions) -> Option<LogChunk> {
     let t = parse_rfc3339(&e.time).unwrap_or(0);
@@ -58,21 +53,6 @@ fn chunk(e: &Entry, opts: &LogOptions) -> Option<LogChunk> {
     Some(LogChunk { stream, bytes })
 }
 
-/// Complete lines from `offset`; returns the entries and the new offset.
-fn read_lines(f: &mut File, offset: u64) -> (Vec<Entry>, u64) {
-    let mut buf = Vec::new();
-    if f.seek(SeekFrom::Start(offset)).is_err() || f.read_to_end(&mut buf).is_err() {
-        return (Vec::new(), offset);
-    }
-    let end = buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-    let entries = buf[..end]
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| serde_json::from_slice(l).ok())
-        .collect();
-    (entries, offset + end as u64)
-}
-
 fn produce(state: &StateRoot, id: &str, opts: &LogOptions, tx: &Tx) -> EngineResult<()> {
     let (rec, _) = ct::find(state, id)?;
     let paths = ContainerPaths::new(state, &rec.id);
@@ -85,7 +65,7 @@ fn produce(state: &StateRoot, id: &str, opts: &LogOptions, tx: &Tx) -> EngineRes
         let Ok(mut f) = File::open(p) else {
             continue;
         };
-        let (entries, off) = read_lines(&mut f, 0);
+        let (entries, off) = super::follow::json_lines::<Entry>(&mut f, 0);
         chunks.extend(entries.iter().filter_map(|e| chunk(e, opts)));
         if i + 1 == files.len() {
             let ino = f.metadata().map(|m| m.ino()).unwrap_or(0);
@@ -110,7 +90,7 @@ fn produce(state: &StateRoot, id: &str, opts: &LogOptions, tx: &Tx) -> EngineRes
     loop {
         let mut got = false;
         if let Some((f, off, ino)) = live.as_mut() {
-            let (entries, next) = read_lines(f, *off);
+            let (entries, next) = super::follow::json_lines::<Entry>(f, *off);
             *off = next;
             for e in &entries {
                 got = true;

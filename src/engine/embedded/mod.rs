@@ -13,6 +13,7 @@
 pub mod containers;
 pub mod engine;
 pub mod events;
+pub mod follow;
 pub mod logs_reader;
 pub mod netns;
 pub mod objects;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::containers::backend;
+use super::follow::labels_match;
 use super::record::ContainerRecord;
 use super::state::{make_private_dir, random_id, read_json, write_json, StateRoot};
 use crate::engine::{
@@ -64,13 +65,6 @@ fn volume_record_path(st: &StateRoot, name: &str) -> PathBuf {
 /// The host directory of a volume's data.
 pub fn volume_data(st: &StateRoot, name: &str) -> PathBuf {
     st.root().join("volumes").join(name).join("_data")
-}
-
-fn labels_match(labels: &Labels, filter: &[String]) -> bool {
-    filter.iter().all(|f| match f.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-        None => labels.contains_key(f.as_str()),
-    })
 }
 
 pub fn create_volume(st: &StateRoot, spec: &VolumeSpec) -> EngineResult<()> {
