@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::containers as ct;
-use super::containers::{self as containers, backend};
+use super::containers::{self as ct, backend};
 use super::events;
 use super::logs_reader;
 use super::objects;
@@ -58,7 +57,7 @@ impl EmbeddedEngine {
         let state = StateRoot::open_default().map_err(|e| EngineError::Unavailable {
             message: format!("cannot open the state directory: {e}"),
         })?;
-        containers::recover(&state);
+        ct::recover(&state);
         Ok(EmbeddedEngine {
             images: ImageStore::new(state.clone()),
             state,

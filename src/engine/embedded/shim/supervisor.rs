@@ -704,9 +704,6 @@ impl Supervisor {
 
     fn init_exited(&mut self, code: i64) {
         self.init = None;
-        if let Some((_, _)) = self.stop {
-            // fall through: the stop is complete
-        }
         // Whatever is still in the pipes belongs to this run.
         self.pump(StdStream::Stdout);
         self.pump(StdStream::Stderr);
