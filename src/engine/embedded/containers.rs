@@ -17,7 +17,7 @@ use super::record::{
     ContainerRecord, ContainerStatus, HealthStatus, RunState,
 };
 use super::shim::protocol::{Reply, Request, ShimClient};
-use super::state::{random_id, write_json, StateRoot};
+use super::state::{random_id, read_json, write_json, StateRoot};
 use crate::engine::{
     ContainerInfo, ContainerState, EngineError, EngineResult, Health, MountKind, MountSummary,
     PublishedPort,
@@ -187,7 +187,7 @@ pub fn info(rec: &ContainerRecord, st: &ContainerStatus) -> ContainerInfo {
             .map(|r| r.output.clone()),
         status_text: status_text(st, state, health),
         created: rec.created,
-        ports: exposed_ports(rec),
+        ports: ports(rec, st),
         command: args.join(" "),
         networks: rec
             .spec
@@ -209,9 +209,20 @@ pub fn info(rec: &ContainerRecord, st: &ContainerStatus) -> ContainerInfo {
     }
 }
 
-/// The exposed-only ports (host port 0), as Docker lists them before anything is published.
-fn exposed_ports(rec: &ContainerRecord) -> Vec<PublishedPort> {
-    let mut out: Vec<PublishedPort> = Vec::new();
+/// The published ports in force, then the exposed-only ones (host port 0), as Docker lists
+/// them.
+fn ports(rec: &ContainerRecord, st: &ContainerStatus) -> Vec<PublishedPort> {
+    let mut out: Vec<PublishedPort> = st
+        .ports
+        .iter()
+        .map(|p| PublishedPort {
+            host_ip: p.host_ip.clone(),
+            host_port: p.host_port,
+            container_port: p.container_port,
+            protocol: p.protocol.as_str().to_string(),
+        })
+        .collect();
+    let published = out.clone();
     for e in rec
         .spec
         .expose
@@ -226,7 +237,10 @@ fn exposed_ports(rec: &ContainerRecord) -> Vec<PublishedPort> {
                 container_port: p,
                 protocol: proto.to_string(),
             };
-            if !out.contains(&pp) {
+            let is_published = published
+                .iter()
+                .any(|q| q.container_port == p && q.protocol == proto);
+            if !out.contains(&pp) && !is_published {
                 out.push(pp);
             }
         }
@@ -293,6 +307,20 @@ pub fn create(state: &StateRoot, mut rec: ContainerRecord) -> EngineResult<Strin
     rec.id = random_id();
     if rec.hostname.is_empty() {
         rec.hostname = rec.id[..12].to_string();
+    }
+    if rec.spec.network_mode.is_none() {
+        let joins: Vec<super::network::store::Join<'_>> = rec
+            .spec
+            .networks
+            .iter()
+            .map(|n| super::network::store::Join {
+                network: &n.network,
+                aliases: &n.aliases,
+                ipv4: n.ipv4_address.as_deref(),
+                ipv6: n.ipv6_address.as_deref(),
+            })
+            .collect();
+        rec.endpoints = super::network::store::allocate(state, &rec.id, &joins)?;
     }
     let paths = ContainerPaths::new(state, &rec.id);
     super::state::make_private_dir(&paths.dir).map_err(backend)?;
@@ -482,6 +510,17 @@ pub fn release(state: &StateRoot, id: &str) {
     let paths = ContainerPaths::new(state, id);
     let _ = super::rootfs::unmount(&super::rootfs::RootfsPaths::in_container_dir(&paths.dir));
     if let Ok(ns) = super::netns::path_for(id) {
+        if super::rootfs::is_mounted(&ns) {
+            // The namespace outlived its shim: unwire it before it goes.
+            if let (Ok(Some(rec)), Ok(st)) = (
+                read_json::<ContainerRecord>(&paths.record()),
+                read_status(&paths.status()),
+            ) {
+                if let Err(e) = super::network::detach(state, &rec, &ns, &st.ports) {
+                    tracing::warn!("container {id}: {e}");
+                }
+            }
+        }
         let _ = super::netns::remove(&ns);
     }
     let rt = state.runtime_dir().join(id);
@@ -549,6 +588,7 @@ pub fn remove(state: &StateRoot, id: &str, force: bool) -> EngineResult<()> {
         });
     }
     std::fs::remove_dir_all(&paths.dir).map_err(backend)?;
+    super::network::store::release(state, &rec.id, &rec.endpoints)?;
     if let Ok(sock) = socket_path(&rec.id) {
         let _ = std::fs::remove_file(sock);
     }

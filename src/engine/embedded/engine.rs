@@ -43,6 +43,57 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
+/// `network_mode` as the shim uses it: `host`, `none`, `container:<full id>` (a
+/// `service:<name>` is the running container of that service in the same project), or
+/// `None` for the container's own networks.
+fn resolve_network_mode(st: &StateRoot, spec: &ContainerSpec) -> EngineResult<Option<String>> {
+    let Some(mode) = spec.network_mode.as_deref() else {
+        return Ok(None);
+    };
+    let target = if let Some(svc) = mode.strip_prefix("service:") {
+        let project = spec
+            .labels
+            .get(crate::reconcile::container_spec::labels::PROJECT)
+            .cloned()
+            .unwrap_or_default();
+        let (rec, _) = ct::all(st)?
+            .into_iter()
+            .filter(|(r, s)| {
+                r.spec
+                    .labels
+                    .get(crate::reconcile::container_spec::labels::PROJECT)
+                    == Some(&project)
+                    && r.spec
+                        .labels
+                        .get(crate::reconcile::container_spec::labels::SERVICE)
+                        .map(String::as_str)
+                        == Some(svc)
+                    && matches!(s.state, RunState::Running)
+            })
+            .min_by(|a, b| a.0.name.cmp(&b.0.name))
+            .ok_or_else(|| EngineError::Backend {
+                message: format!(
+                    "{}: network_mode service:{svc}: no running container of service {svc}",
+                    spec.name
+                ),
+            })?;
+        rec.id
+    } else if let Some(c) = mode.strip_prefix("container:") {
+        ct::find(st, c)?.0.id
+    } else {
+        return match mode {
+            "host" | "none" => Ok(Some(mode.to_string())),
+            other => Err(EngineError::Backend {
+                message: format!(
+                    "{}: network_mode \"{other}\" is not supported by the embedded engine (host, none, service:<name>, container:<name>)",
+                    spec.name
+                ),
+            }),
+        };
+    };
+    Ok(Some(format!("container:{target}")))
+}
+
 impl EmbeddedEngine {
     /// Opens the state directory (root only for now: namespaces, cgroups and overlay mounts
     /// need it).
@@ -159,26 +210,9 @@ impl Engine for EmbeddedEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
         let st = self.st();
         let images = self.images.clone();
-        if !spec.ports.is_empty() {
-            return Err(EngineError::Backend {
-                message: format!(
-                    "{}: published ports are not supported by the embedded engine yet; use --engine docker",
-                    spec.name
-                ),
-            });
-        }
-        if spec.network_mode.as_deref() != Some("host") && !spec.networks.is_empty() {
-            static ONCE: std::sync::Once = std::sync::Once::new();
-            ONCE.call_once(|| {
-                tracing::warn!(
-                    "the embedded engine does not connect networks yet: containers get their own \
-                     network namespace with loopback only (use --engine docker for services that \
-                     talk to each other)"
-                )
-            });
-        }
-        let spec = spec.clone();
+        let mut spec = spec.clone();
         blocking(move || {
+            spec.network_mode = resolve_network_mode(&st, &spec)?;
             let full = normalize_reference(&spec.image).unwrap_or_else(|| spec.image.clone());
             let image = images.resolve(&full).map_err(backend)?.ok_or_else(|| {
                 EngineError::ImageNotFound {
@@ -202,6 +236,7 @@ impl Engine for EmbeddedEngine {
                 image_config: image.config.clone(),
                 lowers,
                 mount_sources,
+                endpoints: Vec::new(),
                 spec,
             };
             ct::create(&st, rec)

@@ -5,6 +5,7 @@
 //! - [`pull`]: registry pulls (oci-client) streamed into the store, digest-verified;
 //! - [`rootfs`]: overlayfs over the image layers with a per-container upper dir;
 //! - [`runtime_spec`] and [`seccomp_profile`]: the OCI runtime spec with Docker's defaults;
+//! - [`network`]: bridge networks, addresses, published ports and DNS (netavark);
 //! - [`runtime`]: the only caller of libcontainer (used by the shim alone);
 //! - [`shim`]: the per-container supervisor process (rcompose re-executing itself) that owns
 //!   the container's init, its logs, restarts and healthchecks, and answers on a unix socket;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod follow;
 pub mod logs_reader;
 pub mod netns;
+pub mod network;
 pub mod objects;
 pub mod prepare;
 pub mod pull;

@@ -1,10 +1,10 @@
-//! Named volumes and network records of the embedded engine.
+//! Named volumes of the embedded engine, and the engine's network entry points (the
+//! networks themselves are in [`super::network`]).
 //!
 //! A volume is a directory `volumes/<name>/_data` with its record `volumes/<name>.json`;
 //! `create` makes both, containers that name a missing volume create it (as Docker does),
 //! and anonymous volumes get a random 64-hex name and the `com.docker.volume.anonymous`
-//! label. Networks are records only (`networks/<name>.json`) until the network backend
-//! (issue 5) gives them bridges; containers get their own namespace with loopback meanwhile.
+//! label.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use super::containers::backend;
 use super::follow::labels_match;
 use super::record::ContainerRecord;
-use super::state::{make_private_dir, random_id, read_json, write_json, StateRoot};
+use super::state::{random_id, read_json, write_json, StateRoot};
 use crate::engine::{
     ContainerSpec, EngineError, EngineResult, Labels, MountKind, NetworkInfo, NetworkSpec,
     VolumeInfo, VolumeSpec,
@@ -27,15 +27,6 @@ struct VolumeRecord {
     labels: Labels,
     options: BTreeMap<String, String>,
     created: String,
-}
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct NetworkRecord {
-    id: String,
-    name: String,
-    labels: Labels,
-    internal: bool,
-    driver: String,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -225,84 +216,18 @@ pub fn remove_anonymous_volumes(st: &StateRoot, rec: &ContainerRecord) -> Engine
     Ok(())
 }
 
-fn network_path(st: &StateRoot, name: &str) -> PathBuf {
-    st.root().join("networks").join(format!("{name}.json"))
-}
-
 pub fn create_network(st: &StateRoot, spec: &NetworkSpec) -> EngineResult<String> {
-    if !valid_name(&spec.name) {
-        return Err(invalid("network", &spec.name));
-    }
-    let p = network_path(st, &spec.name);
-    if let Some(existing) = read_json::<NetworkRecord>(&p).map_err(backend)? {
-        return Err(EngineError::Conflict {
-            message: format!(
-                "network with name {} already exists ({})",
-                spec.name, existing.id
-            ),
-        });
-    }
-    make_private_dir(&st.root().join("networks")).map_err(backend)?;
-    let rec = NetworkRecord {
-        id: random_id(),
-        name: spec.name.clone(),
-        labels: spec.labels.clone(),
-        internal: spec.internal,
-        driver: spec.driver.clone().unwrap_or_else(|| "bridge".into()),
-    };
-    write_json(&p, &rec).map_err(backend)?;
-    Ok(rec.id)
+    super::network::store::create(st, spec)
 }
 
 pub fn find_network(st: &StateRoot, name: &str) -> EngineResult<Option<NetworkInfo>> {
-    Ok(read_json::<NetworkRecord>(&network_path(st, name))
-        .map_err(backend)?
-        .map(|r| NetworkInfo {
-            id: r.id,
-            name: r.name,
-            labels: r.labels,
-        }))
+    super::network::store::find(st, name)
 }
 
 pub fn list_networks(st: &StateRoot, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(st.root().join("networks"))
-        .map_err(backend)?
-        .flatten()
-    {
-        let n = e.file_name().to_string_lossy().into_owned();
-        if let Some(name) = n.strip_suffix(".json") {
-            if let Some(net) = find_network(st, name)? {
-                if labels_match(&net.labels, filter) {
-                    out.push(net);
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    super::network::store::list(st, filter)
 }
 
 pub fn remove_network(st: &StateRoot, name: &str) -> EngineResult<()> {
-    if find_network(st, name)?.is_none() {
-        return Err(EngineError::NotFound {
-            what: format!("network {name}"),
-        });
-    }
-    for (rec, s) in super::containers::all(st)? {
-        let live = matches!(
-            s.state,
-            super::record::RunState::Running
-                | super::record::RunState::Paused
-                | super::record::RunState::Restarting
-        );
-        if live && rec.spec.networks.iter().any(|n| n.network == name) {
-            return Err(EngineError::Conflict {
-                message: format!(
-                    "error while removing network: network {name} has active endpoints"
-                ),
-            });
-        }
-    }
-    std::fs::remove_file(network_path(st, name)).map_err(backend)
+    super::network::store::remove(st, name)
 }

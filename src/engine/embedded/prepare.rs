@@ -16,18 +16,34 @@ pub fn runtime_spec(
     paths: &ContainerPaths,
     rootfs: &RootfsPaths,
     netns: Option<&Path>,
+    nameservers: &[std::net::IpAddr],
     cgroups_path: &Path,
     seccomp_cache: &Path,
 ) -> Result<(Spec, Option<super::seccomp_bpf::CompiledFilter>), String> {
     let hostname_file = paths.dir.join("hostname");
-    let hosts_file = paths.dir.join("hosts");
-    let resolv_file = paths.dir.join("resolv.conf");
     let write = |p: &Path, text: String| {
         std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))
     };
     write(&hostname_file, format!("{}\n", rec.hostname))?;
-    write(&hosts_file, hosts_text(rec))?;
-    write(&resolv_file, resolv_text(rec))?;
+    // A container in another's network namespace shares its hosts and resolv.conf.
+    let files_dir = match rec
+        .spec
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("container:"))
+    {
+        Some(other) => paths.dir.with_file_name(other),
+        None => {
+            write(&paths.dir.join("hosts"), hosts_text(rec))?;
+            write(
+                &paths.dir.join("resolv.conf"),
+                resolv_text(rec, nameservers),
+            )?;
+            paths.dir.clone()
+        }
+    };
+    let hosts_file = files_dir.join("hosts");
+    let resolv_file = files_dir.join("resolv.conf");
     let init_binary = if rec.spec.init == Some(true) {
         Some(find_init()?)
     } else {
@@ -164,6 +180,10 @@ fn hosts_text(rec: &ContainerRecord) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
+    // Its own addresses under its hostname, as Docker writes them.
+    for ip in rec.endpoints.iter().flat_map(|e| e.addresses.iter()) {
+        s.push_str(&format!("{ip}\t{}\n", rec.hostname));
+    }
     for h in &rec.spec.extra_hosts {
         // `name:ip` or `name=ip` (the IP may itself hold colons).
         let (name, ip) = match h.split_once('=') {
@@ -179,9 +199,30 @@ fn hosts_text(rec: &ContainerRecord) -> String {
     s
 }
 
-fn resolv_text(rec: &ContainerRecord) -> String {
+/// The container's resolv.conf: on networks, the network DNS (aardvark at each gateway,
+/// which forwards other names to the service's `dns:` or the host's resolvers) with
+/// Docker's `ndots:0`; otherwise the service's `dns:` or the host's resolvers.
+fn resolv_text(rec: &ContainerRecord, nameservers: &[std::net::IpAddr]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let mut out = String::new();
+    if !nameservers.is_empty() {
+        for ns in nameservers {
+            out.push_str(&format!("nameserver {ns}\n"));
+        }
+        let search: Vec<&str> = if rec.spec.dns_search.is_empty() {
+            host.lines()
+                .filter_map(|l| l.trim().strip_prefix("search"))
+                .flat_map(str::split_whitespace)
+                .collect()
+        } else {
+            rec.spec.dns_search.iter().map(String::as_str).collect()
+        };
+        if !search.is_empty() {
+            out.push_str(&format!("search {}\n", search.join(" ")));
+        }
+        out.push_str("options ndots:0\n");
+        return out;
+    }
     let custom_dns = !rec.spec.dns.is_empty();
     for ns in &rec.spec.dns {
         out.push_str(&format!("nameserver {ns}\n"));

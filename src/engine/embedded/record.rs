@@ -26,6 +26,9 @@ pub struct ContainerRecord {
     /// Host paths of `spec.mounts`, in order (volumes resolved to their directories).
     #[serde(default)]
     pub mount_sources: Vec<PathBuf>,
+    /// Its addresses on its networks (given at create, given back at remove).
+    #[serde(default)]
+    pub endpoints: Vec<super::network::store::Endpoint>,
 }
 
 /// The run state as Docker names it.
@@ -87,6 +90,9 @@ pub struct ContainerStatus {
     pub health: Option<HealthState>,
     /// Why the last start failed.
     pub error: Option<String>,
+    /// The published ports in force while it runs.
+    #[serde(default)]
+    pub ports: Vec<super::network::ports::PortRecord>,
 }
 
 /// Paths of one container's files.

@@ -21,7 +21,7 @@ use crate::engine::embedded::record::{
 use crate::engine::embedded::rootfs::{self, RootfsPaths};
 use crate::engine::embedded::runtime::{self, ExecProcess, Stdio};
 use crate::engine::embedded::state::StateRoot;
-use crate::engine::embedded::{netns, prepare};
+use crate::engine::embedded::{netns, network, prepare};
 use crate::engine::StdStream;
 
 /// The write end of the self-pipe the SIGCHLD handler writes to.
@@ -151,6 +151,25 @@ struct RunningProbe {
     timed_out: bool,
 }
 
+/// The network namespace a container runs in.
+enum NetNs {
+    /// The host's (`network_mode: host`).
+    Host,
+    /// Its own, made and wired by this shim (`none`: made, not wired).
+    Own(PathBuf),
+    /// Another container's (`container:` / `service:`), never made or removed here.
+    Joined(PathBuf),
+}
+
+impl NetNs {
+    fn path(&self) -> Option<&Path> {
+        match self {
+            NetNs::Host => None,
+            NetNs::Own(p) | NetNs::Joined(p) => Some(p),
+        }
+    }
+}
+
 struct Supervisor {
     state: StateRoot,
     paths: ContainerPaths,
@@ -158,7 +177,9 @@ struct Supervisor {
     status: ContainerStatus,
     runtime_root: PathBuf,
     cgroups_path: PathBuf,
-    netns: Option<PathBuf>,
+    netns: NetNs,
+    /// The container's place on its networks while it runs (ports held, driver wired).
+    net: Option<network::Attached>,
     log: LogWriter,
     fifos: Option<(OwnedFd, OwnedFd)>,
     init: Option<i32>,
@@ -215,8 +236,11 @@ impl Supervisor {
             .as_ref()
             .and_then(|h| Probe::from_healthcheck(h, None));
         let netns = match rec.spec.network_mode.as_deref() {
-            Some("host") => None,
-            _ => Some(netns::path_for(id)?),
+            Some("host") => NetNs::Host,
+            Some(m) if m.starts_with("container:") => {
+                NetNs::Joined(netns::path_for(&m["container:".len()..])?)
+            }
+            _ => NetNs::Own(netns::path_for(id)?),
         };
         Ok(Supervisor {
             runtime_root: state.runtime_dir(),
@@ -226,6 +250,7 @@ impl Supervisor {
             rec,
             status,
             netns,
+            net: None,
             log,
             fifos: None,
             init: None,
@@ -262,7 +287,8 @@ impl Supervisor {
             &self.rec,
             &self.paths,
             rp,
-            self.netns.as_deref(),
+            self.netns.path(),
+            &network::nameservers(&self.state, &self.rec),
             &self.cgroups_path,
             &self.state.root().join("seccomp"),
         )?;
@@ -276,8 +302,22 @@ impl Supervisor {
         let rp = RootfsPaths::in_container_dir(&self.paths.dir);
         rootfs::mount(&rp, &self.rec.lowers)
             .map_err(|e| format!("cannot mount the root filesystem: {e}"))?;
-        if let Some(ns) = &self.netns {
-            netns::create(ns)?;
+        match &self.netns {
+            NetNs::Own(ns) => {
+                netns::create(ns)?;
+                if self.net.is_none() {
+                    let attached = network::attach(&self.state, &self.rec, ns)?;
+                    self.status.ports = attached.ports.clone();
+                    self.net = Some(attached);
+                }
+            }
+            NetNs::Joined(ns) if !rootfs::is_mounted(ns) => {
+                return Err(format!(
+                    "cannot join the network namespace of container {}: it is not running",
+                    self.rec.spec.network_mode.as_deref().unwrap_or_default()
+                ));
+            }
+            _ => {}
         }
         tracing::debug!("start: network namespace ready");
         let spec = self.runtime_spec(&rp)?;
@@ -371,6 +411,13 @@ impl Supervisor {
         }
         // SAFETY: a fresh descriptor from pidfd_open.
         self.adopted = Some(unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) });
+        if let NetNs::Own(_) = &self.netns {
+            // The dead shim's port reservations closed with it: take them again.
+            self.net = Some(network::Attached {
+                held: network::ports::reserve_again(&self.status.ports),
+                ports: self.status.ports.clone(),
+            });
+        }
         self.fifos = Some((out, err));
         self.init = Some(pid);
         self.started = Instant::now();
@@ -412,10 +459,19 @@ impl Supervisor {
         if let Err(e) = rootfs::unmount(&RootfsPaths::in_container_dir(&self.paths.dir)) {
             eprintln!("cannot unmount the root filesystem: {e}");
         }
-        if let Some(ns) = &self.netns {
+        if let NetNs::Own(ns) = &self.netns {
+            if let Some(net) = self.net.take() {
+                if let Err(e) = network::detach(&self.state, &self.rec, ns, &net.ports) {
+                    eprintln!("{e}");
+                }
+            }
             if let Err(e) = netns::remove(ns) {
                 eprintln!("{e}");
             }
+        }
+        if !self.status.ports.is_empty() {
+            self.status.ports.clear();
+            self.save();
         }
     }
 
