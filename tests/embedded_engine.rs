@@ -14,55 +14,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use support::embedded::{down_and_check_clean, project, wait_for, IMAGE};
 use support::project::Project;
-
-const IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:1";
-
-fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
-    // SAFETY: geteuid has no preconditions.
-    assert!(
-        unsafe { libc::geteuid() } == 0,
-        "the embedded-engine tests need root; the README test command runs them as root"
-    );
-    let mut p = Project::new("rcemb", tag, "embedded", IMAGE, compose);
-    let root = std::env::temp_dir().join(format!("rcompose-root-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    p.env
-        .push(("RCOMPOSE_ROOT".into(), root.display().to_string()));
-    (p, root)
-}
-
-/// `down` and the checks that nothing of the project is left: no mount under the state
-/// directory, no shim, no container process.
-fn down_and_check_clean(p: &Project, root: &Path) {
-    p.ok(&["down", "-t", "1"]);
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let root_s = root.display().to_string();
-    assert!(
-        !mounts.lines().any(|l| l.contains(&root_s)),
-        "mounts left under {root_s}:\n{}",
-        mounts
-            .lines()
-            .filter(|l| l.contains(&root_s))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let containers = std::fs::read_dir(root.join("containers"))
-        .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
-        .unwrap_or(0);
-    assert_eq!(containers, 0, "container directories left after down");
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        assert!(
-            !(cmd.contains("__shim") && cmd.contains(&root_s)),
-            "a shim is still running: {cmd}"
-        );
-    }
-    let _ = std::fs::remove_dir_all(root);
-}
 
 /// The status record of the only container of `service`.
 fn status(p: &Project, root: &Path, service: &str) -> serde_json::Value {
@@ -81,17 +34,6 @@ fn status(p: &Project, root: &Path, service: &str) -> serde_json::Value {
         }
     }
     panic!("no container {name}");
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[test]

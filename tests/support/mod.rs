@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod embedded;
 pub mod project;
 
 use std::path::{Path, PathBuf};

@@ -155,7 +155,8 @@ pub fn request_json(req: &SetupRequest) -> Value {
             .iter()
             .map(|s| json!({"subnet": s.subnet.to_string(), "gateway": s.gateway.to_string()}))
             .collect();
-        let mut options = BTreeMap::new();
+        // Docker isolates bridge networks from one another (its DOCKER-ISOLATION chains).
+        let mut options = BTreeMap::from([("isolate".to_string(), "true".to_string())]);
         if let Some(mtu) = net.options.get("com.docker.network.driver.mtu") {
             options.insert("mtu".to_string(), mtu.clone());
         }
@@ -256,6 +257,7 @@ mod tests {
         assert_eq!(v["networks"][key]["static_ips"][0], "10.89.3.2");
         assert_eq!(v["networks"][key]["interface_name"], "eth0");
         assert_eq!(v["network_info"][key]["subnets"][0]["gateway"], "10.89.3.1");
+        assert_eq!(v["network_info"][key]["options"]["isolate"], "true");
         assert_eq!(v["port_mappings"][0]["host_ip"], "");
         assert_eq!(v["port_mappings"][0]["host_port"], 8080);
         assert!(v.get("dns_servers").is_none());

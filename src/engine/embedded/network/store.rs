@@ -162,11 +162,12 @@ pub fn create(st: &StateRoot, spec: &NetworkSpec) -> EngineResult<String> {
         });
     }
     let mut registry = SubnetRegistry::open()?;
+    // Explicit subnets may not overlap our other networks (Docker's rule); automatic ones
+    // also avoid the host's routes (Docker's own bridges among them).
     let mut used: Vec<IpNet> = registry.subnets();
     for rec in all(st)? {
         used.extend(rec.subnets.iter().map(|s| s.subnet));
     }
-    used.extend(ipam::host_v4_routes());
 
     let id = random_id();
     let fail = |e: ipam::IpamError| invalid(format!("network {}: {e}", spec.name));
@@ -182,6 +183,7 @@ pub fn create(st: &StateRoot, spec: &NetworkSpec) -> EngineResult<String> {
         used.push(s.subnet);
         subnets.push(s);
     }
+    used.extend(ipam::host_v4_routes());
     if !subnets.iter().any(|s| s.subnet.addr().is_ipv4()) {
         let s = ipam::pick_v4_subnet(&used).map_err(fail)?;
         used.push(s.subnet);

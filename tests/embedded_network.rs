@@ -1,0 +1,294 @@
+//! Networks, DNS and published ports on the embedded engine, as root, end to end: bridges
+//! and DNS by service name, alias and container name (netavark + aardvark-dns), static
+//! addresses, `network_mode: service:x`, ports bound to exactly the address asked and
+//! reachable from the host, a busy port failing only its service (F17), internal networks
+//! without egress or upstream DNS and projects isolated from each other (reliability-plan
+//! c.3 items 15 and 16), and nothing of the networks left after `down`.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use support::embedded::{down_and_check_clean, project, wait_for};
+
+/// `GET /` on the host, the body.
+fn http_get(addr: &str) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// Listening TCP sockets of the host (`ss -ltnH`: local address:port).
+fn listening() -> Vec<String> {
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH"])
+        .output()
+        .expect("ss (iproute2)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect()
+}
+
+/// A free TCP port on the host (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const WEB: &str = "[\"sh\", \"-c\", \"mkdir -p /www && echo hello-from-$$SVC > /www/index.html && exec httpd -f -p 80 -h /www\"]";
+const IDLE: &str = "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1; done\"]";
+
+#[test]
+fn services_reach_each_other_by_name_and_ports_bind_exactly_the_address_asked() {
+    let (lo_port, any_port) = (free_port(), free_port());
+    let compose = format!(
+        "services:
+  web:
+    image: $IMAGE
+    environment: [SVC=web]
+    command: {WEB}
+    networks:
+      default:
+        aliases: [www]
+      fixed:
+        ipv4_address: 10.222.240.10
+    ports:
+      - \"127.0.0.1:{lo_port}:80\"
+      - \"{any_port}:80\"
+      - \"127.0.0.1::80\"
+  cli:
+    image: $IMAGE
+    command: {IDLE}
+    networks: [default, fixed]
+  side:
+    image: $IMAGE
+    network_mode: service:web
+    command: {IDLE}
+networks:
+  fixed:
+    ipam:
+      config:
+        - subnet: 10.222.240.0/24
+"
+    );
+    let (p, root) = project("net-basic", &compose);
+    p.ok(&["up", "-d"]);
+    let get = |svc: &str, url: &str| {
+        // (busybox's own `wget -T` crashes in this image: `timeout` bounds it.)
+        let out = p.rcompose(&["exec", "-T", svc, "timeout", "3", "wget", "-qO-", url]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    wait_for("httpd", Duration::from_secs(10), || {
+        get("cli", "http://web/").contains("hello-from-web")
+    });
+    // DNS by alias, container name and on the second network; the static address.
+    assert!(get("cli", "http://www/").contains("hello-from-web"));
+    assert!(get("cli", &format!("http://{}/", p.container("web"))).contains("hello-from-web"));
+    assert!(get("cli", "http://10.222.240.10/").contains("hello-from-web"));
+    // A container in web's namespace reaches it on localhost.
+    assert!(get("side", "http://127.0.0.1/").contains("hello-from-web"));
+
+    // Published: on the host, on exactly the address asked.
+    assert!(http_get(&format!("127.0.0.1:{lo_port}"))
+        .unwrap_or_default()
+        .contains("hello-from-web"));
+    assert!(http_get(&format!("127.0.0.1:{any_port}"))
+        .unwrap_or_default()
+        .contains("hello-from-web"));
+    let ls = listening();
+    assert!(ls.contains(&format!("127.0.0.1:{lo_port}")), "{ls:?}");
+    assert!(!ls.contains(&format!("0.0.0.0:{lo_port}")), "{ls:?}");
+    assert!(ls.contains(&format!("0.0.0.0:{any_port}")), "{ls:?}");
+    // The ephemeral one, as `port` reports it.
+    let eph = p.ok(&["port", "web", "80"]);
+    assert!(eph.trim().starts_with("127.0.0.1:"), "{eph}");
+    let ps = p.ok(&["ps", "web"]);
+    assert!(
+        ps.contains(&format!("127.0.0.1:{lo_port}->80/tcp"))
+            && ps.contains(&format!("0.0.0.0:{any_port}->80/tcp")),
+        "{ps}"
+    );
+    // resolv.conf points at the network DNS; hosts has the container's own address.
+    let resolv = p.ok(&["exec", "-T", "cli", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.contains("options ndots:0"), "{resolv}");
+    let hosts = p.ok(&["exec", "-T", "web", "cat", "/etc/hosts"]);
+    assert!(hosts.contains("10.222.240.10\t"), "{hosts}");
+
+    // moby#45610: a loopback-published port is guarded against other interfaces.
+    let raw = String::from_utf8_lossy(
+        &std::process::Command::new("iptables-save")
+            .args(["-t", "raw"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        raw.lines()
+            .any(|l| l.contains(&format!("--dport {lo_port}"))
+                && l.contains("! -i lo")
+                && l.contains("-j DROP")),
+        "{raw}"
+    );
+
+    down_and_check_clean(&p, &root);
+    let raw = String::from_utf8_lossy(
+        &std::process::Command::new("iptables-save")
+            .args(["-t", "raw"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        !raw.contains(&format!("--dport {lo_port} ")),
+        "guard rule left: {raw}"
+    );
+    // The ports are free again.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", lo_port)).is_ok());
+}
+
+#[test]
+fn a_busy_host_port_fails_only_its_service() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let compose = format!(
+        "services:
+  a:
+    image: $IMAGE
+    command: {IDLE}
+    ports: [\"127.0.0.1:{port}:80\"]
+  b:
+    image: $IMAGE
+    command: {IDLE}
+"
+    );
+    let (p, root) = project("net-busy", &compose);
+    let out = p.rcompose(&["up", "-d"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "Bind for 127.0.0.1:{port} failed: port is already allocated"
+        )),
+        "{err}"
+    );
+    let ps = p.ok(&["ps", "-a"]);
+    let line = |svc: &str| {
+        ps.lines()
+            .find(|l| l.starts_with(&p.container(svc)))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("b").contains("Up "), "{ps}");
+    assert!(!line("a").contains("Up "), "{ps}");
+    drop(busy);
+    // Once the port is free, `up` starts it.
+    p.ok(&["up", "-d"]);
+    assert!(p.ok(&["ps", "a"]).contains("Up "));
+    down_and_check_clean(&p, &root);
+}
+
+#[test]
+fn internal_networks_have_no_egress_no_upstream_dns_and_projects_are_isolated() {
+    let compose = format!(
+        "services:
+  db:
+    image: $IMAGE
+    command: {IDLE}
+    networks: [back]
+  app:
+    image: $IMAGE
+    environment: [SVC=app]
+    command: {WEB}
+    networks: [back, default]
+networks:
+  back:
+    internal: true
+"
+    );
+    let (p, root) = project("net-internal", &compose);
+    p.ok(&["up", "-d"]);
+    // Names on the internal network resolve.
+    let out = p.rcompose(&["exec", "-T", "db", "nslookup", "app"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Address"),
+        "{out:?}"
+    );
+    // No route out.
+    let out = p.rcompose(&["exec", "-T", "db", "ip", "route"]);
+    let routes = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!routes.contains("default"), "{routes}");
+    // Other names are never forwarded upstream: the DNS config of an internal-only
+    // container names no upstream but an address that never leaves the host.
+    let config = std::fs::read_dir("/run/rcompose/networks/netavark/aardvark-dns")
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    let db_line = config
+        .lines()
+        .find(|l| l.contains(&p.container("db")))
+        .unwrap_or_default()
+        .to_string();
+    assert!(db_line.ends_with(" 255.255.255.255"), "{db_line}");
+    let out = p.rcompose(&["exec", "-T", "db", "nslookup", "rcompose-test.example.com"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("Address: "),
+        "{out:?}"
+    );
+
+    // A second project cannot reach the first one's containers.
+    let (q, qroot) = project(
+        "net-other",
+        &format!("services:\n  probe:\n    image: $IMAGE\n    command: {IDLE}\n"),
+    );
+    q.ok(&["up", "-d"]);
+    let ip = p.ok(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth1 | awk '{print $4}' | cut -d/ -f1",
+    ]);
+    let ip = ip.trim();
+    assert!(!ip.is_empty());
+    assert!(p
+        .ok(&[
+            "exec",
+            "-T",
+            "app",
+            "timeout",
+            "3",
+            "wget",
+            "-qO-",
+            "http://127.0.0.1/"
+        ])
+        .contains("hello-from-app"));
+    let out = q.rcompose(&[
+        "exec",
+        "-T",
+        "probe",
+        "timeout",
+        "2",
+        "wget",
+        "-qO-",
+        &format!("http://{ip}/"),
+    ]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("hello-from-app"),
+        "another project reached {ip}"
+    );
+    down_and_check_clean(&q, &qroot);
+    down_and_check_clean(&p, &root);
+}
