@@ -38,6 +38,10 @@ PREFIX = "rclbench"
 
 
 class Bench:
+    """Runs the scenarios with both tools. Subclasses (bench/embedded_lifecycle_bench.py)
+    change where each tool runs through `env`, `tool_dir` and `cleaner`."""
+    fresh_names = False  # a new project name for every round of `measure`
+
     def __init__(self, args, ref):
         self.args = args
         self.tools = {"rcompose": [args.rcompose], "compose": [ref]}
@@ -46,10 +50,10 @@ class Bench:
         self.rows = []
 
     # ---- helpers ------------------------------------------------------
-    def gen(self, kind, n, name, *extra):
+    def gen(self, kind, n, name, *extra, image=None):
         out = os.path.join(self.work, name)
         subprocess.run([sys.executable, os.path.join(self.args.shared, "bench", "gen.py"), kind,
-                        str(n), "--image", self.args.image, "-o", out, *extra],
+                        str(n), "--image", image or self.args.image, "-o", out, *extra],
                        check=True, stdout=subprocess.DEVNULL)
         return out
 
@@ -60,11 +64,22 @@ class Bench:
             f.write(text)
         return out
 
+    def env(self, tool):
+        return dict(os.environ, RCOMPOSE_ENGINE="docker")
+
+    def tool_dir(self, tool, project_dir):
+        """The directory `tool` runs in for the project made in `project_dir`."""
+        return project_dir
+
+    def cleaner(self, tool):
+        """The tool that removes the projects `tool` made (one dockerd: Compose does all)."""
+        return "compose"
+
     def run(self, tool, project_dir, name, *argv, check=True):
         cmd = self.tools[tool] + ["-p", name, *argv]
-        env = dict(os.environ, RCOMPOSE_ENGINE="docker")
         start = time.perf_counter()
-        r = subprocess.run(["timeout", "300", *cmd], cwd=project_dir, env=env,
+        r = subprocess.run(["timeout", "300", *cmd], cwd=self.tool_dir(tool, project_dir),
+                           env=self.env(tool),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wall = time.perf_counter() - start
         if check and r.returncode != 0:
@@ -72,9 +87,9 @@ class Bench:
                                                           r.stderr.decode(errors="replace")[-1500:]))
         return wall
 
-    def clean(self, project_dir, name):
-        self.run("compose", project_dir, name, "down", "-v", "-t", "0", "--remove-orphans",
-                 check=False)
+    def clean(self, tool, project_dir, name):
+        self.run(self.cleaner(tool), project_dir, name, "down", "-v", "-t", "0",
+                 "--remove-orphans", check=False)
 
     def measure(self, rid, what, target, pdir, pre, argv, post, settle=0.0, runs=None):
         """Alternates the tools; `pre`/`post` prepare and clean up each run (untimed);
@@ -85,7 +100,9 @@ class Bench:
             order = list(self.tools) if i % 2 == 0 else list(reversed(list(self.tools)))
             for tool in order:
                 name = "%s-%s-%s" % (PREFIX, rid.replace(".", "-"), tool)
-                self.projects.append((pdir, name))
+                if self.fresh_names:
+                    name += "-%d" % i
+                self.projects.append((tool, pdir, name))
                 pre(tool, name)
                 time.sleep(settle)
                 wall = self.run(tool, pdir, name, *argv)
@@ -147,8 +164,8 @@ class Bench:
                      ["down"], nothing)
 
     def cleanup(self):
-        for pdir, name in set(self.projects):
-            self.clean(pdir, name)
+        for tool, pdir, name in set(self.projects):
+            self.clean(tool, pdir, name)
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -163,14 +180,21 @@ def verdict(row):
     return ratio, ok, text
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(doc):
+    """The options every lifecycle benchmark takes; `--rcompose`/`--shared` come with
+    `parse_with_paths`."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--sizes", default="10,30")
-    p.add_argument("--only", default="fresh,chain,down")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--json", help="write the raw figures here")
     p.add_argument("--image", default=os.environ.get("BENCH_IMAGE", "rcompose-test/busybox:1"))
+    return p
+
+
+def main():
+    p = parser(__doc__)
+    p.add_argument("--sizes", default="10,30")
+    p.add_argument("--only", default="fresh,chain,down")
     args = parse_with_paths(p)
     b = Bench(args, find_reference())
     only = set(args.only.split(","))
@@ -186,15 +210,19 @@ def main():
             b.down_levels(3, 2, "2s")
     finally:
         b.cleanup()
+    report(b.rows, args, "Lifecycle on one dockerd")
 
-    print("Lifecycle on one dockerd, median of %d alternating runs (min-max); load %.2f on %d "
-          "CPUs; reference Docker Compose %s" % (args.runs, os.getloadavg()[0], os.cpu_count(),
-                                                 REF_VERSION))
+
+def report(rows, args, title):
+    """Prints the table of `rows`, writes `--json`, exits 1 on a miss under `--check`."""
+    print("%s, median of %d alternating runs (min-max); load %.2f on %d CPUs; reference "
+          "Docker Compose %s" % (title, args.runs, os.getloadavg()[0], os.cpu_count(),
+                                 REF_VERSION))
     print()
     print("| scenario | rcompose s | Compose s | Compose/rcompose | target | met |")
     print("|---|---:|---:|---:|---|---|")
     failures = []
-    for r in b.rows:
+    for r in rows:
         ratio, ok, text = verdict(r)
         rc, dc = r["rcompose"], r["compose"]
         print("| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.2fx | %s | %s |" % (
@@ -204,7 +232,7 @@ def main():
             failures.append(r["id"])
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(b.rows, f, indent=2)
+            json.dump(rows, f, indent=2)
     if failures:
         print("\nmissed:", ", ".join(failures))
     sys.exit(1 if failures and args.check else 0)

@@ -65,6 +65,10 @@ if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
   if ! RCOMPOSE="$ROOT/target/release/rcompose" python3 bench/embedded_bench.py --runs 5; then
     echo "embedded benchmark could not run; not a test failure"
   fi
+  step "embedded engine lifecycle against Docker Compose v2.40.3 on dockerd (report only)"
+  if ! RCOMPOSE="$ROOT/target/release/rcompose" RCOMPOSE_SHARED="$SHARED" python3 bench/embedded_lifecycle_bench.py --runs 3; then
+    echo "embedded lifecycle benchmark could not run; not a test failure"
+  fi
 fi
 
 if [ -n "${RCOMPOSE_FUZZ_SECONDS:-}" ]; then
