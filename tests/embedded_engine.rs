@@ -7,7 +7,7 @@
 //! seccomp and masked paths, restart policies with measured backoff, healthchecks and their
 //! timeout (F8), the stop grace period (F9), OOM kills (F19), kill -9 of a shim and of the CLI
 //! (F1, F12), log rotation under a flood (F18), and nothing left mounted or running after
-//! `down`.
+//! `down`. Networks and ports: `tests/embedded_network.rs`.
 
 mod support;
 
@@ -69,9 +69,14 @@ fn a_single_service_runs_and_answers_ps_logs_exec_top() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("in-container"));
     let top = p.ok(&["top"]);
     assert!(top.contains("sleep 1000"), "{top}");
-    // No network namespace sharing with the host: only lo, and it is up.
+    // Its own network namespace: lo and the default network's eth0, none of the host's.
     let out = p.ok(&["exec", "-T", "app", "cat", "/proc/net/dev"]);
-    assert!(out.contains("lo:") && !out.contains("eth0"), "{out}");
+    let ifaces: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next().map(str::trim))
+        .collect();
+    assert_eq!(ifaces, ["lo", "eth0"], "{out}");
     down_and_check_clean(&p, &root);
 }
 

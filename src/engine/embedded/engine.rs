@@ -2,8 +2,8 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (issue 5 and later; each returns a clear error): networks beyond
-//! records, published ports, `cp`, `stats`, `build`, attached `run`.
+//! Not yet on this engine (each returns a clear error): `cp`, `stats`, `build`, attached
+//! `run`, network drivers other than `bridge`.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
