@@ -12,6 +12,7 @@
 //! nftables) can replace netavark behind the trait without touching the rest.
 
 pub mod ipam;
+pub mod native;
 pub mod netavark;
 pub mod ports;
 pub mod store;

@@ -1,0 +1,2 @@
+//! The native network driver (placeholder header, replaced below).
+pub mod netlink;
