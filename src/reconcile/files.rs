@@ -59,10 +59,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Environment {
 /// Why a service's secrets or configs cannot be given to its containers.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
-    #[error(
-        "service `{service}`: {kind} `{name}` has target `{target}`, which leaves {base}; \
-         use a path inside it or an absolute target"
-    )]
+    #[error("service `{service}`: {kind} `{name}` has target `{target}`, which leaves {base}")]
     EscapingTarget {
         service: String,
         kind: FileKind,
@@ -238,7 +235,7 @@ fn one_file(
             kind,
             name: r.source.clone(),
             target: if r.target.is_empty() {
-                r.source.clone()
+                format!("{}/{}", base_dir(kind).trim_end_matches('/'), r.source)
             } else {
                 r.target.clone()
             },
