@@ -111,6 +111,11 @@ pub fn project_context(loaded: &Loaded) -> ProjectContext {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
+        environment: loaded
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 

@@ -419,7 +419,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
             Ok(id) => id,
             Err(code) => return code,
         };
-        let mut spec = cs::container_spec(project, &one_off, &session.ctx, 1, image_id.as_deref());
+        let mut spec =
+            match cs::container_spec(project, &one_off, &session.ctx, 1, image_id.as_deref()) {
+                Ok((spec, warnings)) => {
+                    for w in &warnings {
+                        super::warn(w, false);
+                    }
+                    spec
+                }
+                Err(e) => return fail(e.to_string()),
+            };
         spec.labels.remove(labels::NUMBER);
         spec.labels.insert(labels::ONEOFF.into(), "True".into());
         spec.labels.insert(SLUG_LABEL.into(), slug.clone());

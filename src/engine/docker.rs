@@ -48,6 +48,7 @@ use super::{BuildEvents, ByteChunks, StatsSamples, TarUpload};
 
 mod archive;
 mod build;
+mod files;
 mod images;
 mod stats;
 
@@ -806,7 +807,13 @@ fn create_body(spec: &ContainerSpec) -> (ContainerCreateBody, &[NetworkAttachmen
         }),
         log_config,
         port_bindings: (!bindings.is_empty()).then_some(bindings),
-        mounts: (!spec.mounts.is_empty()).then(|| spec.mounts.iter().map(docker_mount).collect()),
+        mounts: (!spec.mounts.is_empty() || !spec.files.is_empty()).then(|| {
+            spec.mounts
+                .iter()
+                .map(docker_mount)
+                .chain(files::file_mounts(&spec.files))
+                .collect()
+        }),
         network_mode,
         ..Default::default()
     };
@@ -1125,8 +1132,9 @@ impl Engine for DockerEngine {
         Ok(info_from_inspect(c))
     }
 
-    /// Creates the container on its first network, then connects the others; if one of those
-    /// connections fails the container is removed again, so that a failed create leaves nothing.
+    /// Creates the container on its first network, then connects the others and copies in
+    /// its `environment:`/`content:` secrets and configs; if one of those steps fails the
+    /// container is removed again, so that a failed create leaves nothing.
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
         create_bind_sources(spec)?;
         let (body, rest) = create_body(spec);
@@ -1153,6 +1161,10 @@ impl Engine for DockerEngine {
                 let _ = self.remove_container(&id, true, true).await;
                 return Err(err);
             }
+        }
+        if let Err(e) = self.inject_files(&id, &spec.files).await {
+            let _ = self.remove_container(&id, true, true).await;
+            return Err(e);
         }
         Ok(id)
     }

@@ -3,6 +3,8 @@
 //! back ([`ContainerInfo`], [`NetworkInfo`], [`VolumeInfo`]).
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub type Labels = BTreeMap<String, String>;
@@ -220,6 +222,82 @@ pub struct ContainerSpec {
     pub ulimits: Vec<(String, i64, i64)>,
     pub log_driver: Option<String>,
     pub log_options: BTreeMap<String, String>,
+    /// The service's secrets and configs, at their final targets.
+    #[serde(default)]
+    pub files: Vec<InjectedFile>,
+}
+
+/// Whether an [`InjectedFile`] is a secret or a config (for messages and defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FileKind {
+    Secret,
+    Config,
+}
+
+impl FileKind {
+    /// `secret` or `config`, as Docker Compose's messages name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Secret => "secret",
+            FileKind::Config => "config",
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secret or config a container sees as a file at `target`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InjectedFile {
+    pub kind: FileKind,
+    /// The secret's or config's key in the project.
+    pub name: String,
+    /// Absolute and lexically clean (`/run/secrets/db`).
+    pub target: String,
+    pub source: FileSource,
+}
+
+/// Where an injected file's bytes come from.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum FileSource {
+    /// A host file (`file:`), bind-mounted read-only; Docker Compose ignores `uid`, `gid` and
+    /// `mode` for these (the host file's own owner and mode show through).
+    HostFile(PathBuf),
+    /// Bytes the engine writes for the container (`environment:`, `content:`).
+    Content(FileContent),
+}
+
+/// The bytes of an `environment:` or `content:` secret or config, with the owner and mode the
+/// file gets in the container.
+///
+/// The bytes are never serialized (an engine that keeps records on disk stores them in a file
+/// of their own, readable by root only) and never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct FileContent {
+    #[serde(skip)]
+    pub data: Vec<u8>,
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits (Docker Compose's default: 0444).
+    pub mode: u32,
+}
+
+impl fmt::Debug for FileContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileContent")
+            .field(
+                "data",
+                &format_args!("<{} bytes redacted>", self.data.len()),
+            )
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("mode", &format_args!("{:#o}", self.mode))
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -12,6 +12,7 @@ use crate::engine::{
 };
 use crate::spec::model::{Condition, Project, Service, Ulimit};
 
+use super::files::{service_files, Environment, FileError};
 use super::hash::service_hash;
 
 /// The Docker Compose version whose labels we write (`com.docker.compose.version`).
@@ -34,7 +35,8 @@ pub mod labels {
     pub const VOLUME: &str = "com.docker.compose.volume";
 }
 
-/// What the labels say about where the project comes from.
+/// What the labels say about where the project comes from, and the environment its
+/// `environment:` secrets and configs read.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProjectContext {
     pub working_dir: String,
@@ -42,6 +44,8 @@ pub struct ProjectContext {
     pub config_files: Vec<String>,
     /// Absolute paths of the env files read (`.env`, `--env-file`).
     pub env_files: Vec<String>,
+    /// The interpolation environment (Compose's `project.Environment`).
+    pub environment: Environment,
 }
 
 /// The image a service runs: `image`, else the name Compose gives a built image.
@@ -130,14 +134,16 @@ pub fn volume_name(project: &Project, key: &str) -> String {
     }
 }
 
-/// The container spec of replica `number` of `svc`.
+/// The container spec of replica `number` of `svc`, and Compose's warnings about it. Fails
+/// when a secret or config cannot be given to the container (see [`super::files`]).
 pub fn container_spec(
     project: &Project,
     svc: &Service,
     ctx: &ProjectContext,
     number: u32,
     image_id: Option<&str>,
-) -> ContainerSpec {
+) -> Result<(ContainerSpec, Vec<String>), FileError> {
+    let files = service_files(project, svc, &ctx.environment)?;
     let mut spec = ContainerSpec {
         name: container_name(project, svc, number),
         image: service_image(project, svc),
@@ -269,7 +275,8 @@ pub fn container_spec(
         start_interval: h.start_interval.map(|d| d.as_std()),
         retries: h.retries,
     });
-    spec
+    spec.files = files.files;
+    Ok((spec, files.warnings))
 }
 
 /// The networks a container joins, the service name and configured aliases on each,

@@ -97,6 +97,9 @@ pub enum ExecError {
     Several(Vec<String>),
     #[error("external {kind} \"{name}\" not found")]
     ExternalMissing { kind: &'static str, name: String },
+    /// A secret or config that cannot be given to the container.
+    #[error(transparent)]
+    Files(#[from] super::files::FileError),
 }
 
 fn engine_err(context: impl Into<String>) -> impl FnOnce(EngineError) -> ExecError {
@@ -434,8 +437,14 @@ impl<E: Engine> Ctx<'_, E> {
                 .await
                 .map_err(engine_err(format!("inspecting image {image}")))?;
         }
-        let spec = cs::container_spec(self.project, svc, self.pctx, number, image_id.as_deref());
-        self.progress.event("Container", &spec.name, "Creating");
+        let name = cs::container_name(self.project, svc, number);
+        self.progress.event("Container", &name, "Creating");
+        let (spec, warnings) =
+            cs::container_spec(self.project, svc, self.pctx, number, image_id.as_deref())
+                .inspect_err(|_| self.progress.event("Container", &name, "Error"))?;
+        for w in &warnings {
+            crate::cli::warn(w, false);
+        }
         let id = self
             .engine
             .create_container(&spec)

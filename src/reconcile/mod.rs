@@ -4,6 +4,7 @@
 
 pub mod container_spec;
 pub mod executor;
+pub mod files;
 pub mod hash;
 pub mod planner;
 pub mod tty_progress;

@@ -324,6 +324,11 @@ pub fn create(state: &StateRoot, mut rec: ContainerRecord) -> EngineResult<Strin
     }
     let paths = ContainerPaths::new(state, &rec.id);
     super::state::make_private_dir(&paths.dir).map_err(backend)?;
+    // The secrets' and configs' bytes go to files of their own (the record never holds them).
+    if let Err(e) = super::files::materialize(&paths.dir, &rec.spec.files) {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        return Err(e);
+    }
     // The rootfs directory is what the container sees as /: it must be traversable.
     write_json(&paths.record(), &rec).map_err(backend)?;
     write_status(&paths.status(), &ContainerStatus::default()).map_err(backend)?;

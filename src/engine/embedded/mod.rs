@@ -9,11 +9,13 @@
 //! - [`runtime`]: the only caller of libcontainer (used by the shim alone);
 //! - [`shim`]: the per-container supervisor process (rcompose re-executing itself) that owns
 //!   the container's init, its logs, restarts and healthchecks, and answers on a unix socket;
-//! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written.
+//! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written;
+//! - [`files`]: secrets and configs, written beside the record and bind-mounted read-only.
 
 pub mod containers;
 pub mod engine;
 pub mod events;
+pub mod files;
 pub mod follow;
 pub mod logs_reader;
 pub mod netns;

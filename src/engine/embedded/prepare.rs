@@ -50,6 +50,7 @@ pub fn runtime_spec(
         None
     };
     let mount_sources = rec.mount_sources.clone();
+    let file_sources = super::files::sources(&paths.dir, &rec.spec.files);
     let host = HostPaths {
         rootfs: rootfs.merged.clone(),
         hosts: hosts_file,
@@ -60,6 +61,7 @@ pub fn runtime_spec(
         cgroups_path: cgroups_path.to_path_buf(),
         init_binary,
         mount_sources,
+        file_sources,
     };
     let mut spec = build_spec(&rec.spec, &rec.image_config, &host).map_err(|e| e.to_string())?;
     if !Path::new("/sys/fs/cgroup/devices").is_dir() && !rec.spec.privileged {

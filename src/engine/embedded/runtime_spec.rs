@@ -75,6 +75,8 @@ pub struct HostPaths {
     /// Host sources of the service's mounts, in the order of `ContainerSpec::mounts`
     /// (named volumes and binds already resolved to host directories; tmpfs: unused).
     pub mount_sources: Vec<PathBuf>,
+    /// Host sources of the secrets and configs, in the order of `ContainerSpec::files`.
+    pub file_sources: Vec<PathBuf>,
 }
 
 /// Why a service cannot run as configured; each message names the service setting.

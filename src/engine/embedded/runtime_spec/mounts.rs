@@ -6,7 +6,8 @@
 //!    something at the same place (and everything under /dev when it mounts /dev);
 //! 2. the "user" mounts sorted by depth, so a parent is mounted before its children: the
 //!    /etc/hosts, /etc/resolv.conf and /etc/hostname files the engine wrote (unless the service
-//!    mounts its own there), then the service's volumes, binds and tmpfs.
+//!    mounts its own there), then the service's volumes, binds and tmpfs, and its secrets and
+//!    configs (read-only binds of their files).
 //!
 //! A read-only root makes every default read-only except /proc, /dev, /dev/pts, /dev/mqueue
 //! and /dev/shm, and the three network files too. Privileged containers get a writable /sys
@@ -212,6 +213,26 @@ pub fn container_mounts(
             }
         };
         user.push((target, spec_mount));
+    }
+    // Secrets and configs: read-only binds of their files (the reconciler already dropped
+    // those a service mount shadows). libcontainer creates a missing target, and its
+    // parents (/run/secrets), inside the rootfs without following links out of it.
+    for (i, f) in service.files.iter().enumerate() {
+        let target = check_target(&f.target)?;
+        let source = paths
+            .file_sources
+            .get(i)
+            .filter(|s| !s.as_os_str().is_empty())
+            .ok_or_else(|| SpecError::MountSource {
+                target: f.target.clone(),
+            })?;
+        let dest = target.to_string_lossy().into_owned();
+        if !user.iter().any(|(t, _)| *t == target) {
+            user.push((
+                target,
+                mount(&dest, "bind", source, &["rbind", "rprivate", "ro"]),
+            ));
+        }
     }
     // The engine's network files, unless the service mounts its own there.
     let net_opts: &[&str] = if ro_root {

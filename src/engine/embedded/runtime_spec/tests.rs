@@ -66,6 +66,7 @@ fn paths(root: &Path) -> HostPaths {
         cgroups_path: "/rcompose/c1".into(),
         init_binary: Some("/usr/libexec/rcompose/docker-init".into()),
         mount_sources: Vec::new(),
+        file_sources: Vec::new(),
     }
 }
 

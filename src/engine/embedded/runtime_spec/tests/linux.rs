@@ -188,6 +188,76 @@ fn service_mounts() {
 }
 
 #[test]
+fn secrets_and_configs_are_read_only_binds() {
+    use crate::engine::{FileContent, FileKind, FileSource, InjectedFile};
+    let root = rootfs();
+    let file = |target: &str, source: FileSource| InjectedFile {
+        kind: FileKind::Secret,
+        name: "s".into(),
+        target: target.into(),
+        source,
+    };
+    let svc = ContainerSpec {
+        mounts: vec![svc_mount(MountKind::Tmpfs, "/run", false, None)],
+        files: vec![
+            file(
+                "/run/secrets/db",
+                FileSource::HostFile("/srv/db.txt".into()),
+            ),
+            file(
+                "/etc/app.conf",
+                FileSource::Content(FileContent {
+                    data: b"x".to_vec(),
+                    uid: 0,
+                    gid: 0,
+                    mode: 0o444,
+                }),
+            ),
+        ],
+        ..service()
+    };
+    let p = HostPaths {
+        mount_sources: vec![PathBuf::new()],
+        file_sources: vec!["/srv/db.txt".into(), "/state/c1/files/1".into()],
+        ..paths(&root.0)
+    };
+    let s = build_spec(&svc, &image(None, Some(&["sh"])), &p).unwrap();
+    let db = mount_at(&s, "/run/secrets/db").unwrap();
+    assert_eq!(db.source().as_deref(), Some(Path::new("/srv/db.txt")));
+    assert_eq!(opts(db), ["rbind", "rprivate", "ro"]);
+    let conf = mount_at(&s, "/etc/app.conf").unwrap();
+    assert_eq!(
+        conf.source().as_deref(),
+        Some(Path::new("/state/c1/files/1"))
+    );
+    assert_eq!(opts(conf), ["rbind", "rprivate", "ro"]);
+    // A tmpfs at /run is mounted before the secret inside it.
+    let pos = |d: &str| {
+        s.mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .position(|m| m.destination() == Path::new(d))
+            .unwrap()
+    };
+    assert!(pos("/run") < pos("/run/secrets/db"));
+    // No prepared source: refused, never mounted from nowhere.
+    let missing = build_spec(
+        &svc,
+        &image(None, Some(&["sh"])),
+        &HostPaths {
+            mount_sources: vec![PathBuf::new()],
+            ..paths(&root.0)
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(missing, SpecError::MountSource { .. }),
+        "{missing:?}"
+    );
+}
+
+#[test]
 fn mount_targets_are_checked() {
     for bad in ["relative/dir", "/", "/proc/sys", "/tmp/../proc/self", "//"] {
         let svc = ContainerSpec {
