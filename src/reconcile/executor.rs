@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 
-use crate::engine::{ContainerInfo, ContainerState, Engine, EngineError, Health};
+use crate::engine::{ContainerInfo, ContainerState, Engine, EngineError, Health, MountSummary};
 use crate::spec::model::{Condition, Project, Service};
 
 use super::container_spec::{self as cs, labels, ProjectContext};
@@ -356,7 +356,7 @@ impl<E: Engine> Ctx<'_, E> {
         match &step.op {
             Op::Create { service, number } => {
                 let svc = &self.project.services[service];
-                self.create(svc, *number).await?;
+                self.create(svc, *number, &[]).await?;
             }
             Op::Recreate {
                 service,
@@ -418,7 +418,14 @@ impl<E: Engine> Ctx<'_, E> {
         })
     }
 
-    async fn create(&self, svc: &Service, number: u32) -> Result<String, ExecError> {
+    /// Creates container `number` of `svc`; `inherit`: the mounts of the container it
+    /// replaces, whose anonymous volumes it takes over.
+    async fn create(
+        &self,
+        svc: &Service,
+        number: u32,
+        inherit: &[MountSummary],
+    ) -> Result<String, ExecError> {
         let image = cs::service_image(self.project, svc);
         let mut image_id = self.observed.images.get(&image).cloned();
         if image_id.is_none() {
@@ -434,7 +441,9 @@ impl<E: Engine> Ctx<'_, E> {
                 .await
                 .map_err(engine_err(format!("inspecting image {image}")))?;
         }
-        let spec = cs::container_spec(self.project, svc, self.pctx, number, image_id.as_deref());
+        let mut spec =
+            cs::container_spec(self.project, svc, self.pctx, number, image_id.as_deref());
+        cs::inherit_anonymous_volumes(&mut spec, inherit);
         self.progress.event("Container", &spec.name, "Creating");
         let id = self
             .engine
@@ -455,6 +464,13 @@ impl<E: Engine> Ctx<'_, E> {
         old_name: &str,
     ) -> Result<(), ExecError> {
         self.progress.event("Container", old_name, "Recreate");
+        // Compose keeps the old container's anonymous volumes (same target) for the new one.
+        let inherited = self
+            .engine
+            .inspect_container(old_id)
+            .await
+            .map(|info| info.mounts)
+            .unwrap_or_default();
         let timeout = self.stop_timeout(Some(svc));
         self.engine
             .stop_container(old_id, timeout)
@@ -465,7 +481,7 @@ impl<E: Engine> Ctx<'_, E> {
             .rename_container(old_id, &format!("{short}_{old_name}"))
             .await
             .map_err(engine_err(format!("renaming {old_name}")))?;
-        if let Err(e) = self.create(svc, number).await {
+        if let Err(e) = self.create(svc, number, &inherited).await {
             // Put the old container back under its name: nothing of the user's is lost.
             let _ = self.engine.rename_container(old_id, old_name).await;
             return Err(e);
@@ -733,7 +749,10 @@ pub async fn execute_down<E: Engine>(
                 }
                 progress.event("Container", name, "Stopped");
                 progress.event("Container", name, "Removing");
-                match engine.remove_container(id, true, false).await {
+                match engine
+                    .remove_container(id, true, plan.remove_anonymous_volumes)
+                    .await
+                {
                     Ok(()) | Err(EngineError::NotFound { .. }) => {}
                     Err(e) => return Err(engine_err(format!("removing {name}"))(e)),
                 }

@@ -4,6 +4,7 @@
 //! - [`store`]: image records with their name index, and the layer applier;
 //! - [`pull`]: registry pulls (oci-client) streamed into the store, digest-verified;
 //! - [`rootfs`]: overlayfs over the image layers with a per-container upper dir;
+//! - [`objects`] and [`copy_up`]: volumes (filled from the image on first use) and networks;
 //! - [`runtime_spec`] and [`seccomp_profile`]: the OCI runtime spec with Docker's defaults;
 //! - [`runtime`]: the only caller of libcontainer (used by the shim alone);
 //! - [`shim`]: the per-container supervisor process (rcompose re-executing itself) that owns
@@ -11,6 +12,7 @@
 //! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written.
 
 pub mod containers;
+pub mod copy_up;
 pub mod engine;
 pub mod events;
 pub mod follow;
