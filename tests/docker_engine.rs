@@ -690,6 +690,7 @@ async fn volumes_persist_and_mount_kinds() {
         no_copy: false,
         create_host_path: false,
         tmpfs_size: None,
+        ..Default::default()
     };
     let mut writer = spec(
         &unique("writer"),
@@ -705,6 +706,7 @@ async fn volumes_persist_and_mount_kinds() {
             no_copy: false,
             create_host_path: true,
             tmpfs_size: None,
+            ..Default::default()
         },
         Mount {
             kind: MountKind::Tmpfs,
@@ -714,6 +716,7 @@ async fn volumes_persist_and_mount_kinds() {
             no_copy: false,
             create_host_path: false,
             tmpfs_size: Some(1 << 20),
+            ..Default::default()
         },
         Mount {
             kind: MountKind::Volume,
@@ -723,6 +726,7 @@ async fn volumes_persist_and_mount_kinds() {
             no_copy: true,
             create_host_path: false,
             tmpfs_size: None,
+            ..Default::default()
         },
     ];
     let writer_id = run(&e, &mut cl, &writer).await;

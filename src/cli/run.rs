@@ -282,7 +282,7 @@ fn volume_mount(
         read_only: spec.read_only,
         no_copy: spec.nocopy,
         create_host_path: bind,
-        tmpfs_size: None,
+        ..Default::default()
     })
 }
 

@@ -27,9 +27,9 @@ use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary,
     ContainerSummaryHealthStatusEnum, EndpointIpamConfig, EndpointSettings, HealthConfig,
     HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam, IpamConfig, Mount as DockerMount,
-    MountTmpfsOptions, MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest,
-    NetworkingConfig, PortBinding as DockerPortBinding, PortMap, ResourcesUlimits,
-    RestartPolicy as DockerRestart, RestartPolicyNameEnum, VolumeCreateRequest,
+    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkingConfig, PortBinding as DockerPortBinding, PortMap,
+    ResourcesUlimits, RestartPolicy as DockerRestart, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -540,6 +540,8 @@ fn mount_summary(m: bollard::models::MountPoint) -> MountSummary {
     MountSummary {
         local_volume: m.driver.as_deref() == Some("local"),
         name,
+        target: m.destination.unwrap_or_default(),
+        volume: m.typ.as_deref() == Some("volume"),
     }
 }
 
@@ -670,12 +672,19 @@ fn docker_mount(m: &Mount) -> DockerMount {
             out.typ = Some(MountType::BIND);
             // `BindOptions.CreateMountpoint` needs API 1.42+: left unset, see above.
             out.source = source;
+            if let Some(p) = &m.propagation {
+                out.bind_options = Some(MountBindOptions {
+                    propagation: p.parse().ok(),
+                    ..Default::default()
+                });
+            }
         }
         MountKind::Tmpfs => {
             out.typ = Some(MountType::TMPFS);
-            if let Some(size) = m.tmpfs_size {
+            if m.tmpfs_size.is_some() || m.tmpfs_mode.is_some() {
                 out.tmpfs_options = Some(MountTmpfsOptions {
-                    size_bytes: Some(size),
+                    size_bytes: m.tmpfs_size,
+                    mode: m.tmpfs_mode.map(i64::from),
                     ..Default::default()
                 });
             }
@@ -807,13 +816,27 @@ fn create_body(spec: &ContainerSpec) -> (ContainerCreateBody, &[NetworkAttachmen
         }),
         log_config,
         port_bindings: (!bindings.is_empty()).then_some(bindings),
-        mounts: (!spec.mounts.is_empty() || !spec.files.is_empty()).then(|| {
-            spec.mounts
+        // The service-level `tmpfs:` key goes to `HostConfig.Tmpfs` with its raw options, as
+        // Docker Compose does; everything else (secrets and configs from files too) to
+        // `Mounts`.
+        mounts: non_empty(
+            &spec
+                .mounts
                 .iter()
+                .filter(|m| m.tmpfs_options.is_none())
                 .map(docker_mount)
                 .chain(files::file_mounts(&spec.files))
-                .collect()
-        }),
+                .collect::<Vec<_>>(),
+        ),
+        tmpfs: {
+            let tmpfs: HashMap<String, String> = spec
+                .mounts
+                .iter()
+                .filter_map(|m| Some((m.target.clone(), m.tmpfs_options.clone()?)))
+                .collect();
+            (!tmpfs.is_empty()).then_some(tmpfs)
+        },
+        volumes_from: non_empty(&spec.volumes_from),
         network_mode,
         ..Default::default()
     };

@@ -98,6 +98,10 @@ pub struct MountSummary {
     pub name: String,
     /// A volume of the `local` driver (counted in `ps`'s `LocalVolumes`).
     pub local_volume: bool,
+    /// Where it is mounted in the container.
+    pub target: String,
+    /// A volume (not a bind or tmpfs).
+    pub volume: bool,
 }
 
 /// A port as the engine reports it (published or only exposed).
@@ -140,14 +144,15 @@ pub struct PortBinding {
     pub host_port: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MountKind {
+    #[default]
     Volume,
     Bind,
     Tmpfs,
 }
 
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub kind: MountKind,
     /// Volume name (empty for an anonymous volume) or host path; empty for tmpfs.
@@ -159,6 +164,18 @@ pub struct Mount {
     /// `bind.create_host_path` (compose creates missing bind sources by default).
     pub create_host_path: bool,
     pub tmpfs_size: Option<i64>,
+    /// `tmpfs.mode` of the long syntax (Docker's default: 1777).
+    #[serde(default)]
+    pub tmpfs_mode: Option<u32>,
+    /// The raw options of the service-level `tmpfs:` key (`/run:size=64k,mode=700,exec`):
+    /// `Some` for those, which Docker Compose passes as `HostConfig.Tmpfs`, `None` for the
+    /// long syntax.
+    #[serde(default)]
+    pub tmpfs_options: Option<String>,
+    /// `bind.propagation` (`rprivate`, `private`, `rshared`, `shared`, `rslave`, `slave`);
+    /// `None`: Docker's default, `rprivate` for binds.
+    #[serde(default)]
+    pub propagation: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -210,6 +227,9 @@ pub struct ContainerSpec {
     pub ports: Vec<PortBinding>,
     pub expose: Vec<String>,
     pub mounts: Vec<Mount>,
+    /// `volumes_from`, resolved to containers: `<container name or id>[:ro|:rw]`.
+    #[serde(default)]
+    pub volumes_from: Vec<String>,
     pub healthcheck: Option<Healthcheck>,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<Duration>,

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{
-    ContainerSpec, Healthcheck, Labels, Mount, MountKind, NetworkAttachment, NetworkSpec,
-    PortBinding, RestartPolicy, VolumeSpec,
+    ContainerSpec, Healthcheck, Labels, Mount, MountKind, MountSummary, NetworkAttachment,
+    NetworkSpec, PortBinding, RestartPolicy, VolumeSpec,
 };
 use crate::spec::model::{Condition, Project, Service, Ulimit};
 
@@ -243,26 +243,39 @@ pub fn container_spec(
                 target: v.target.clone(),
                 read_only: v.read_only,
                 no_copy: v.volume.as_ref().is_some_and(|o| o.nocopy),
-                create_host_path: v
-                    .bind
-                    .as_ref()
-                    .and_then(|b| b.create_host_path)
-                    .unwrap_or(true),
+                // Docker Compose creates a missing bind source when the short syntax was used
+                // (its `bind` says `create_host_path: true`) or when the long syntax has no
+                // `bind` at all; a `bind` section without `create_host_path` means false (the
+                // daemon then refuses a missing source).
+                create_host_path: match &v.bind {
+                    None => true,
+                    Some(b) => b.create_host_path.unwrap_or(false),
+                },
                 tmpfs_size: v.tmpfs.as_ref().map(|t| t.size.0).filter(|s| *s > 0),
+                tmpfs_mode: v
+                    .tmpfs
+                    .as_ref()
+                    .and_then(|t| t.mode.as_ref())
+                    .map(|m| m.0)
+                    .filter(|m| *m != 0),
+                tmpfs_options: None,
+                propagation: v.bind.as_ref().and_then(|b| non_empty(&b.propagation)),
             }
         })
         .collect();
     for t in &svc.tmpfs {
+        let (target, options) = match t.split_once(':') {
+            Some((target, options)) => (target, options),
+            None => (t.as_str(), ""),
+        };
         spec.mounts.push(Mount {
             kind: MountKind::Tmpfs,
-            source: String::new(),
-            target: t.split(':').next().unwrap_or(t).to_string(),
-            read_only: false,
-            no_copy: false,
-            create_host_path: false,
-            tmpfs_size: None,
+            target: target.to_string(),
+            tmpfs_options: Some(options.to_string()),
+            ..Default::default()
         });
     }
+    spec.volumes_from = volumes_from(project, svc);
     spec.healthcheck = svc.healthcheck.as_ref().map(|h| Healthcheck {
         test: if h.disable {
             vec!["NONE".into()]
@@ -277,6 +290,47 @@ pub fn container_spec(
     });
     spec.files = files.files;
     Ok((spec, files.warnings))
+}
+
+/// Docker Compose's recreate: an anonymous volume of the service (no source) takes the volume
+/// the replaced container had at the same target, so its data survives the recreate.
+pub fn inherit_anonymous_volumes(spec: &mut ContainerSpec, old: &[MountSummary]) {
+    let clean = |t: &str| t.trim_end_matches('/').to_string();
+    for m in &mut spec.mounts {
+        if m.kind != MountKind::Volume || !m.source.is_empty() {
+            continue;
+        }
+        if let Some(o) = old
+            .iter()
+            .find(|o| o.volume && !o.name.is_empty() && clean(&o.target) == clean(&m.target))
+        {
+            m.source = o.name.clone();
+        }
+    }
+}
+
+/// `volumes_from` as Docker Compose resolves it: `container:<name>[:mode]` is passed on,
+/// `<service>[:mode]` names the service's first container. Unlike Docker Compose v2.40,
+/// which drops the mode of the service form (`db:ro` mounts read-write), the mode is kept.
+fn volumes_from(project: &Project, svc: &Service) -> Vec<String> {
+    svc.volumes_from
+        .iter()
+        .filter_map(|v| {
+            if let Some(rest) = v.strip_prefix("container:") {
+                return Some(rest.to_string());
+            }
+            let (name, mode) = match v.split_once(':') {
+                Some((name, mode)) => (name, Some(mode)),
+                None => (v.as_str(), None),
+            };
+            let other = project.services.get(name)?;
+            let container = container_name(project, other, 1);
+            Some(match mode {
+                Some(mode) => format!("{container}:{mode}"),
+                None => container,
+            })
+        })
+        .collect()
 }
 
 /// The networks a container joins, the service name and configured aliases on each,

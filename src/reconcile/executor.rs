@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 
-use crate::engine::{ContainerInfo, ContainerState, Engine, EngineError, Health};
+use crate::engine::{ContainerInfo, ContainerState, Engine, EngineError, Health, MountSummary};
 use crate::spec::model::{Condition, Project, Service};
 
 use super::container_spec::{self as cs, labels, ProjectContext};
@@ -359,7 +359,7 @@ impl<E: Engine> Ctx<'_, E> {
         match &step.op {
             Op::Create { service, number } => {
                 let svc = &self.project.services[service];
-                self.create(svc, *number).await?;
+                self.create(svc, *number, &[]).await?;
             }
             Op::Recreate {
                 service,
@@ -421,7 +421,14 @@ impl<E: Engine> Ctx<'_, E> {
         })
     }
 
-    async fn create(&self, svc: &Service, number: u32) -> Result<String, ExecError> {
+    /// Creates container `number` of `svc`; `inherit`: the mounts of the container it
+    /// replaces, whose anonymous volumes it takes over.
+    async fn create(
+        &self,
+        svc: &Service,
+        number: u32,
+        inherit: &[MountSummary],
+    ) -> Result<String, ExecError> {
         let image = cs::service_image(self.project, svc);
         let mut image_id = self.observed.images.get(&image).cloned();
         if image_id.is_none() {
@@ -439,12 +446,13 @@ impl<E: Engine> Ctx<'_, E> {
         }
         let name = cs::container_name(self.project, svc, number);
         self.progress.event("Container", &name, "Creating");
-        let (spec, warnings) =
+        let (mut spec, warnings) =
             cs::container_spec(self.project, svc, self.pctx, number, image_id.as_deref())
                 .inspect_err(|_| self.progress.event("Container", &name, "Error"))?;
         for w in &warnings {
             crate::cli::warn(w, false);
         }
+        cs::inherit_anonymous_volumes(&mut spec, inherit);
         let id = self
             .engine
             .create_container(&spec)
@@ -464,6 +472,13 @@ impl<E: Engine> Ctx<'_, E> {
         old_name: &str,
     ) -> Result<(), ExecError> {
         self.progress.event("Container", old_name, "Recreate");
+        // Compose keeps the old container's anonymous volumes (same target) for the new one.
+        let inherited = self
+            .engine
+            .inspect_container(old_id)
+            .await
+            .map(|info| info.mounts)
+            .unwrap_or_default();
         let timeout = self.stop_timeout(Some(svc));
         self.engine
             .stop_container(old_id, timeout)
@@ -474,7 +489,7 @@ impl<E: Engine> Ctx<'_, E> {
             .rename_container(old_id, &format!("{short}_{old_name}"))
             .await
             .map_err(engine_err(format!("renaming {old_name}")))?;
-        if let Err(e) = self.create(svc, number).await {
+        if let Err(e) = self.create(svc, number, &inherited).await {
             // Put the old container back under its name: nothing of the user's is lost.
             let _ = self.engine.rename_container(old_id, old_name).await;
             return Err(e);
@@ -742,7 +757,10 @@ pub async fn execute_down<E: Engine>(
                 }
                 progress.event("Container", name, "Stopped");
                 progress.event("Container", name, "Removing");
-                match engine.remove_container(id, true, false).await {
+                match engine
+                    .remove_container(id, true, plan.remove_anonymous_volumes)
+                    .await
+                {
                     Ok(()) | Err(EngineError::NotFound { .. }) => {}
                     Err(e) => return Err(engine_err(format!("removing {name}"))(e)),
                 }

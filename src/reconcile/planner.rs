@@ -493,6 +493,8 @@ pub struct DownPlan {
     pub networks: Vec<String>,
     /// Volume engine names to remove.
     pub volumes: Vec<String>,
+    /// `-v`: containers are removed with their anonymous volumes (Compose's `RemoveVolumes`).
+    pub remove_anonymous_volumes: bool,
 }
 
 pub fn plan_down(
@@ -549,6 +551,7 @@ pub fn plan_down(
             plan.networks.push(name);
         }
     }
+    plan.remove_anonymous_volumes = remove_volumes;
     if remove_volumes {
         for (key, v) in &project.volumes {
             let name = cs::volume_name(project, key);

@@ -199,10 +199,14 @@ pub fn info(rec: &ContainerRecord, st: &ContainerStatus) -> ContainerInfo {
             .spec
             .mounts
             .iter()
-            .filter(|m| m.kind == MountKind::Volume)
-            .map(|m| MountSummary {
-                name: m.source.clone(),
+            .zip(&rec.mount_sources)
+            .filter(|(m, _)| m.kind == MountKind::Volume)
+            .map(|(m, data)| MountSummary {
+                // An anonymous volume's name is only in its data path.
+                name: super::objects::volume_name_of(data).unwrap_or_else(|| m.source.clone()),
                 local_volume: true,
+                target: m.target.clone(),
+                volume: true,
             })
             .collect(),
         stop_timeout: rec.spec.stop_timeout,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::containers::{self as ct, backend};
+use super::copy_up;
 use super::events;
 use super::logs_reader;
 use super::objects;
@@ -225,7 +226,13 @@ impl Engine for EmbeddedEngine {
                 .rev()
                 .map(|c| images.layer_dir(c))
                 .collect();
-            let mount_sources = objects::mount_sources(&st, &spec)?;
+            let mut spec = spec;
+            let mut mount_sources = objects::mount_sources(&st, &spec)?;
+            let populate = objects::volumes_to_populate(&spec, &mount_sources)?;
+            let (inherited, sources) = objects::volumes_from(&st, &spec)?;
+            spec.mounts.extend(inherited);
+            mount_sources.extend(sources);
+            let lowers_for_copy = lowers.clone();
             let rec = ContainerRecord {
                 id: String::new(),
                 name: spec.name.clone(),
@@ -239,7 +246,18 @@ impl Engine for EmbeddedEngine {
                 endpoints: Vec::new(),
                 spec,
             };
-            ct::create(&st, rec)
+            let id = ct::create(&st, rec)?;
+            // Docker fills empty volumes from the image when the container is created.
+            let rootfs = super::rootfs::RootfsPaths::in_container_dir(
+                &super::record::ContainerPaths::new(&st, &id).dir,
+            );
+            if let Err(e) = copy_up::populate_volumes(&rootfs, &lowers_for_copy, &populate) {
+                let _ = ct::remove(&st, &id, true);
+                return Err(EngineError::Backend {
+                    message: format!("cannot copy the image content into a volume: {e}"),
+                });
+            }
+            Ok(id)
         })
         .await
     }

@@ -4,6 +4,7 @@
 //! - [`store`]: image records with their name index, and the layer applier;
 //! - [`pull`]: registry pulls (oci-client) streamed into the store, digest-verified;
 //! - [`rootfs`]: overlayfs over the image layers with a per-container upper dir;
+//! - [`objects`] and [`copy_up`]: volumes (filled from the image on first use) and networks;
 //! - [`runtime_spec`] and [`seccomp_profile`]: the OCI runtime spec with Docker's defaults;
 //! - [`network`]: bridge networks, addresses, published ports and DNS (netavark);
 //! - [`runtime`]: the only caller of libcontainer (used by the shim alone);
@@ -13,6 +14,7 @@
 //! - [`files`]: secrets and configs, written beside the record and bind-mounted read-only.
 
 pub mod containers;
+pub mod copy_up;
 pub mod engine;
 pub mod events;
 pub mod files;

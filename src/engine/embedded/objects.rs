@@ -7,14 +7,14 @@
 //! label.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::containers::backend;
 use super::follow::labels_match;
 use super::record::ContainerRecord;
 use super::state::{random_id, read_json, write_json, StateRoot};
 use crate::engine::{
-    ContainerSpec, EngineError, EngineResult, Labels, MountKind, NetworkInfo, NetworkSpec,
+    ContainerSpec, EngineError, EngineResult, Labels, Mount, MountKind, NetworkInfo, NetworkSpec,
     VolumeInfo, VolumeSpec,
 };
 
@@ -196,21 +196,103 @@ pub fn mount_sources(st: &StateRoot, spec: &ContainerSpec) -> EngineResult<Vec<P
     Ok(out)
 }
 
-/// `rm -v`: the anonymous volumes of a removed container go too.
-pub fn remove_anonymous_volumes(st: &StateRoot, rec: &ContainerRecord) -> EngineResult<()> {
-    for (m, p) in rec.spec.mounts.iter().zip(&rec.mount_sources) {
-        if m.kind != MountKind::Volume || !m.source.is_empty() {
+/// The mounts a container takes from `volumes_from` (Docker's `VolumesFrom`): every volume,
+/// bind and long-syntax tmpfs of the named containers, read-only when the source mount is or
+/// the mode says `ro`, skipped where the container mounts something of its own. Volumes are
+/// referred to by name, so they are never filled from the image again.
+pub fn volumes_from(
+    st: &StateRoot,
+    spec: &ContainerSpec,
+) -> EngineResult<(Vec<Mount>, Vec<PathBuf>)> {
+    let mut mounts: Vec<Mount> = Vec::new();
+    let mut sources = Vec::new();
+    for entry in &spec.volumes_from {
+        let (name, mode) = match entry.rsplit_once(':') {
+            Some((name, mode)) => (name, mode),
+            None => (entry.as_str(), "rw"),
+        };
+        let read_only = match mode {
+            "ro" => true,
+            "rw" => false,
+            _ => {
+                return Err(EngineError::Backend {
+                    message: format!("invalid mode for volumes-from: {entry}"),
+                })
+            }
+        };
+        let (rec, _) = super::containers::find(st, name)?;
+        for (m, src) in rec.spec.mounts.iter().zip(&rec.mount_sources) {
+            let taken = |t: &str| {
+                spec.mounts
+                    .iter()
+                    .chain(&mounts)
+                    .any(|o| clean(&o.target) == clean(t))
+            };
+            if m.tmpfs_options.is_some() || taken(&m.target) {
+                continue;
+            }
+            let mut m = m.clone();
+            m.read_only |= read_only;
+            m.no_copy = true;
+            if m.kind == MountKind::Volume {
+                m.source = volume_name_of(src).unwrap_or_default();
+            }
+            mounts.push(m);
+            sources.push(src.clone());
+        }
+    }
+    Ok((mounts, sources))
+}
+
+fn clean(target: &str) -> PathBuf {
+    super::runtime_spec::mounts::clean_container_path(target)
+        .unwrap_or_else(|| PathBuf::from(target))
+}
+
+/// The name of the volume whose data directory is `data` (`volumes/<name>/_data`).
+pub fn volume_name_of(data: &Path) -> Option<String> {
+    data.parent()
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+}
+
+/// The volumes to fill from the image when the container is created (Docker's copy-up): the
+/// service's own volume mounts without `nocopy` whose data directory is empty.
+pub fn volumes_to_populate(
+    spec: &ContainerSpec,
+    sources: &[PathBuf],
+) -> EngineResult<Vec<super::copy_up::Populate>> {
+    let mut out = Vec::new();
+    for (m, data) in spec.mounts.iter().zip(sources) {
+        if m.kind != MountKind::Volume || m.no_copy {
             continue;
         }
-        let Some(name) = p
-            .parent()
-            .and_then(|d| d.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-        else {
+        if super::copy_up::is_empty_dir(data).map_err(backend)? {
+            out.push(super::copy_up::Populate {
+                target: m.target.clone(),
+                data: data.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `rm -v`: the anonymous volumes of a removed container go too (those it took over from the
+/// container it replaced included), unless another container still uses them.
+pub fn remove_anonymous_volumes(st: &StateRoot, rec: &ContainerRecord) -> EngineResult<()> {
+    for (m, p) in rec.spec.mounts.iter().zip(&rec.mount_sources) {
+        if m.kind != MountKind::Volume {
+            continue;
+        }
+        let Some(name) = volume_name_of(p) else {
             continue;
         };
         if find_volume(st, &name)?.is_some_and(|v| v.labels.contains_key(ANONYMOUS)) {
-            remove_volume(st, &name)?;
+            match remove_volume(st, &name) {
+                // Docker ignores "in use" here: the volume is someone else's now.
+                Err(EngineError::Conflict { .. }) => {}
+                other => other?,
+            }
         }
     }
     Ok(())

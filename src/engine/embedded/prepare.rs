@@ -64,6 +64,7 @@ pub fn runtime_spec(
         file_sources,
     };
     let mut spec = build_spec(&rec.spec, &rec.image_config, &host).map_err(|e| e.to_string())?;
+    bind_propagation(&mut spec)?;
     if !Path::new("/sys/fs/cgroup/devices").is_dir() && !rec.spec.privileged {
         drop_mknod_without_device_cgroup(&mut spec);
     }
@@ -106,6 +107,84 @@ pub fn runtime_spec(
         }
     }
     Ok((spec, filter))
+}
+
+/// Docker's rules for binds that ask for shared or slave propagation (moby `withMounts`):
+/// the host mount holding the source must be shared (`shared`, `rshared`) or shared or a
+/// slave (`slave`, `rslave`), and a shared bind makes the container's root propagation
+/// shared so the bind stays in its host peer group.
+fn bind_propagation(spec: &mut Spec) -> Result<(), String> {
+    let mut wants_shared = false;
+    let mut mountinfo = None;
+    for m in spec.mounts().iter().flatten() {
+        let Some(mode) = super::runtime_spec::mounts::propagation_of(m) else {
+            continue;
+        };
+        let shared = mode.ends_with("shared");
+        if !shared && !mode.ends_with("slave") {
+            continue;
+        }
+        wants_shared |= shared;
+        let Some(source) = m.source() else { continue };
+        if mountinfo.is_none() {
+            mountinfo =
+                Some(std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?);
+        }
+        let text = mountinfo.as_deref().unwrap_or_default();
+        let source = std::fs::canonicalize(source).unwrap_or_else(|_| source.clone());
+        check_source_propagation(&source, text, shared)?;
+    }
+    if wants_shared {
+        if let Some(mut linux) = spec.linux().clone() {
+            linux.set_rootfs_propagation(Some("shared".into()));
+            spec.set_linux(Some(linux));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the host mount holding `source` has the propagation a bind needs (Docker's
+/// `ensureShared` / `ensureSharedOrSlave`, with its messages).
+pub fn check_source_propagation(
+    source: &Path,
+    mountinfo: &str,
+    shared: bool,
+) -> Result<(), String> {
+    let mut best: Option<(&str, Vec<&str>)> = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(&point) = fields.get(4) else {
+            continue;
+        };
+        let covers = source.starts_with(point);
+        if covers && best.as_ref().is_none_or(|(p, _)| point.len() >= p.len()) {
+            let optional = fields
+                .iter()
+                .skip(6)
+                .take_while(|f| **f != "-")
+                .copied()
+                .collect();
+            best = Some((point, optional));
+        }
+    }
+    let Some((point, optional)) = best else {
+        return Err(format!("no mount found for {}", source.display()));
+    };
+    let is_shared = optional.iter().any(|f| f.starts_with("shared:"));
+    let is_slave = optional.iter().any(|f| f.starts_with("master:"));
+    if shared && !is_shared {
+        return Err(format!(
+            "path {} is mounted on {point} but it is not a shared mount",
+            source.display()
+        ));
+    }
+    if !shared && !is_shared && !is_slave {
+        return Err(format!(
+            "path {} is mounted on {point} but it is not a shared or slave mount",
+            source.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Without a v1 `devices` controller (a cgroup v2-only host) the device allowlist is not
@@ -341,6 +420,27 @@ pub fn ensure_working_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn propagation_needs_a_shared_or_slave_host_mount() {
+        let info = "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+                    44 27 0:39 / /mnt/shr rw,relatime shared:5 - tmpfs tmpfs rw\n\
+                    45 27 0:40 / /mnt/slv rw,relatime master:7 - tmpfs tmpfs rw\n";
+        let p = Path::new;
+        assert!(check_source_propagation(p("/mnt/shr/x"), info, true).is_ok());
+        assert!(check_source_propagation(p("/mnt/shr"), info, false).is_ok());
+        assert!(check_source_propagation(p("/mnt/slv/a"), info, false).is_ok());
+        assert_eq!(
+            check_source_propagation(p("/mnt/slv/a"), info, true).unwrap_err(),
+            "path /mnt/slv/a is mounted on /mnt/slv but it is not a shared mount"
+        );
+        assert_eq!(
+            check_source_propagation(p("/tmp/x"), info, false).unwrap_err(),
+            "path /tmp/x is mounted on / but it is not a shared or slave mount"
+        );
+        // `/mnt/shrx` is not under `/mnt/shr`.
+        assert!(check_source_propagation(p("/mnt/shrx"), info, true).is_err());
+    }
 
     #[test]
     fn signal_names() {

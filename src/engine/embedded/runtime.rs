@@ -54,13 +54,15 @@ fn builder(
 }
 
 /// Creates and starts the container from `bundle/config.json`; returns the init's pid
-/// (a child of the calling process).
+/// (a child of the calling process). `propagation`: the binds' mount points and their
+/// propagation (`rprivate`, `rshared`, ...), applied between create and start.
 pub fn create_and_start(
     root: &Path,
     id: &str,
     bundle: &Path,
     stdio: Stdio,
     filter: Option<CompiledFilter>,
+    propagation: &[(PathBuf, String)],
 ) -> Result<i32, String> {
     if root.join(id).exists() {
         delete(root, id)?;
@@ -74,6 +76,12 @@ pub fn create_and_start(
         .build()
         .map_err(|e| err("cannot create the container", e))?;
     tracing::debug!("runtime: created");
+    if !propagation.is_empty() {
+        let pid = container
+            .pid()
+            .ok_or("the runtime reported no pid for the container")?;
+        set_propagation(pid.as_raw(), propagation)?;
+    }
     container
         .start()
         .map_err(|e| err("cannot start the container", e))?;
@@ -81,6 +89,94 @@ pub fn create_and_start(
         .pid()
         .map(|p| p.as_raw())
         .ok_or_else(|| "the runtime reported no pid for the container".to_string())
+}
+
+/// Sets the propagation of the binds in the created container's mount namespace.
+///
+/// libcontainer 0.7 mounts binds with `open_tree` + `move_mount` and drops the propagation
+/// options of the spec, so a bind would keep its host mount's propagation (a slave of a
+/// shared host mount, instead of Docker's rprivate). A forked child joins the container's
+/// mount namespace (whose root is the container's, after pivot_root) and does what runc does
+/// after each bind: `mount(NULL, target, NULL, MS_[R]{PRIVATE,SHARED,SLAVE})`.
+fn set_propagation(pid: i32, mounts: &[(PathBuf, String)]) -> Result<(), String> {
+    use nix::mount::MsFlags;
+    use std::ffi::CString;
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let mut calls = Vec::with_capacity(mounts.len());
+    for (target, mode) in mounts {
+        let flags = match mode.as_str() {
+            "private" => MsFlags::MS_PRIVATE,
+            "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            "shared" => MsFlags::MS_SHARED,
+            "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+            "slave" => MsFlags::MS_SLAVE,
+            "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            other => return Err(format!("invalid propagation mode: {other}")),
+        };
+        let path = CString::new(target.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+        calls.push((path, flags.bits()));
+    }
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+        .map_err(|e| err("the container's mount namespace", e))?;
+    let (mut read_end, write_end) = std::io::pipe().map_err(|e| err("pipe", e))?;
+    // SAFETY: the shim is single-threaded; the child only makes raw syscalls on memory
+    // prepared above and leaves with _exit.
+    match unsafe { nix::unistd::fork() }.map_err(|e| err("fork", e))? {
+        nix::unistd::ForkResult::Child => {
+            drop(read_end);
+            let fail = |index: usize| -> ! {
+                let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                let msg = [index as u32, errno as u32];
+                // SAFETY: a valid fd and an 8-byte buffer; _exit never returns.
+                unsafe {
+                    libc::write(write_end.as_raw_fd(), msg.as_ptr().cast(), 8);
+                    libc::_exit(1)
+                }
+            };
+            // SAFETY: a valid namespace fd.
+            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNS) } != 0 {
+                fail(usize::MAX);
+            }
+            for (i, (path, flags)) in calls.iter().enumerate() {
+                // SAFETY: NUL-terminated path; null source, type and data are allowed.
+                let r = unsafe {
+                    libc::mount(
+                        std::ptr::null(),
+                        path.as_ptr(),
+                        std::ptr::null(),
+                        *flags,
+                        std::ptr::null(),
+                    )
+                };
+                if r != 0 {
+                    fail(i);
+                }
+            }
+            // SAFETY: leaving the child without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(write_end);
+            let mut buf = Vec::new();
+            let _ = read_end.read_to_end(&mut buf);
+            let _ = nix::sys::wait::waitpid(child, None);
+            if buf.len() >= 8 {
+                let index = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+                let what = mounts.get(index).map_or_else(
+                    || "joining the container's mount namespace".to_string(),
+                    |(t, m)| format!("setting {m} propagation on {}", t.display()),
+                );
+                return Err(format!(
+                    "{what}: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                ));
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Loads the container's compiled seccomp filter in the container's process just before

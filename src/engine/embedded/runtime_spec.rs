@@ -17,7 +17,7 @@
 
 mod capabilities;
 mod limits;
-mod mounts;
+pub mod mounts;
 mod user;
 
 #[cfg(test)]
@@ -112,6 +112,10 @@ pub enum SpecError {
     },
     #[error("mount target '{target}': no host source was prepared for it")]
     MountSource { target: String },
+    #[error("invalid tmpfs option {option:?}")]
+    TmpfsOption { option: String },
+    #[error("invalid propagation mode: {mode}")]
+    Propagation { mode: String },
     #[error("ulimits '{name}': {reason}")]
     Ulimit { name: String, reason: String },
     #[error("sysctls '{key}': {reason}")]

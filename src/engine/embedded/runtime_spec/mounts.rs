@@ -126,6 +126,117 @@ fn default_mounts(shm_size: i64) -> Vec<Mount> {
     ]
 }
 
+/// The propagation modes a bind may ask for.
+pub const PROPAGATIONS: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
+
+/// A tmpfs mount's options the way Docker builds them (moby `withMounts`, `ConvertTmpfsOptions`
+/// and `MergeTmpfsOptions`): `noexec,nosuid,nodev,rprivate`, then `ro`, `mode=` and `size=`
+/// of the long syntax or the raw options of the `tmpfs:` key; a later option wins over an
+/// earlier one of the same kind (`exec` over `noexec`), and only `size`, `mode`, `uid`,
+/// `gid`, `nr_inodes`, `nr_blocks` and `mpol` are accepted as data.
+pub fn tmpfs_options(m: &crate::engine::Mount) -> Result<Vec<String>, SpecError> {
+    let mut options: Vec<String> = ["noexec", "nosuid", "nodev", "rprivate"]
+        .map(String::from)
+        .to_vec();
+    match &m.tmpfs_options {
+        Some(raw) => options.extend(raw.split(',').filter(|o| !o.is_empty()).map(String::from)),
+        None => {
+            if m.read_only {
+                options.push("ro".into());
+            }
+            if let Some(mode) = m.tmpfs_mode {
+                options.push(format!("mode={mode:o}"));
+            }
+            if let Some(size) = m.tmpfs_size.filter(|s| *s > 0) {
+                options.push(format!("size={}", size_with_suffix(size)));
+            }
+        }
+    }
+    merge_tmpfs_options(&options)
+}
+
+/// `1g`, `64m`, `4k` when the size divides evenly, else the bytes (moby's formatting).
+fn size_with_suffix(size: i64) -> String {
+    for (suffix, divisor) in [("g", 1i64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+        if size % divisor == 0 {
+            return format!("{}{suffix}", size / divisor);
+        }
+    }
+    size.to_string()
+}
+
+/// The kind of a mount flag, for "the last one wins"; `None` for data options.
+fn flag_kind(option: &str) -> Option<&'static str> {
+    Some(match option {
+        "ro" | "rw" => "rdonly",
+        "exec" | "noexec" => "noexec",
+        "suid" | "nosuid" => "nosuid",
+        "dev" | "nodev" => "nodev",
+        "sync" | "async" => "sync",
+        "dirsync" => "dirsync",
+        "remount" => "remount",
+        "mand" | "nomand" => "mand",
+        "atime" | "noatime" => "noatime",
+        "diratime" | "nodiratime" => "nodiratime",
+        "bind" => "bind",
+        "rbind" => "rbind",
+        "relatime" | "norelatime" => "relatime",
+        "strictatime" | "nostrictatime" => "strictatime",
+        "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
+        | "runbindable" => "propagation",
+        _ => return None,
+    })
+}
+
+fn merge_tmpfs_options(options: &[String]) -> Result<Vec<String>, SpecError> {
+    const DATA: &[&str] = &[
+        "size",
+        "mode",
+        "uid",
+        "gid",
+        "nr_inodes",
+        "nr_blocks",
+        "mpol",
+    ];
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for option in options.iter().rev() {
+        if option == "defaults" {
+            continue;
+        }
+        let key = match flag_kind(option) {
+            Some(kind) => kind,
+            None => match option.split_once('=') {
+                Some((k, _)) if DATA.contains(&k) => k,
+                _ => {
+                    return Err(SpecError::TmpfsOption {
+                        option: option.clone(),
+                    })
+                }
+            },
+        };
+        if seen.insert(key) {
+            out.push(option.clone());
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// The propagation a bind asks for, from its options (`None` for other mounts).
+pub fn propagation_of(m: &Mount) -> Option<&str> {
+    if m.typ().as_deref() != Some("bind") {
+        return None;
+    }
+    m.options()
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .rfind(|o| PROPAGATIONS.contains(o))
+}
+
 /// Lexically cleans an absolute container path (`//`, `.`, `..`, trailing `/`), like Go's
 /// `filepath.Clean`; `None` when it is not absolute.
 pub fn clean_container_path(p: &str) -> Option<PathBuf> {
@@ -175,20 +286,8 @@ pub fn container_mounts(
         let dest = target.to_string_lossy();
         let spec_mount = match m.kind {
             MountKind::Tmpfs => {
-                let mut opts = vec![
-                    "noexec".to_string(),
-                    "nosuid".into(),
-                    "nodev".into(),
-                    "rprivate".into(),
-                ];
-                if let Some(size) = m.tmpfs_size.filter(|s| *s > 0) {
-                    opts.push(format!("size={size}"));
-                }
-                if m.read_only {
-                    opts.push("ro".into());
-                }
                 let mut t = mount(&dest, "tmpfs", Path::new("tmpfs"), &[]);
-                t.set_options(Some(opts));
+                t.set_options(Some(tmpfs_options(m)?));
                 t
             }
             MountKind::Volume | MountKind::Bind => {
@@ -200,14 +299,20 @@ pub fn container_mounts(
                         target: m.target.clone(),
                     })?;
                 let mut opts = vec!["rbind"];
-                // Docker's default propagation for binds; volumes get none.
-                if m.kind == MountKind::Bind {
-                    opts.push("rprivate");
-                }
                 if m.read_only {
                     // `rro` makes the mounts under the source read-only too (Docker does so
                     // on kernels >= 5.12, which libcontainer's fd-based mounts need anyway).
                     opts.extend(["ro", "rro"]);
+                }
+                // Docker's default propagation for binds is rprivate; volumes get none.
+                if m.kind == MountKind::Bind {
+                    let mode = m.propagation.as_deref().unwrap_or("rprivate");
+                    if !PROPAGATIONS.contains(&mode) {
+                        return Err(SpecError::Propagation {
+                            mode: mode.to_string(),
+                        });
+                    }
+                    opts.push(mode);
                 }
                 mount(&dest, "bind", source, &opts)
             }

@@ -322,6 +322,15 @@ impl Supervisor {
         tracing::debug!("start: network namespace ready");
         let spec = self.runtime_spec(&rp)?;
         tracing::debug!("start: runtime spec built");
+        let propagation: Vec<(PathBuf, String)> = spec
+            .mounts()
+            .iter()
+            .flatten()
+            .filter_map(|m| {
+                crate::engine::embedded::runtime_spec::mounts::propagation_of(m)
+                    .map(|p| (m.destination().clone(), p.to_string()))
+            })
+            .collect();
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
         spec.save(bundle.join("config.json"))
@@ -358,6 +367,7 @@ impl Supervisor {
                 stderr: err_theirs,
             },
             self.seccomp.clone(),
+            &propagation,
         )?;
         tracing::debug!("start: container started");
         self.fifos = Some((out_ours, err_ours));

@@ -25,7 +25,7 @@ use fsat::{Lookup, Meta, CREATE_FLAGS, DIR_FLAGS};
 use stream::{Budget, Decoder, ZstdFrames};
 
 #[path = "unpack_fs.rs"]
-mod fsat;
+pub(crate) mod fsat;
 #[path = "unpack_stream.rs"]
 mod stream;
 

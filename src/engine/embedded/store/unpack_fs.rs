@@ -11,19 +11,19 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Opens a directory, refusing a symlink in its place.
-pub(super) const DIR_FLAGS: libc::c_int =
+pub(crate) const DIR_FLAGS: libc::c_int =
     libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 /// Creates a new file, refusing anything already there (a symlink included).
 pub(super) const CREATE_FLAGS: libc::c_int =
     libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
 /// Owner, mode, mtime and xattrs of an entry.
-pub(super) struct Meta {
-    pub(super) uid: u32,
-    pub(super) gid: u32,
-    pub(super) mode: u32,
-    pub(super) mtime: libc::timespec,
-    pub(super) xattrs: Vec<(CString, Vec<u8>)>,
+pub(crate) struct Meta {
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) mode: u32,
+    pub(crate) mtime: libc::timespec,
+    pub(crate) xattrs: Vec<(CString, Vec<u8>)>,
 }
 
 /// Overlayfs' own xattrs: an archive must not set them (they would forge whiteouts,
@@ -82,7 +82,7 @@ pub(super) fn find(root: &OwnedFd, parents: &[CString], name: &CStr) -> io::Resu
 
 /// Opens the directory `comps` below `root` without following symlinks; `None` if it is not
 /// there (or not a directory).
-pub(super) fn walk(root: &OwnedFd, comps: &[CString]) -> io::Result<Option<OwnedFd>> {
+pub(crate) fn walk(root: &OwnedFd, comps: &[CString]) -> io::Result<Option<OwnedFd>> {
     let mut dir = dup_dir(root)?;
     for comp in comps {
         dir = match openat(&dir, comp, DIR_FLAGS, 0) {
@@ -97,7 +97,7 @@ pub(super) fn walk(root: &OwnedFd, comps: &[CString]) -> io::Result<Option<Owned
 }
 
 /// Copies a lower layer's file (content, owner, mode, xattrs, mtime), symlink or node.
-pub(super) fn copy_up(
+pub(crate) fn copy_up(
     src_dir: &OwnedFd,
     src: &CStr,
     dst_dir: &OwnedFd,
@@ -143,7 +143,7 @@ pub(super) fn copy_up(
 }
 
 /// The xattrs of an open file, overlayfs' own left out.
-fn list_xattrs(file: &File) -> io::Result<Vec<(CString, Vec<u8>)>> {
+pub(crate) fn list_xattrs(file: &File) -> io::Result<Vec<(CString, Vec<u8>)>> {
     let fd = file.as_raw_fd();
     // SAFETY (both closures): valid fd, a buffer of the given length (or none, size 0).
     let list =
@@ -177,7 +177,7 @@ fn read_sized(mut call: impl FnMut(&mut [u8]) -> isize) -> io::Result<Vec<u8>> {
 
 /// Owner, then mode (chown clears setuid bits), xattrs and, with `times`, the mtime,
 /// through an fd.
-pub(super) fn meta_fd(fd: &impl AsRawFd, meta: &Meta, times: bool) -> io::Result<()> {
+pub(crate) fn meta_fd(fd: &impl AsRawFd, meta: &Meta, times: bool) -> io::Result<()> {
     let fd = fd.as_raw_fd();
     // SAFETY: valid fd; the xattr names are NUL-terminated and the values sized.
     cvt(unsafe { libc::fchown(fd, meta.uid, meta.gid) })?;
@@ -262,11 +262,11 @@ pub(super) fn open_path_dir(path: &Path) -> io::Result<OwnedFd> {
     Ok(file.into())
 }
 
-pub(super) fn dup_dir(dir: &OwnedFd) -> io::Result<OwnedFd> {
+pub(crate) fn dup_dir(dir: &OwnedFd) -> io::Result<OwnedFd> {
     openat(dir, c".", DIR_FLAGS, 0)
 }
 
-pub(super) fn openat(
+pub(crate) fn openat(
     dir: &impl AsRawFd,
     name: &CStr,
     flags: libc::c_int,
@@ -282,7 +282,7 @@ pub(super) fn openat(
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-pub(super) fn mkdirat(dir: &OwnedFd, name: &CStr) -> io::Result<()> {
+pub(crate) fn mkdirat(dir: &OwnedFd, name: &CStr) -> io::Result<()> {
     // SAFETY: valid dir fd and NUL-terminated name.
     cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o700) })
 }
@@ -293,7 +293,7 @@ pub(super) fn symlinkat(target: &CStr, dir: &OwnedFd, name: &CStr) -> io::Result
 }
 
 /// A hard link; flags 0: a symlink target is linked itself, never followed.
-pub(super) fn linkat(
+pub(crate) fn linkat(
     from_dir: &OwnedFd,
     from: &CStr,
     dir: &OwnedFd,
@@ -344,7 +344,7 @@ pub(super) fn set_times(fd: &impl AsRawFd, mtime: libc::timespec) -> io::Result<
 }
 
 /// `lstat` relative to a directory fd.
-pub(super) fn fstatat(dir: &OwnedFd, name: &CStr) -> io::Result<libc::stat> {
+pub(crate) fn fstatat(dir: &OwnedFd, name: &CStr) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     let nofollow = libc::AT_SYMLINK_NOFOLLOW;
     // SAFETY: valid dir fd, NUL-terminated name, room for a stat, filled when it returns 0.
@@ -359,14 +359,14 @@ pub(super) fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
-pub(super) fn mtime_of(st: &libc::stat) -> libc::timespec {
+pub(crate) fn mtime_of(st: &libc::stat) -> libc::timespec {
     libc::timespec {
         tv_sec: st.st_mtime,
         tv_nsec: st.st_mtime_nsec,
     }
 }
 
-pub(super) fn errno(e: &io::Error) -> i32 {
+pub(crate) fn errno(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 

@@ -123,6 +123,7 @@ fn svc_mount(kind: MountKind, target: &str, read_only: bool, size: Option<i64>) 
         no_copy: false,
         create_host_path: false,
         tmpfs_size: size,
+        ..Default::default()
     }
 }
 
@@ -152,11 +153,11 @@ fn service_mounts() {
     assert_eq!(tmpfs.typ().as_deref(), Some("tmpfs"));
     assert_eq!(
         opts(tmpfs),
-        ["noexec", "nosuid", "nodev", "rprivate", "size=1048576"]
+        ["noexec", "nosuid", "nodev", "rprivate", "size=1m"]
     );
     assert_eq!(
         opts(mount_at(&s, "/data/sub").unwrap()),
-        ["rbind", "rprivate", "ro", "rro"]
+        ["rbind", "ro", "rro", "rprivate"]
     );
     assert_eq!(opts(mount_at(&s, "/data").unwrap()), ["rbind"]);
     // The service's own /etc/hosts replaces the engine's.
@@ -277,7 +278,7 @@ fn mount_targets_are_checked() {
     let s = ok(&svc);
     assert_eq!(
         opts(mount_at(&s, "/dev/shm").unwrap()),
-        ["noexec", "nosuid", "nodev", "rprivate", "size=4096"]
+        ["noexec", "nosuid", "nodev", "rprivate", "size=4k"]
     );
 }
 
@@ -516,4 +517,95 @@ fn spec_serializes_to_json() {
     // And it reads back into an equal spec.
     let again: Spec = serde_json::from_str(&json).unwrap();
     assert_eq!(again, s);
+}
+
+/// Docker's tmpfs options: defaults first, a later option of the same kind wins, only known
+/// data keys (moby `MergeTmpfsOptions`).
+#[test]
+fn tmpfs_options_merge_like_dockers() {
+    use super::mounts::tmpfs_options;
+    let long = ServiceMount {
+        kind: MountKind::Tmpfs,
+        read_only: true,
+        tmpfs_mode: Some(0o1770),
+        tmpfs_size: Some(3 << 30),
+        ..Default::default()
+    };
+    assert_eq!(
+        tmpfs_options(&long).unwrap(),
+        [
+            "noexec",
+            "nosuid",
+            "nodev",
+            "rprivate",
+            "ro",
+            "mode=1770",
+            "size=3g"
+        ]
+    );
+    let odd = ServiceMount {
+        tmpfs_size: Some(1000),
+        ..Default::default()
+    };
+    assert!(tmpfs_options(&odd)
+        .unwrap()
+        .contains(&"size=1000".to_string()));
+    let key = |raw: &str| ServiceMount {
+        kind: MountKind::Tmpfs,
+        tmpfs_options: Some(raw.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        tmpfs_options(&key("size=64k,mode=700,exec")).unwrap(),
+        ["nosuid", "nodev", "rprivate", "size=64k", "mode=700", "exec"]
+    );
+    assert_eq!(
+        tmpfs_options(&key("")).unwrap(),
+        ["noexec", "nosuid", "nodev", "rprivate"]
+    );
+    assert_eq!(
+        tmpfs_options(&key("shared,size=1m,size=2m")).unwrap(),
+        ["noexec", "nosuid", "nodev", "shared", "size=2m"]
+    );
+    assert!(tmpfs_options(&key("bogus=1")).is_err());
+    assert!(tmpfs_options(&key("uid")).is_err());
+}
+
+#[test]
+fn bind_propagation_is_rprivate_unless_asked() {
+    let root = rootfs();
+    let bind = |target: &str, propagation: Option<&str>| ServiceMount {
+        kind: MountKind::Bind,
+        target: target.into(),
+        propagation: propagation.map(String::from),
+        ..Default::default()
+    };
+    let svc = ContainerSpec {
+        mounts: vec![
+            bind("/a", None),
+            bind("/b", Some("rslave")),
+            bind("/c", Some("shared")),
+        ],
+        ..service()
+    };
+    let p = HostPaths {
+        mount_sources: vec!["/srv/a".into(), "/srv/b".into(), "/srv/c".into()],
+        ..paths(&root.0)
+    };
+    let s = build_spec(&svc, &image(None, Some(&["sh"])), &p).unwrap();
+    assert_eq!(opts(mount_at(&s, "/a").unwrap()), ["rbind", "rprivate"]);
+    assert_eq!(opts(mount_at(&s, "/b").unwrap()), ["rbind", "rslave"]);
+    assert_eq!(
+        super::mounts::propagation_of(mount_at(&s, "/c").unwrap()),
+        Some("shared")
+    );
+    let bad = ContainerSpec {
+        mounts: vec![bind("/a", Some("sideways"))],
+        ..service()
+    };
+    let p = HostPaths {
+        mount_sources: vec!["/srv/a".into()],
+        ..paths(&root.0)
+    };
+    assert!(build_spec(&bad, &image(None, Some(&["sh"])), &p).is_err());
 }
