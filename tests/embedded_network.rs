@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support::embedded::{down_and_check_clean, project, wait_for};
+use support::embedded::{down_and_check_clean, project, wait_for, DNS_DIRS};
 
 /// `GET /` on the host, the body.
 fn http_get(addr: &str) -> Option<String> {
@@ -230,9 +230,10 @@ networks:
     assert!(!routes.contains("default"), "{routes}");
     // Other names are never forwarded upstream: the DNS config of an internal-only
     // container names no upstream but an address that never leaves the host.
-    let config = std::fs::read_dir("/run/rcompose/networks/netavark/aardvark-dns")
-        .unwrap()
-        .flatten()
+    let config = DNS_DIRS
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|rd| rd.flatten())
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect::<String>();
     let db_line = config

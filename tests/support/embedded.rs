@@ -6,6 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::project::Project;
 
+/// aardvark-dns config directories of the native and the netavark network drivers.
+pub const DNS_DIRS: [&str; 2] = [
+    "/run/rcompose/networks/aardvark",
+    "/run/rcompose/networks/netavark/aardvark-dns",
+];
+
 pub const IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:1";
 
 pub fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
@@ -119,7 +125,9 @@ pub fn check_networks_gone(networks: &[(String, String, Vec<String>)]) {
                 "firewall rules for {s} left after down:\n{all_rules}"
             );
         }
-        let dns = Path::new("/run/rcompose/networks/netavark/aardvark-dns").join(id);
-        assert!(!dns.exists(), "DNS config {} left", dns.display());
+        for d in DNS_DIRS {
+            let dns = Path::new(d).join(id);
+            assert!(!dns.exists(), "DNS config {} left", dns.display());
+        }
     }
 }

@@ -3,13 +3,14 @@
 //! - [`store`]: network records, subnets and address allocations (the state directory);
 //! - [`ipam`]: the pure address arithmetic behind them;
 //! - [`ports`]: published ports, reserved by sockets the shim holds;
-//! - [`netavark`]: the first [`NetworkDriver`]: bridges, veths, NAT, port forwarding and
-//!   DNS by name (aardvark-dns), one external call per container start and stop.
+//! - [`native`]: the default [`NetworkDriver`]: bridges and veths by rtnetlink, rules by
+//!   `iptables-restore`, DNS by name by aardvark-dns;
+//! - [`netavark`]: the first driver (netavark + aardvark-dns, one external call per start and
+//!   stop), kept behind `RCOMPOSE_NETWORK_DRIVER=netavark`.
 //!
 //! Addresses are given at `create` (so `ps` and `/etc/hosts` know them before the start) and
 //! given back at `rm`; the shim calls [`attach`] after it made the container's network
-//! namespace and [`detach`] before it removes it. Another driver (in-process netlink and
-//! nftables) can replace netavark behind the trait without touching the rest.
+//! namespace and [`detach`] before it removes it.
 
 pub mod ipam;
 pub mod native;
@@ -42,6 +43,19 @@ pub struct SetupRequest {
 pub trait NetworkDriver {
     fn setup(&self, req: &SetupRequest) -> Result<(), String>;
     fn teardown(&self, req: &SetupRequest) -> Result<(), String>;
+}
+
+/// The driver in use: `native` (the default) or `netavark`, by `RCOMPOSE_NETWORK_DRIVER`.
+/// A container is torn down by the driver that set it up, so switch only with nothing
+/// running.
+pub fn driver() -> Result<Box<dyn NetworkDriver>, String> {
+    match std::env::var("RCOMPOSE_NETWORK_DRIVER").as_deref() {
+        Ok("netavark") => Ok(Box::new(netavark::Netavark::locate()?)),
+        Ok("native") | Ok("") | Err(_) => Ok(Box::new(native::Native::locate()?)),
+        Ok(other) => Err(format!(
+            "RCOMPOSE_NETWORK_DRIVER: unknown network driver \"{other}\" (native or netavark)"
+        )),
+    }
 }
 
 /// What a started container holds on the host for its networks.
@@ -102,7 +116,7 @@ pub fn attach(st: &StateRoot, rec: &ContainerRecord, netns: &Path) -> Result<Att
         )
     })?;
     let req = request(st, rec, netns, records.clone())?;
-    let driver = netavark::Netavark::locate()?;
+    let driver = driver()?;
     driver.setup(&req)?;
     if let Err(e) = loopback_guard(&rec.id, &records, Guard::Add) {
         let _ = driver.teardown(&req);
@@ -129,9 +143,7 @@ pub fn detach(
     if let Err(e) = loopback_guard(&rec.id, ports, Guard::Remove) {
         errors.push(e);
     }
-    match request(st, rec, netns, ports.to_vec())
-        .and_then(|req| netavark::Netavark::locate()?.teardown(&req))
-    {
+    match request(st, rec, netns, ports.to_vec()).and_then(|req| driver()?.teardown(&req)) {
         Ok(()) => {}
         Err(e) => errors.push(e),
     }

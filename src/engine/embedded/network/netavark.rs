@@ -27,11 +27,7 @@ const HELPER_DIRS: &[&str] = &[
     "/usr/local/lib/podman",
 ];
 
-/// A queried address that never leaves the host: aardvark's upstream for containers that
-/// are only on internal networks (aardvark-dns before 1.11 forwards their queries to the
-/// host's resolvers otherwise, CVE-2024-29018). Sending to the limited broadcast address
-/// fails at once without SO_BROADCAST, so the query is answered SERVFAIL.
-const NO_UPSTREAM: &str = "255.255.255.255";
+use super::native::NO_UPSTREAM;
 
 pub struct Netavark {
     netavark: PathBuf,
@@ -39,7 +35,7 @@ pub struct Netavark {
     config: PathBuf,
 }
 
-fn find_binary(name: &str, env: &str) -> Option<PathBuf> {
+pub fn find_binary(name: &str, env: &str) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }

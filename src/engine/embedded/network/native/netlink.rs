@@ -114,7 +114,9 @@ impl Netlink {
             m.attributes.push(LinkAttribute::Mtu(mtu));
         }
         m.attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
         match self.call(
             RouteNetlinkMessage::NewLink(m),
             NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
