@@ -84,9 +84,22 @@ fn a_single_service_runs_and_answers_ps_logs_exec_top() {
 fn default_security_equals_dockers() {
     let (p, root) = project(
         "security",
-        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n  nonroot:\n    image: $IMAGE\n    user: \"1000\"\n    command: [\"sleep\", \"1000\"]\n",
     );
     p.ok(&["up", "-d"]);
+    // A service whose own process runs as a non-root user: no effective capabilities,
+    // Docker's bounding set, filtered (the filter is loaded with a lent CAP_SYS_ADMIN that
+    // such a process could not drop from its bounding set).
+    let st_nonroot = p.ok(&["exec", "-T", "nonroot", "cat", "/proc/1/status"]);
+    for want in [
+        "Uid:\t1000\t1000\t1000\t1000",
+        "CapEff:\t0000000000000000",
+        "CapPrm:\t0000000000000000",
+        "CapBnd:\t00000000a80425fb",
+        "Seccomp:\t2",
+    ] {
+        assert!(st_nonroot.contains(want), "{want}: {st_nonroot}");
+    }
     let st = p.ok(&["exec", "-T", "app", "cat", "/proc/self/status"]);
     let field = |k: &str| {
         st.lines()

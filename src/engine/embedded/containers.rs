@@ -349,6 +349,12 @@ pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
     ) {
         return Ok(());
     }
+    // The previous run's shim may still be finishing (it records "exited" just before it
+    // goes): a new one must not share its socket path.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while super::record::alive(st.shim_pid, st.shim_start) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     // Record that no user stop is in force any more.
     let paths = ContainerPaths::new(state, &rec.id);
     let mut fresh = read_status(&paths.status()).map_err(backend)?;

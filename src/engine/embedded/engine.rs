@@ -398,7 +398,16 @@ impl Engine for EmbeddedEngine {
         blocking(move || ct::wait(&st, &id)).await
     }
 
-    async fn start_attached(&self, id: &str, _spec: &AttachSpec) -> EngineResult<i64> {
+    async fn start_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64> {
+        // Input is not forwarded yet: refuse piped or redirected input rather than drop it
+        // (a terminal or /dev/null on stdin carries nothing the command would miss).
+        if spec.stdin {
+            use std::os::unix::fs::FileTypeExt;
+            let kind = std::fs::metadata("/dev/stdin").map(|m| m.file_type());
+            if kind.is_ok_and(|k| k.is_fifo() || k.is_file() || k.is_socket()) {
+                return Err(unsupported("forwarding piped or redirected stdin to `run`"));
+            }
+        }
         // Output through the log: start, follow it to our stdout/stderr, return the exit code.
         self.start_container(id).await?;
         let mut logs = self.logs(

@@ -190,21 +190,20 @@ pub fn take_from_spec(spec: &mut Spec, cache_dir: &Path) -> Result<Option<Compil
     }))
 }
 
-/// Adds CAP_SYS_ADMIN to the bounding, permitted and effective sets; returns whether it was
-/// missing (and so must be dropped again before `execve`).
+/// Adds CAP_SYS_ADMIN to the permitted and effective sets; returns whether it was missing
+/// (and so must be dropped again before `execve`). The bounding set is left as the
+/// container's: the kernel lets a process hold a capability its bounding set lacks, and
+/// dropping from the bounding set would need CAP_SETPCAP, which a non-root user's process
+/// does not have.
 pub fn grant_sys_admin(spec: &mut Spec) -> bool {
     let Some(mut process) = spec.process().clone() else {
         return false;
     };
     let mut caps = process.capabilities().clone().unwrap_or_default();
     let had = caps
-        .bounding()
+        .effective()
         .as_ref()
-        .is_some_and(|b| b.contains(&Capability::SysAdmin))
-        && caps
-            .effective()
-            .as_ref()
-            .is_some_and(|b| b.contains(&Capability::SysAdmin));
+        .is_some_and(|b| b.contains(&Capability::SysAdmin));
     if had {
         return false;
     }
@@ -213,7 +212,6 @@ pub fn grant_sys_admin(spec: &mut Spec) -> bool {
         s.insert(Capability::SysAdmin);
         Some(s)
     };
-    caps.set_bounding(add(caps.bounding()));
     caps.set_permitted(add(caps.permitted()));
     caps.set_effective(add(caps.effective()));
     process.set_capabilities(Some(caps));
@@ -282,7 +280,6 @@ fn drop_capability(cap: u32) -> std::io::Result<()> {
     };
     // SAFETY: prctl and capget/capset with valid, correctly sized structures.
     unsafe {
-        check(libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) as libc::c_long)?;
         let _ = libc::prctl(
             libc::PR_CAP_AMBIENT,
             libc::PR_CAP_AMBIENT_LOWER as libc::c_ulong,
@@ -364,10 +361,16 @@ mod tests {
             .capabilities()
             .clone()
             .unwrap();
-        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
+        for set in [caps.effective(), caps.permitted()] {
             assert!(set.as_ref().unwrap().contains(&Capability::SysAdmin));
             assert!(set.as_ref().unwrap().contains(&Capability::Chown));
         }
+        // The bounding set stays the container's.
+        assert!(!caps
+            .bounding()
+            .as_ref()
+            .unwrap()
+            .contains(&Capability::SysAdmin));
         assert!(!caps
             .inheritable()
             .as_ref()

@@ -43,6 +43,11 @@ pub struct SetupRequest {
 pub trait NetworkDriver {
     fn setup(&self, req: &SetupRequest) -> Result<(), String>;
     fn teardown(&self, req: &SetupRequest) -> Result<(), String>;
+    /// What a network holds beyond its containers (its bridge, its rules), released when
+    /// the network is removed.
+    fn remove_network(&self, _net: &NetworkRecord) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The driver in use: `native` (the default) or `netavark`, by `RCOMPOSE_NETWORK_DRIVER`.

@@ -284,6 +284,11 @@ pub fn remove(st: &StateRoot, name: &str) -> EngineResult<()> {
             });
         }
     }
+    super::driver()
+        .and_then(|d| d.remove_network(&rec))
+        .map_err(|message| EngineError::Backend {
+            message: format!("removing network {name}: {message}"),
+        })?;
     std::fs::remove_file(record_path(st, name)).map_err(backend)?;
     let _ = std::fs::remove_file(allocations_path(st, name));
     let mut registry = SubnetRegistry::open()?;

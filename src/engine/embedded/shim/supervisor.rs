@@ -831,11 +831,13 @@ impl Supervisor {
 
     /// The container is stopped for good: release everything, answer the waiters, exit.
     fn finish(&mut self) {
-        self.status.state = RunState::Exited;
-        self.status.shim_pid = None;
-        self.status.shim_start = None;
-        self.save();
+        // Released before the record says "exited": whoever sees that may start the
+        // container again at once, and must not race this cleanup on the namespace, the
+        // mounts or the socket path. The shim's own pid stays in the record until it is gone
+        // (`start` waits for it).
         self.cleanup_after_exit();
+        self.status.state = RunState::Exited;
+        self.save();
         if self.stop.is_none() && self.status.manually_stopped {
             container_event(&self.state, &self.rec, "stop", &[]);
         }

@@ -8,9 +8,9 @@
 //! costs a few netlink round trips and, only with published ports, one `iptables-restore`;
 //! a network's rules are written once, when its bridge is made.
 //!
-//! The bridge appears with a network's first running container and goes with its last
-//! (as netavark does). Everything happens under one host-wide lock: the steps are short, and
-//! a network's first and last container must not race on its bridge.
+//! The bridge appears with a network's first running container and goes when the network
+//! is removed (as Docker's does). Everything happens under one host-wide lock: the steps
+//! are short, and a bridge must not be made and removed at once.
 
 pub mod dns;
 pub mod firewall;
@@ -103,6 +103,10 @@ impl Native {
         for (i, (net, ep)) in req.networks.iter().enumerate() {
             let bridge = Self::ensure_bridge(&mut host, net)?;
             let host_if = Self::host_if(&req.container_id, i);
+            // Left by an earlier run whose namespace is still held (a container that joined
+            // it with network_mode: service/container still runs).
+            host.delete_link(&host_if)
+                .map_err(io(&format!("veth {host_if}")))?;
             let hi = host
                 .add_veth(&host_if, &ep.interface, &ns, mtu(net))
                 .map_err(io(&format!("veth {host_if}")))?;
@@ -167,22 +171,13 @@ impl Native {
                 Op::Delete,
             );
         }
-        let mut host = Netlink::open().map_err(|e| format!("netlink: {e}"))?;
-        for (i, (net, _)) in req.networks.iter().enumerate() {
+        // The veth pairs are not deleted here: they go with the container's namespace, which
+        // the kernel cleans up asynchronously once it is unmounted (deleting each link
+        // synchronously costs tens of milliseconds in RCU waits). The bridge goes with the
+        // network (`remove_network`), as Docker's does.
+        for (net, _) in &req.networks {
             if let Err(e) = self.dns.remove(net, &req.container_id) {
                 errors.push(e);
-            }
-            if let Err(e) = host.delete_link(&Self::host_if(&req.container_id, i)) {
-                errors.push(format!("veth: {e}"));
-            }
-            // The network's last container: its bridge and rules go.
-            let ports = Path::new("/sys/class/net").join(&net.bridge).join("brif");
-            let empty = std::fs::read_dir(&ports).map_or(true, |mut rd| rd.next().is_none());
-            if empty && host.link_index(&net.bridge).ok().flatten().is_some() {
-                let _ = firewall::apply(&firewall::network_rules(net), Op::Delete);
-                if let Err(e) = host.delete_link(&net.bridge) {
-                    errors.push(format!("bridge {}: {e}", net.bridge));
-                }
             }
         }
         if errors.is_empty() {
@@ -194,6 +189,21 @@ impl Native {
 }
 
 impl NetworkDriver for Native {
+    fn remove_network(&self, net: &NetworkRecord) -> Result<(), String> {
+        let _lock = self.locked()?;
+        let mut host = Netlink::open().map_err(|e| format!("netlink: {e}"))?;
+        if host
+            .link_index(&net.bridge)
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            firewall::apply(&firewall::network_rules(net), Op::Delete)?;
+            host.delete_link(&net.bridge)
+                .map_err(|e| format!("bridge {}: {e}", net.bridge))?;
+        }
+        Ok(())
+    }
+
     fn setup(&self, req: &SetupRequest) -> Result<(), String> {
         let _lock = self.locked()?;
         let result = self.try_setup(req);
