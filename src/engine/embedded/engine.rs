@@ -2,8 +2,8 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (each returns a clear error): `cp`, `stats`, `build`, attached
-//! `run`, network drivers other than `bridge`.
+//! Not yet on this engine (each returns a clear error): `cp`, `build`, stdin for `run`,
+//! network drivers other than `bridge`.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -561,10 +561,54 @@ impl Engine for EmbeddedEngine {
         Err(unsupported("cp"))
     }
 
-    fn stats<'a>(&'a self, _id: &str, _stream: bool) -> StatsSamples<'a> {
-        Box::pin(futures_util::stream::once(async {
-            Err(unsupported("stats"))
-        }))
+    fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {
+        // The first sample compares two readings half a second apart (Docker's first one
+        // has its `precpu` filled too); then one every second, against the previous.
+        let st = self.st();
+        let id = id.to_string();
+        let read = move |st: StateRoot, id: String| async move {
+            blocking(move || {
+                let (rec, s) = ct::find(&st, &id)?;
+                Ok(match (s.state, s.pid) {
+                    (RunState::Running | RunState::Paused, Some(pid)) => {
+                        super::stats::read(&rec.id, pid)
+                    }
+                    _ => super::stats::Counters::default(),
+                })
+            })
+            .await
+        };
+        Box::pin(futures_util::stream::unfold(
+            (None::<super::stats::Counters>, false),
+            move |(prev, done)| {
+                let (st, id) = (st.clone(), id.clone());
+                async move {
+                    if done {
+                        return None;
+                    }
+                    let before = match prev {
+                        Some(p) => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            p
+                        }
+                        None => match read(st.clone(), id.clone()).await {
+                            Ok(c) => {
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                                c
+                            }
+                            Err(e) => return Some((Err(e), (None, true))),
+                        },
+                    };
+                    match read(st, id).await {
+                        Ok(now) => {
+                            let sample = super::stats::sample(&now, &before);
+                            Some((Ok(sample), (Some(now), !stream)))
+                        }
+                        Err(e) => Some((Err(e), (None, true))),
+                    }
+                }
+            },
+        ))
     }
 
     fn build_image<'a>(&'a self, _spec: &BuildSpec, _context: TarUpload) -> BuildEvents<'a> {

@@ -33,5 +33,6 @@ pub mod seccomp_bpf;
 pub mod seccomp_profile;
 pub mod shim;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod top;
