@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
 
+use support::embedded::{check_clean, check_networks_gone, network_records};
 use support::project::Project;
 
 const IMAGE: &str = "127.0.0.1:5000/rcompose-test/vols:1";
@@ -67,33 +68,10 @@ fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
 }
 
 /// No mount under the state directory, no shim of it, no container directory.
-fn check_clean(root: &Path) {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let root_s = root.display().to_string();
-    let left: Vec<&str> = mounts.lines().filter(|l| l.contains(&root_s)).collect();
-    assert!(
-        left.is_empty(),
-        "mounts left under {root_s}:\n{}",
-        left.join("\n")
-    );
-    let containers = std::fs::read_dir(root.join("containers"))
-        .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
-        .unwrap_or(0);
-    assert_eq!(containers, 0, "container directories left");
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        assert!(
-            !(cmd.contains("__shim") && cmd.contains(&root_s)),
-            "a shim is still running: {cmd}"
-        );
-    }
-}
-
 fn finish(p: &Project, root: &Path) {
+    let networks = network_records(root);
     p.ok(&["down", "-v", "-t", "0"]);
+    check_networks_gone(&networks);
     check_clean(root);
     let _ = std::fs::remove_dir_all(root);
     let _ = std::fs::remove_dir_all(&p.dir);

@@ -34,6 +34,13 @@ pub fn down_and_check_clean(p: &Project, root: &Path) {
     let networks = network_records(root);
     p.ok(&["down", "-t", "1"]);
     check_networks_gone(&networks);
+    check_clean(root);
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// Nothing of a state directory is left in use: no mount under it, no container directory,
+/// no shim.
+pub fn check_clean(root: &Path) {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let root_s = root.display().to_string();
     assert!(
@@ -59,7 +66,6 @@ pub fn down_and_check_clean(p: &Project, root: &Path) {
             "a shim is still running: {cmd}"
         );
     }
-    let _ = std::fs::remove_dir_all(root);
 }
 
 pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {

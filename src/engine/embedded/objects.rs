@@ -29,7 +29,8 @@ struct VolumeRecord {
     created: String,
 }
 
-fn valid_name(name: &str) -> bool {
+/// Docker's rule for volume and network names.
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
         && name

@@ -18,6 +18,7 @@ use ipnet::IpNet;
 use super::ipam::{self, Subnet};
 use crate::engine::embedded::containers::backend;
 use crate::engine::embedded::follow::labels_match;
+use crate::engine::embedded::objects::valid_name;
 use crate::engine::embedded::record::RunState;
 use crate::engine::embedded::state::{
     make_private_dir, random_id, read_json, write_json, FileLock, StateRoot,
@@ -74,18 +75,6 @@ fn invalid(message: String) -> EngineError {
     EngineError::Backend { message }
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
-
 pub fn read(st: &StateRoot, name: &str) -> EngineResult<Option<NetworkRecord>> {
     if !valid_name(name) {
         return Ok(None);
@@ -109,7 +98,7 @@ struct SubnetRegistry {
 
 impl SubnetRegistry {
     fn open() -> EngineResult<Self> {
-        let dir = crate::paths::runtime_dir("networks").map_err(|message| invalid(message))?;
+        let dir = crate::paths::runtime_dir("networks").map_err(invalid)?;
         let lock = FileLock::acquire(&dir.join(".lock")).map_err(backend)?;
         let path = dir.join("subnets.json");
         let mut entries: BTreeMap<String, String> =
