@@ -35,6 +35,15 @@ fn listening() -> Vec<String> {
         .collect()
 }
 
+/// The host's `raw` table, as `iptables-save` prints it.
+fn raw_rules() -> String {
+    let out = std::process::Command::new("iptables-save")
+        .args(["-t", "raw"])
+        .output()
+        .expect("iptables-save");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A free TCP port on the host (bound and released).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -124,14 +133,7 @@ networks:
     assert!(hosts.contains("10.222.240.10\t"), "{hosts}");
 
     // moby#45610: a loopback-published port is guarded against other interfaces.
-    let raw = String::from_utf8_lossy(
-        &std::process::Command::new("iptables-save")
-            .args(["-t", "raw"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .into_owned();
+    let raw = raw_rules();
     assert!(
         raw.lines()
             .any(|l| l.contains(&format!("--dport {lo_port}"))
@@ -141,14 +143,7 @@ networks:
     );
 
     down_and_check_clean(&p, &root);
-    let raw = String::from_utf8_lossy(
-        &std::process::Command::new("iptables-save")
-            .args(["-t", "raw"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .into_owned();
+    let raw = raw_rules();
     assert!(
         !raw.contains(&format!("--dport {lo_port} ")),
         "guard rule left: {raw}"

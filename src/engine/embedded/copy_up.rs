@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -191,34 +191,11 @@ pub fn open_dir_in_root(root: &Path, target: &str) -> io::Result<OwnedFd> {
         return fsat::dup_dir(&root);
     }
     let path = CString::new(OsStr::new(rel).as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: open_how is plain integers, for which all-zero is valid.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = fsat::DIR_FLAGS as u64 & !(libc::O_NOFOLLOW as u64);
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    for _ in 0..16 {
-        // SAFETY: valid dirfd, NUL-terminated path and an open_how of the size we pass.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root.as_raw_fd(),
-                path.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: openat2 returned a new descriptor that nothing else owns.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) });
-        }
-        let err = io::Error::last_os_error();
-        match fsat::errno(&err) {
-            libc::EAGAIN => continue,
-            // Without openat2: component by component, refusing any symlink.
-            libc::ENOSYS => return walk_no_symlinks(&root, rel),
-            _ => return Err(err),
-        }
+    match fsat::openat2_in_root(&root, &path, fsat::DIR_FLAGS & !libc::O_NOFOLLOW) {
+        // Without openat2: component by component, refusing any symlink.
+        Err(e) if fsat::errno(&e) == libc::ENOSYS => walk_no_symlinks(&root, rel),
+        other => other,
     }
-    Err(io::Error::from_raw_os_error(libc::EAGAIN))
 }
 
 fn walk_no_symlinks(root: &OwnedFd, rel: &str) -> io::Result<OwnedFd> {

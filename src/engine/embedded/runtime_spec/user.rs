@@ -211,37 +211,11 @@ fn open_in_root(root: &Path, rel: &str) -> io::Result<File> {
         .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
         .open(root)?;
     let path = CString::new(rel).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: open_how is plain integers, for which all-zero is valid (libc marks it
-    // non-exhaustive, so it cannot be built with a struct expression).
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = FILE_FLAGS as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // openat2 may answer EAGAIN when a rename races the lookup; retry a few times.
-    for _ in 0..16 {
-        // SAFETY: valid dirfd, NUL-terminated path and an open_how of the size we pass.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root.as_raw_fd(),
-                path.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: openat2 returned a new descriptor that nothing else owns.
-            return Ok(File::from(unsafe {
-                OwnedFd::from_raw_fd(fd as libc::c_int)
-            }));
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EAGAIN) => continue,
-            Some(libc::ENOSYS) => return open_no_symlinks(&root, rel),
-            _ => return Err(err),
-        }
+    match crate::engine::embedded::store::unpack::fsat::openat2_in_root(&root, &path, FILE_FLAGS) {
+        Ok(fd) => Ok(File::from(fd)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => open_no_symlinks(&root, rel),
+        Err(e) => Err(e),
     }
-    Err(io::Error::from_raw_os_error(libc::EAGAIN))
 }
 
 /// The fallback without openat2: one component at a time with `O_NOFOLLOW`, so any symlink

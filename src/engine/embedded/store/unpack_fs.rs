@@ -377,3 +377,39 @@ fn cvt(result: libc::c_int) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// `openat2(root, path)` with every symlink resolved inside `root` (`RESOLVE_IN_ROOT`, no
+/// magic links), retried while a concurrent rename makes the kernel answer EAGAIN. ENOSYS
+/// (no openat2) is returned for the caller's component-by-component fallback.
+pub(crate) fn openat2_in_root(
+    root: &impl AsRawFd,
+    path: &CStr,
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
+    // SAFETY: open_how is plain integers, for which all-zero is valid (libc marks it
+    // non-exhaustive, so it cannot be built with a struct expression).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    for _ in 0..16 {
+        // SAFETY: valid dirfd, NUL-terminated path and an open_how of the size we pass.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: openat2 returned a new descriptor that nothing else owns.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) });
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EAGAIN) {
+            return Err(err);
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EAGAIN))
+}
