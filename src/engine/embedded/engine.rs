@@ -573,13 +573,13 @@ impl Engine for EmbeddedEngine {
                     (RunState::Running | RunState::Paused, Some(pid)) => {
                         super::stats::read(&rec.id, pid)
                     }
-                    _ => super::stats::Counters::default(),
+                    _ => StatsSample::default(),
                 })
             })
             .await
         };
         Box::pin(futures_util::stream::unfold(
-            (None::<super::stats::Counters>, false),
+            (None::<StatsSample>, false),
             move |(prev, done)| {
                 let (st, id) = (st.clone(), id.clone());
                 async move {
@@ -601,7 +601,7 @@ impl Engine for EmbeddedEngine {
                     };
                     match read(st, id).await {
                         Ok(now) => {
-                            let sample = super::stats::sample(&now, &before);
+                            let sample = super::stats::against(now.clone(), &before);
                             Some((Ok(sample), (Some(now), !stream)))
                         }
                         Err(e) => Some((Err(e), (None, true))),

@@ -1,27 +1,13 @@
 //! `stats` on the embedded engine: the counters of a running container, read from its
 //! cgroup (`/rcompose/<id>` in every v1 hierarchy, or the v2 tree), its network namespace
 //! (`/proc/<pid>/net/dev`) and the host's `/proc/stat`, in Docker's units so that the CLI
-//! computes the same percentages for both engines.
+//! computes the same percentages for both engines. A reading is a [`StatsSample`] whose
+//! `pre*` fields [`against`] fills from the previous reading.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::engine::StatsSample;
-
-/// Raw counters at one instant.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Counters {
-    pub cpu_total: u64,
-    pub system_cpu: u64,
-    pub memory_usage: u64,
-    pub memory_limit: u64,
-    pub memory_stats: BTreeMap<String, u64>,
-    pub net_rx: u64,
-    pub net_tx: u64,
-    pub block_read: u64,
-    pub block_write: u64,
-    pub pids: u64,
-}
 
 fn read_u64(p: &Path) -> Option<u64> {
     std::fs::read_to_string(p).ok()?.trim().parse().ok()
@@ -104,14 +90,19 @@ fn block_bytes(v1: Option<String>, v2: Option<String>) -> (u64, u64) {
     (r, w)
 }
 
-/// Reads the counters of container `id` whose init is `pid`.
-pub fn read(id: &str, pid: i32) -> Counters {
+/// Reads the counters of container `id` whose init is `pid` (the `pre*` fields are left
+/// for [`against`]).
+pub fn read(id: &str, pid: i32) -> StatsSample {
     let base = Path::new("/sys/fs/cgroup");
     let rel = format!("rcompose/{id}");
     let v1 = |ctl: &str| -> PathBuf { base.join(ctl).join(&rel) };
     let v2 = base.join(&rel);
     let is_v1 = v1("memory").is_dir();
-    let mut c = Counters {
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
+    let mut c = StatsSample {
+        online_cpus: cpus,
+        percpu_count: cpus,
         system_cpu: system_cpu(&std::fs::read_to_string("/proc/stat").unwrap_or_default()),
         ..Default::default()
     };
@@ -165,26 +156,11 @@ fn host_memory() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// A sample from two readings (the previous one gives the CPU deltas).
-pub fn sample(now: &Counters, before: &Counters) -> StatsSample {
-    // SAFETY: sysconf has no preconditions.
-    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
-    StatsSample {
-        cpu_total: now.cpu_total,
-        precpu_total: before.cpu_total,
-        system_cpu: now.system_cpu,
-        presystem_cpu: before.system_cpu,
-        online_cpus: cpus,
-        percpu_count: cpus,
-        memory_usage: now.memory_usage,
-        memory_limit: now.memory_limit,
-        memory_stats: now.memory_stats.clone(),
-        net_rx: now.net_rx,
-        net_tx: now.net_tx,
-        block_read: now.block_read,
-        block_write: now.block_write,
-        pids: now.pids,
-    }
+/// The reading `now` with the CPU counters of the previous one, for the deltas.
+pub fn against(mut now: StatsSample, before: &StatsSample) -> StatsSample {
+    now.precpu_total = before.cpu_total;
+    now.presystem_cpu = before.system_cpu;
+    now
 }
 
 #[cfg(test)]

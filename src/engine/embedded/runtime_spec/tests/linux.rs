@@ -171,14 +171,7 @@ fn service_mounts() {
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0].source().as_deref(), Some(Path::new("/srv/hosts")));
     // Parents before children.
-    let pos = |d: &str| {
-        s.mounts()
-            .as_ref()
-            .unwrap()
-            .iter()
-            .position(|m| m.destination() == Path::new(d))
-            .unwrap()
-    };
+    let pos = |d: &str| mount_position(&s, d);
     assert!(pos("/data") < pos("/data/sub"));
 
     let missing = build_spec(&svc, &image(None, Some(&["sh"])), &paths(&root.0)).unwrap_err();
@@ -233,14 +226,7 @@ fn secrets_and_configs_are_read_only_binds() {
     );
     assert_eq!(opts(conf), ["rbind", "rprivate", "ro"]);
     // A tmpfs at /run is mounted before the secret inside it.
-    let pos = |d: &str| {
-        s.mounts()
-            .as_ref()
-            .unwrap()
-            .iter()
-            .position(|m| m.destination() == Path::new(d))
-            .unwrap()
-    };
+    let pos = |d: &str| mount_position(&s, d);
     assert!(pos("/run") < pos("/run/secrets/db"));
     // No prepared source: refused, never mounted from nowhere.
     let missing = build_spec(
@@ -305,6 +291,16 @@ fn read_only_root() {
         ok(&service()).root().as_ref().unwrap().readonly(),
         Some(false)
     );
+}
+
+/// Where the mount at `destination` comes in the spec's mount list.
+fn mount_position(s: &Spec, destination: &str) -> usize {
+    s.mounts()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .position(|m| m.destination() == Path::new(destination))
+        .unwrap()
 }
 
 fn rootfs_path(s: &Spec) -> PathBuf {
