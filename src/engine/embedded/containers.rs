@@ -4,7 +4,7 @@
 //! is the shim's job, single-threaded).
 
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -82,7 +82,7 @@ pub fn recover(state: &StateRoot) {
                 if super::record::alive(again.shim_pid, again.shim_start) {
                     continue;
                 }
-                match spawn_shim(state, &id, true) {
+                match spawn_shim(state, &id, ShimStart::Adopt) {
                     Ok(()) => tracing::info!("container {id}: a new supervisor adopted it"),
                     Err(e) => tracing::warn!("container {id}: cannot adopt it: {e}"),
                 }
@@ -342,6 +342,13 @@ pub fn create(state: &StateRoot, mut rec: ContainerRecord) -> EngineResult<Strin
 
 /// Starts a container: spawns its shim and waits for it to report the start.
 pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
+    start_with_stdin(state, id, None)
+}
+
+/// Starts a container whose init reads `stdin` (an attached `run`: the caller's own input,
+/// so that its end of file reaches the command, as Docker's `stdin_once` does). Only this
+/// run gets it: a restart by policy reads `/dev/null`.
+pub fn start_with_stdin(state: &StateRoot, id: &str, stdin: Option<OwnedFd>) -> EngineResult<()> {
     let (rec, st) = find(state, id)?;
     if matches!(
         st.state,
@@ -360,12 +367,19 @@ pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
     let mut fresh = read_status(&paths.status()).map_err(backend)?;
     fresh.manually_stopped = false;
     write_status(&paths.status(), &fresh).map_err(backend)?;
-    spawn_shim(state, &rec.id, false)
+    spawn_shim(state, &rec.id, ShimStart::Start { stdin })
 }
 
-/// Starts the shim of `id` (`adopt`: for a container that is already running) and waits for
-/// it to report.
-fn spawn_shim(state: &StateRoot, id: &str, adopt: bool) -> EngineResult<()> {
+/// How a shim begins.
+enum ShimStart {
+    /// Start the container; its init reads `stdin`, or `/dev/null`.
+    Start { stdin: Option<OwnedFd> },
+    /// Take over a container that is already running (its previous shim died).
+    Adopt,
+}
+
+/// Starts the shim of `id` and waits for it to report.
+fn spawn_shim(state: &StateRoot, id: &str, how: ShimStart) -> EngineResult<()> {
     let exe = std::env::current_exe().map_err(backend)?;
     let paths = ContainerPaths::new(state, id);
     let (ready_r, ready_w) =
@@ -377,14 +391,20 @@ fn spawn_shim(state: &StateRoot, id: &str, adopt: bool) -> EngineResult<()> {
         .map_err(backend)?;
     let ready_raw = ready_w.as_raw_fd();
     let mut cmd = Command::new(exe);
-    cmd.arg("__shim")
-        .arg(state.root())
-        .arg(id)
-        .arg("3")
-        .args(adopt.then_some("adopt"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(shim_log);
+    cmd.arg("__shim").arg(state.root()).arg(id).arg("3");
+    match how {
+        ShimStart::Adopt => {
+            cmd.arg("adopt").stdin(Stdio::null());
+        }
+        // The shim's own stdin carries the container's; it hands it over and lets it go.
+        ShimStart::Start { stdin: Some(fd) } => {
+            cmd.arg("stdin").stdin(Stdio::from(fd));
+        }
+        ShimStart::Start { stdin: None } => {
+            cmd.stdin(Stdio::null());
+        }
+    }
+    cmd.stdout(Stdio::null()).stderr(shim_log);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {

@@ -2,7 +2,7 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (each returns a clear error): `cp`, `build`, stdin for `run`,
+//! Not yet on this engine (each returns a clear error): `cp`, `build`, a terminal for `tty: true` (pipes instead),
 //! network drivers other than `bridge`.
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -399,17 +399,13 @@ impl Engine for EmbeddedEngine {
     }
 
     async fn start_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64> {
-        // Input is not forwarded yet: refuse piped or redirected input rather than drop it
-        // (a terminal or /dev/null on stdin carries nothing the command would miss).
-        if spec.stdin {
-            use std::os::unix::fs::FileTypeExt;
-            let kind = std::fs::metadata("/dev/stdin").map(|m| m.file_type());
-            if kind.is_ok_and(|k| k.is_fifo() || k.is_file() || k.is_socket()) {
-                return Err(unsupported("forwarding piped or redirected stdin to `run`"));
-            }
-        }
-        // Output through the log: start, follow it to our stdout/stderr, return the exit code.
-        self.start_container(id).await?;
+        // Input goes straight to the init: it reads our own stdin (a duplicate), so our end
+        // of file is the command's, as with Docker's `stdin_once`.
+        let stdin = if spec.stdin { Some(dup_std(0)?) } else { None };
+        let st = self.st();
+        let cid = id.to_string();
+        blocking(move || ct::start_with_stdin(&st, &cid, stdin)).await?;
+        // Output through the log: follow it to our stdout/stderr, return the exit code.
         let mut logs = self.logs(
             id,
             &LogOptions {

@@ -38,17 +38,42 @@ extern "C" fn on_sigchld(_: libc::c_int) {
 
 extern "C" fn on_other(_: libc::c_int) {}
 
-/// Entry point of `rcompose __shim <state-root> <id> <ready-fd> [adopt]`; returns the exit
-/// code. With `adopt`, the container is already running (its previous shim died) and this
-/// shim takes it over instead of starting it.
+/// How the shim was asked to begin (the optional last argument).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Begin {
+    /// Start the container, its stdin on `/dev/null`.
+    Start,
+    /// Start the container with our own stdin as its stdin (an attached `run`).
+    StartWithStdin,
+    /// The container is already running (its previous shim died): take it over.
+    Adopt,
+}
+
+/// Entry point of `rcompose __shim <state-root> <id> <ready-fd> [adopt|stdin]`; returns the
+/// exit code.
 pub fn main(args: &[String]) -> i32 {
-    let (root, id, ready_fd, adopt) = match args {
-        [root, id, ready_fd] => (root, id, ready_fd, false),
-        [root, id, ready_fd, mode] if mode == "adopt" => (root, id, ready_fd, true),
+    let (root, id, ready_fd, begin) = match args {
+        [root, id, ready_fd] => (root, id, ready_fd, Begin::Start),
+        [root, id, ready_fd, mode] if mode == "adopt" => (root, id, ready_fd, Begin::Adopt),
+        [root, id, ready_fd, mode] if mode == "stdin" => {
+            (root, id, ready_fd, Begin::StartWithStdin)
+        }
         _ => {
-            eprintln!("usage: rcompose __shim <state-root> <id> <ready-fd> [adopt]");
+            eprintln!("usage: rcompose __shim <state-root> <id> <ready-fd> [adopt|stdin]");
             return 2;
         }
+    };
+    // The container's input, taken off our fd 0 (which then reads /dev/null): the shim
+    // outlives the caller and must not keep its terminal or pipe.
+    let container_stdin = match begin {
+        Begin::StartWithStdin => match take_stdin() {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                eprintln!("cannot take the container's stdin: {e}");
+                return 1;
+            }
+        },
+        _ => None,
     };
     let ready: Option<OwnedFd> = ready_fd
         .parse::<RawFd>()
@@ -85,14 +110,14 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let started = if adopt {
+    let started = if begin == Begin::Adopt {
         sup.adopt()
     } else {
-        sup.start_container()
+        sup.start_container_reading(container_stdin)
     };
     match started {
         Ok(()) => report(ready.as_ref(), "ok"),
-        Err(e) if adopt => {
+        Err(e) if begin == Begin::Adopt => {
             report(ready.as_ref(), &format!("error: {e}"));
             return 1;
         }
@@ -105,6 +130,16 @@ pub fn main(args: &[String]) -> i32 {
     drop(ready);
     sup.run();
     0
+}
+
+/// Moves our fd 0 to a new close-on-exec descriptor and puts `/dev/null` in its place.
+fn take_stdin() -> std::io::Result<OwnedFd> {
+    let fd = nix::fcntl::fcntl(0, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
+    // SAFETY: a fresh descriptor from fcntl(2), owned by nobody else.
+    let taken = unsafe { OwnedFd::from_raw_fd(fd) };
+    let null = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2(null.as_raw_fd(), 0)?;
+    Ok(taken)
 }
 
 /// Our end of a container output FIFO: read-only, non-blocking, close-on-exec.
@@ -296,8 +331,13 @@ impl Supervisor {
         Ok(spec)
     }
 
-    /// Mounts the rootfs, writes the bundle and starts the init.
+    /// Mounts the rootfs, writes the bundle and starts the init (its stdin on `/dev/null`).
     fn start_container(&mut self) -> Result<(), String> {
+        self.start_container_reading(None)
+    }
+
+    /// [`Self::start_container`] with the init reading `stdin` when given.
+    fn start_container_reading(&mut self, stdin: Option<OwnedFd>) -> Result<(), String> {
         let id = self.rec.id.clone();
         let rp = RootfsPaths::in_container_dir(&self.paths.dir);
         rootfs::mount(&rp, &self.rec.lowers)
@@ -355,14 +395,19 @@ impl Supervisor {
         }
         let (err_ours, err_theirs) = ends.pop().ok_or("fifo")?;
         let (out_ours, out_theirs) = ends.pop().ok_or("fifo")?;
-        let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+        let stdin = match stdin {
+            Some(fd) => fd,
+            None => std::fs::File::open("/dev/null")
+                .map_err(|e| e.to_string())?
+                .into(),
+        };
         tracing::debug!("start: bundle written");
         let pid = runtime::create_and_start(
             &self.runtime_root,
             &id,
             &bundle,
             Stdio {
-                stdin: devnull.into(),
+                stdin,
                 stdout: out_theirs,
                 stderr: err_theirs,
             },
