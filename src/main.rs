@@ -27,12 +27,27 @@ fn main() -> ExitCode {
         let code = rcompose::engine::embedded::shim::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
-    let filter = std::env::var("RCOMPOSE_LOG").unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
+    // Asked-for logs (RCOMPOSE_LOG) carry timestamps, to line up with the shims' logs.
+    let asked = std::env::var("RCOMPOSE_LOG").ok();
+    let filter = tracing_subscriber::EnvFilter::new(asked.as_deref().unwrap_or("warn"));
+    let _ = if asked.is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init()
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .try_init()
+    };
     let cli = rcompose::cli::Cli::parse();
-    rcompose::cli::run(cli)
+    rcompose::engine::embedded::state::defer_directory_syncs();
+    let code = rcompose::cli::run(cli);
+    // What the command wrote is durable when it returns (see `defer_directory_syncs`).
+    if let Err(e) = rcompose::engine::embedded::state::sync_deferred() {
+        eprintln!("warning: cannot sync the state directory: {e}");
+    }
+    code
 }

@@ -265,7 +265,12 @@ impl Engine for EmbeddedEngine {
     async fn start_container(&self, id: &str) -> EngineResult<()> {
         let st = self.st();
         let id = id.to_string();
-        blocking(move || ct::start(&st, &id)).await
+        blocking(move || {
+            ct::start(&st, &id)?;
+            // The container runs: now make what was written for it durable.
+            super::state::sync_deferred().map_err(backend)
+        })
+        .await
     }
 
     async fn stop_container(&self, id: &str, timeout: Duration) -> EngineResult<()> {
@@ -404,7 +409,11 @@ impl Engine for EmbeddedEngine {
         let stdin = if spec.stdin { Some(dup_std(0)?) } else { None };
         let st = self.st();
         let cid = id.to_string();
-        blocking(move || ct::start_with_stdin(&st, &cid, stdin)).await?;
+        blocking(move || {
+            ct::start_with_stdin(&st, &cid, stdin)?;
+            super::state::sync_deferred().map_err(backend)
+        })
+        .await?;
         // Output through the log: follow it to our stdout/stderr, return the exit code.
         let mut logs = self.logs(
             id,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::runtime_spec::ImageRuntimeConfig;
-use super::state::{read_json, write_json, StateRoot};
+use super::state::{read_json, write_json_as, Durability, StateRoot};
 use crate::engine::ContainerSpec;
 
 /// Written once by `create` (`record.json`); renamed containers get a new record.
@@ -143,8 +143,10 @@ pub fn read_status(path: &Path) -> std::io::Result<ContainerStatus> {
     Ok(read_json(path)?.unwrap_or_default())
 }
 
+/// The run state is reconciled with the processes at recovery: atomic, not fsynced (see
+/// [`Durability::Reconciled`]).
 pub fn write_status(path: &Path, status: &ContainerStatus) -> std::io::Result<()> {
-    write_json(path, status)
+    write_json_as(path, status, Durability::Reconciled)
 }
 
 /// The start time of a process (field 22 of `/proc/<pid>/stat`), `None` when it is gone.

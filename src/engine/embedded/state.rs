@@ -11,16 +11,20 @@
 //!                          the log, the overlay upper/work dirs and the rootfs mount point
 //! runtime/                 libcontainer's own state (one directory per container)
 //! ```
-//! Every record is written to a temporary file, fsynced and renamed over the old one, so a
-//! crash leaves either the old or the new record, never half of one. Sockets live in the
+//! Every record is written to a temporary file and renamed over the old one, so a crash
+//! leaves either the old or the new record, never half of one. Records of truth are fsynced
+//! first and their directory after (at the latest when the command returns); a container's
+//! run state is not, recovery reconciles it with the processes (see [`Durability`]). Sockets live in the
 //! runtime directory (`/run/rcompose/shims`): their paths must stay short, and they mean
 //! nothing after a reboot.
 
+use std::collections::BTreeSet;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The root of the state directory and the paths inside it.
 #[derive(Clone, Debug)]
@@ -94,15 +98,87 @@ pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
-/// rename, fsync of the directory. The file is 0600.
+/// What a record's write must survive. Every write is atomic (a temporary file renamed over
+/// the record: a reader, or a process killed mid-write, never sees it empty or torn); the
+/// difference is what a crash of the host itself (power loss) may bring back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The source of truth (container, network, volume and image records): fsync of the
+    /// file, rename, fsync of the directory; on disk once the write returns.
+    Durable,
+    /// A cache of what the kernel knows (a container's run state, pids, exit code): written
+    /// by the page cache, so a host crash may bring back the previous version, which
+    /// recovery reconciles with the processes that really exist (none, after a reboot).
+    /// It is on every start's path, where two fsyncs would cost more than the rest of the
+    /// start.
+    Reconciled,
+}
+
+/// Directories whose fsync a durable write left for [`sync_deferred`], when this process
+/// asked for that with [`defer_directory_syncs`] (`None`: every write syncs its own).
+static DEFERRED_DIRS: Mutex<Option<BTreeSet<PathBuf>>> = Mutex::new(None);
+
+/// Group commit for the CLI: from now on a durable write still fsyncs its file before the
+/// rename (the record is never empty or torn, even after a power loss), but the fsync of its
+/// directory (which makes the rename itself durable) waits for [`sync_deferred`], once per
+/// directory. The CLI calls it when a container has been started and before it exits, so
+/// what a command wrote is on disk when it returns, without the directory syncs on the
+/// path to a container's first output. The shim does not defer.
+pub fn defer_directory_syncs() {
+    let mut d = DEFERRED_DIRS.lock().unwrap_or_else(|e| e.into_inner());
+    d.get_or_insert_with(BTreeSet::new);
+}
+
+/// Fsyncs the directories whose sync was deferred (a directory removed since is skipped).
+pub fn sync_deferred() -> std::io::Result<()> {
+    let dirs = {
+        let mut d = DEFERRED_DIRS.lock().unwrap_or_else(|e| e.into_inner());
+        match d.as_mut() {
+            Some(set) => std::mem::take(set),
+            None => return Ok(()),
+        }
+    };
+    let mut first_error = None;
+    for dir in dirs {
+        match File::open(&dir).and_then(|f| f.sync_all()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!("cannot sync {}: {e}", dir.display());
+                first_error.get_or_insert(e);
+            }
+            _ => {}
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Fsyncs `dir` now, or leaves it for [`sync_deferred`].
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    {
+        let mut d = DEFERRED_DIRS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(set) = d.as_mut() {
+            set.insert(dir.to_path_buf());
+            return Ok(());
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `bytes` to `path` atomically, durably ([`Durability::Durable`]). The file is 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_as(path, bytes, Durability::Durable)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then
+/// (durably: fsync,) rename (durably: and fsync of the directory, maybe deferred: see
+/// [`defer_directory_syncs`]). The file is 0600.
+pub fn write_atomic_as(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("record");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let durable = durability == Durability::Durable;
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
@@ -111,9 +187,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        if durable {
+            sync_dir(dir)?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -121,10 +202,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Serializes `value` as JSON and writes it atomically.
+/// Serializes `value` as JSON and writes it atomically and durably.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    write_json_as(path, value, Durability::Durable)
+}
+
+/// Serializes `value` as JSON and writes it atomically with `durability`.
+pub fn write_json_as<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    durability: Durability,
+) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    write_atomic(path, &bytes)
+    write_atomic_as(path, &bytes, durability)
 }
 
 /// Reads a JSON record; `Ok(None)` when the file does not exist.

@@ -340,11 +340,14 @@ impl Supervisor {
     fn start_container_reading(&mut self, stdin: Option<OwnedFd>) -> Result<(), String> {
         let id = self.rec.id.clone();
         let rp = RootfsPaths::in_container_dir(&self.paths.dir);
+        tracing::debug!("start: begin");
         rootfs::mount(&rp, &self.rec.lowers)
             .map_err(|e| format!("cannot mount the root filesystem: {e}"))?;
+        tracing::debug!("start: rootfs mounted");
         match &self.netns {
             NetNs::Own(ns) => {
                 netns::create(ns)?;
+                tracing::debug!("start: network namespace made");
                 if self.net.is_none() {
                     let attached = network::attach(&self.state, &self.rec, ns)?;
                     self.status.ports = attached.ports.clone();

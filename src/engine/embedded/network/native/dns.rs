@@ -153,7 +153,9 @@ impl Aardvark {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
-    crate::engine::embedded::state::write_atomic(path, text.as_bytes())
+    // On the runtime tmpfs (gone at reboot): atomic for aardvark's reads, nothing to sync.
+    use crate::engine::embedded::state::{write_atomic_as, Durability};
+    write_atomic_as(path, text.as_bytes(), Durability::Reconciled)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -69,6 +69,7 @@ impl Native {
         }
         let fail = |e: std::io::Error| format!("bridge {}: {e}", net.bridge);
         firewall::ensure_chains()?;
+        tracing::debug!("network: firewall chains present");
         let idx = host.add_bridge(&net.bridge, mtu(net)).map_err(fail)?;
         for s in &net.subnets {
             host.add_address(idx, s.gateway, s.subnet.prefix_len())
@@ -78,10 +79,12 @@ impl Native {
         sysctl("net/ipv4/ip_forward", "1")?;
         // Published ports on 127.0.0.1 are forwarded into the bridge.
         sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
+        tracing::debug!("network: bridge {} up", net.bridge);
         if let Err(e) = firewall::apply(&firewall::network_rules(net), Op::Add) {
             let _ = host.delete_link(&net.bridge);
             return Err(e);
         }
+        tracing::debug!("network: bridge rules added");
         Ok(idx)
     }
 
@@ -102,6 +105,7 @@ impl Native {
         let mut routed = false;
         for (i, (net, ep)) in req.networks.iter().enumerate() {
             let bridge = Self::ensure_bridge(&mut host, net)?;
+            tracing::debug!("network: bridge ready");
             let host_if = Self::host_if(&req.container_id, i);
             // Left by an earlier run whose namespace is still held (a container that joined
             // it with network_mode: service/container still runs).
@@ -137,6 +141,7 @@ impl Native {
                 }
                 routed = true;
             }
+            tracing::debug!("network: veth and addresses set");
             let mut names = vec![req.container_name.clone()];
             names.extend(
                 ep.aliases
@@ -154,6 +159,7 @@ impl Native {
                 },
             )?;
         }
+        tracing::debug!("network: dns entries written");
         if let Some(ip) = published_address(req) {
             firewall::apply(
                 &firewall::port_rules(&req.container_id, ip, &req.ports),
