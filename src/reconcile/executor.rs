@@ -724,8 +724,13 @@ async fn running_state<E: Engine>(
     if pending {
         return Ok(Gate::Pending);
     }
-    for c in &selected {
-        progress.event("Container", &c.name, "Healthy");
+    // Compose's words: a one-shot that completed reads "Exited", the others "Healthy".
+    for c in &inspected {
+        let word = match c.state {
+            ContainerState::Exited | ContainerState::Dead => "Exited",
+            _ => "Healthy",
+        };
+        progress.event("Container", &c.name, word);
     }
     Ok(Gate::Met)
 }
