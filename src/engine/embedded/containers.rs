@@ -298,6 +298,8 @@ fn status_text(st: &ContainerStatus, state: ContainerState, health: Health) -> S
 
 /// Writes a new container record (`create`).
 pub fn create(state: &StateRoot, mut rec: ContainerRecord) -> EngineResult<String> {
+    // A start follows: pay the first cgroup migration's grace period in the background now.
+    super::cgroup_warm::warm_up();
     let _lock =
         super::state::FileLock::acquire(&state.containers_dir().join(".lock")).map_err(backend)?;
     if all(state)?.iter().any(|(r, _)| r.name == rec.name) {
@@ -349,6 +351,7 @@ pub fn start(state: &StateRoot, id: &str) -> EngineResult<()> {
 /// so that its end of file reaches the command, as Docker's `stdin_once` does). Only this
 /// run gets it: a restart by policy reads `/dev/null`.
 pub fn start_with_stdin(state: &StateRoot, id: &str, stdin: Option<OwnedFd>) -> EngineResult<()> {
+    let _warm = super::cgroup_warm::hold();
     let (rec, st) = find(state, id)?;
     if matches!(
         st.state,

@@ -8,11 +8,13 @@
 //! - [`runtime_spec`] and [`seccomp_profile`]: the OCI runtime spec with Docker's defaults;
 //! - [`network`]: bridge networks, addresses, published ports and DNS (netavark);
 //! - [`runtime`]: the only caller of libcontainer (used by the shim alone);
+//! - [`cgroup_warm`]: the first cgroup migration's grace period paid off the start path;
 //! - [`shim`]: the per-container supervisor process (rcompose re-executing itself) that owns
 //!   the container's init, its logs, restarts and healthchecks, and answers on a unix socket;
 //! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written;
 //! - [`files`]: secrets and configs, written beside the record and bind-mounted read-only.
 
+pub mod cgroup_warm;
 pub mod containers;
 pub mod copy_up;
 pub mod engine;
