@@ -14,27 +14,8 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::embedded::{down_and_check_clean, project, wait_for, IMAGE};
+use support::embedded::{down_and_check_clean, project, status, wait_for, IMAGE};
 use support::project::Project;
-
-/// The status record of the only container of `service`.
-fn status(p: &Project, root: &Path, service: &str) -> serde_json::Value {
-    let name = p.container(service);
-    for e in std::fs::read_dir(root.join("containers"))
-        .unwrap()
-        .flatten()
-    {
-        let Ok(rec) = std::fs::read_to_string(e.path().join("record.json")) else {
-            continue;
-        };
-        let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
-        if rec["name"] == name.as_str() {
-            let st = std::fs::read_to_string(e.path().join("status.json")).unwrap();
-            return serde_json::from_str(&st).unwrap();
-        }
-    }
-    panic!("no container {name}");
-}
 
 #[test]
 fn a_single_service_runs_and_answers_ps_logs_exec_top() {

@@ -137,3 +137,22 @@ pub fn check_networks_gone(networks: &[(String, String, Vec<String>)]) {
         }
     }
 }
+
+/// The status record of the only container of `service`.
+pub fn status(p: &Project, root: &Path, service: &str) -> serde_json::Value {
+    let name = p.container(service);
+    for e in std::fs::read_dir(root.join("containers"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(rec) = std::fs::read_to_string(e.path().join("record.json")) else {
+            continue;
+        };
+        let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
+        if rec["name"] == name.as_str() {
+            let st = std::fs::read_to_string(e.path().join("status.json")).unwrap();
+            return serde_json::from_str(&st).unwrap();
+        }
+    }
+    panic!("no container {name}");
+}

@@ -53,16 +53,30 @@ fn builder(
         .with_executor(FilterExecutor { filter }))
 }
 
+/// What libcontainer 0.7 leaves out of the spec's mounts, done in the created container's
+/// mount namespace between create and start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountFix {
+    /// A bind's propagation (`rprivate`, `rshared`, ...): libcontainer mounts binds with
+    /// `open_tree` + `move_mount` and drops it, so a bind would keep its host mount's (a
+    /// slave of a shared host mount instead of Docker's rprivate).
+    Propagation { target: PathBuf, mode: String },
+    /// Makes the mount at `target` and every mount below it read-only. libcontainer 0.7
+    /// ignores `ro` on the cgroup v1 tree (a tmpfs plus one mount per hierarchy, all
+    /// writable), so a container could rewrite its own limits (`pids.max`, the memory
+    /// limit); Docker's `/sys/fs/cgroup` is read-only unless privileged.
+    ReadOnlyTree { target: PathBuf },
+}
+
 /// Creates and starts the container from `bundle/config.json`; returns the init's pid
-/// (a child of the calling process). `propagation`: the binds' mount points and their
-/// propagation (`rprivate`, `rshared`, ...), applied between create and start.
+/// (a child of the calling process). `fixes` are applied between create and start.
 pub fn create_and_start(
     root: &Path,
     id: &str,
     bundle: &Path,
     stdio: Stdio,
     filter: Option<CompiledFilter>,
-    propagation: &[(PathBuf, String)],
+    fixes: &[MountFix],
 ) -> Result<i32, String> {
     if root.join(id).exists() {
         delete(root, id)?;
@@ -76,11 +90,11 @@ pub fn create_and_start(
         .build()
         .map_err(|e| err("cannot create the container", e))?;
     tracing::debug!("runtime: created");
-    if !propagation.is_empty() {
+    if !fixes.is_empty() {
         let pid = container
             .pid()
             .ok_or("the runtime reported no pid for the container")?;
-        set_propagation(pid.as_raw(), propagation)?;
+        fix_mounts(pid.as_raw(), fixes)?;
     }
     container
         .start()
@@ -91,33 +105,52 @@ pub fn create_and_start(
         .ok_or_else(|| "the runtime reported no pid for the container".to_string())
 }
 
-/// Sets the propagation of the binds in the created container's mount namespace.
-///
-/// libcontainer 0.7 mounts binds with `open_tree` + `move_mount` and drops the propagation
-/// options of the spec, so a bind would keep its host mount's propagation (a slave of a
-/// shared host mount, instead of Docker's rprivate). A forked child joins the container's
-/// mount namespace (whose root is the container's, after pivot_root) and does what runc does
-/// after each bind: `mount(NULL, target, NULL, MS_[R]{PRIVATE,SHARED,SLAVE})`.
-fn set_propagation(pid: i32, mounts: &[(PathBuf, String)]) -> Result<(), String> {
-    use nix::mount::MsFlags;
+/// One prepared system call of [`fix_mounts`].
+enum MountCall {
+    /// `mount(NULL, target, NULL, flags, NULL)`.
+    Propagation(libc::c_ulong),
+    /// `mount_setattr(AT_FDCWD, target, AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY})`.
+    ReadOnlyTree,
+}
+
+/// The kernel's `struct mount_attr` (linux/mount.h), for `mount_setattr(2)`.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// Applies `fixes` in the created container's mount namespace: a forked child joins it
+/// (its root is the container's, after pivot_root) and does what runc does itself: for a
+/// bind, `mount(NULL, target, NULL, MS_[R]{PRIVATE,SHARED,SLAVE})`; for a read-only tree,
+/// one recursive `mount_setattr` (Linux 5.12, which libcontainer 0.7 needs anyway).
+fn fix_mounts(pid: i32, fixes: &[MountFix]) -> Result<(), String> {
     use std::ffi::CString;
     use std::io::Read;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
-    let mut calls = Vec::with_capacity(mounts.len());
-    for (target, mode) in mounts {
-        let flags = match mode.as_str() {
-            "private" => MsFlags::MS_PRIVATE,
-            "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-            "shared" => MsFlags::MS_SHARED,
-            "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-            "slave" => MsFlags::MS_SLAVE,
-            "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-            other => return Err(format!("invalid propagation mode: {other}")),
+    let mut calls = Vec::with_capacity(fixes.len());
+    for fix in fixes {
+        let (target, call) = match fix {
+            MountFix::Propagation { target, mode } => (
+                target,
+                MountCall::Propagation(propagation_flags(mode)?.bits()),
+            ),
+            MountFix::ReadOnlyTree { target } => (target, MountCall::ReadOnlyTree),
         };
         let path = CString::new(target.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
-        calls.push((path, flags.bits()));
+        calls.push((path, call));
     }
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
         .map_err(|e| err("the container's mount namespace", e))?;
     let (mut read_end, write_end) = std::io::pipe().map_err(|e| err("pipe", e))?;
@@ -139,16 +172,29 @@ fn set_propagation(pid: i32, mounts: &[(PathBuf, String)]) -> Result<(), String>
             if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNS) } != 0 {
                 fail(usize::MAX);
             }
-            for (i, (path, flags)) in calls.iter().enumerate() {
-                // SAFETY: NUL-terminated path; null source, type and data are allowed.
-                let r = unsafe {
-                    libc::mount(
-                        std::ptr::null(),
-                        path.as_ptr(),
-                        std::ptr::null(),
-                        *flags,
-                        std::ptr::null(),
-                    )
+            for (i, (path, call)) in calls.iter().enumerate() {
+                let r = match call {
+                    // SAFETY: NUL-terminated path; null source, type and data are allowed.
+                    MountCall::Propagation(flags) => unsafe {
+                        libc::mount(
+                            std::ptr::null(),
+                            path.as_ptr(),
+                            std::ptr::null(),
+                            *flags,
+                            std::ptr::null(),
+                        )
+                    },
+                    // SAFETY: NUL-terminated path, a valid struct and its size.
+                    MountCall::ReadOnlyTree => unsafe {
+                        libc::syscall(
+                            libc::SYS_mount_setattr,
+                            libc::AT_FDCWD,
+                            path.as_ptr(),
+                            libc::AT_RECURSIVE,
+                            &attr as *const MountAttr,
+                            std::mem::size_of::<MountAttr>(),
+                        ) as libc::c_int
+                    },
                 };
                 if r != 0 {
                     fail(i);
@@ -165,10 +211,15 @@ fn set_propagation(pid: i32, mounts: &[(PathBuf, String)]) -> Result<(), String>
             if buf.len() >= 8 {
                 let index = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
                 let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
-                let what = mounts.get(index).map_or_else(
-                    || "joining the container's mount namespace".to_string(),
-                    |(t, m)| format!("setting {m} propagation on {}", t.display()),
-                );
+                let what = match fixes.get(index) {
+                    None => "joining the container's mount namespace".to_string(),
+                    Some(MountFix::Propagation { target, mode }) => {
+                        format!("setting {mode} propagation on {}", target.display())
+                    }
+                    Some(MountFix::ReadOnlyTree { target }) => {
+                        format!("making {} read-only", target.display())
+                    }
+                };
                 return Err(format!(
                     "{what}: {}",
                     std::io::Error::from_raw_os_error(errno)
@@ -177,6 +228,20 @@ fn set_propagation(pid: i32, mounts: &[(PathBuf, String)]) -> Result<(), String>
             Ok(())
         }
     }
+}
+
+/// The `mount(2)` flags of a propagation mode.
+fn propagation_flags(mode: &str) -> Result<nix::mount::MsFlags, String> {
+    use nix::mount::MsFlags;
+    Ok(match mode {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        other => return Err(format!("invalid propagation mode: {other}")),
+    })
 }
 
 /// Loads the container's compiled seccomp filter in the container's process just before
@@ -193,6 +258,15 @@ impl libcontainer::workload::Executor for FilterExecutor {
         &self,
         spec: &libcontainer::oci_spec::runtime::Spec,
     ) -> Result<(), libcontainer::workload::ExecutorError> {
+        // The working directory must lie inside the container's root: a symlink to
+        // /proc/self/fd/N would put it on a host directory a descriptor still open here
+        // points at (CVE-2024-21626). The kernel reports such a directory as unreachable
+        // from our root, and getcwd then fails.
+        if let Err(e) = std::env::current_dir() {
+            return Err(libcontainer::workload::ExecutorError::Other(format!(
+                "the working directory is not inside the container: {e}"
+            )));
+        }
         if let Some(f) = &self.filter {
             super::seccomp_bpf::load_and_settle(f).map_err(|e| {
                 libcontainer::workload::ExecutorError::Other(format!("seccomp: {e}"))

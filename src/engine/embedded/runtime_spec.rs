@@ -370,6 +370,13 @@ fn working_dir(service: &ContainerSpec, image: &ImageRuntimeConfig) -> Result<Pa
     let Some(dir) = dir else {
         return Ok(PathBuf::from("/"));
     };
+    checked_working_dir(dir)
+}
+
+/// A working directory given for the init or an exec'd process (`exec -w`): absolute,
+/// cleaned, and not /proc or under it (`/proc/self/fd/N` would start the process in
+/// whatever directory a descriptor open at that moment points at: CVE-2024-21626).
+pub fn checked_working_dir(dir: &str) -> Result<PathBuf, SpecError> {
     let err = |reason| SpecError::WorkingDir {
         dir: dir.to_string(),
         reason,

@@ -21,6 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use libcontainer::oci_spec::runtime::Mount;
 
 use super::{HostPaths, SpecError};
+use crate::engine::embedded::runtime::MountFix;
 use crate::engine::{ContainerSpec, MountKind};
 
 /// Docker's /dev/shm size when `shm_size` is not set.
@@ -235,6 +236,33 @@ pub fn propagation_of(m: &Mount) -> Option<&str> {
         .flatten()
         .map(String::as_str)
         .rfind(|o| PROPAGATIONS.contains(o))
+}
+
+/// What must be done to the spec's mounts after libcontainer created them (see
+/// [`MountFix`]): each bind's propagation, then a read-only `/sys/fs/cgroup` tree where the
+/// spec asks for it (every container but a privileged one).
+pub fn mount_fixes(mounts: &[Mount]) -> Vec<MountFix> {
+    let mut fixes: Vec<MountFix> = mounts
+        .iter()
+        .filter_map(|m| {
+            propagation_of(m).map(|p| MountFix::Propagation {
+                target: m.destination().clone(),
+                mode: p.to_string(),
+            })
+        })
+        .collect();
+    fixes.extend(
+        mounts
+            .iter()
+            .filter(|m| {
+                m.typ().as_deref() == Some("cgroup")
+                    && m.options().iter().flatten().any(|o| o == "ro")
+            })
+            .map(|m| MountFix::ReadOnlyTree {
+                target: m.destination().clone(),
+            }),
+    );
+    fixes
 }
 
 /// Lexically cleans an absolute container path (`//`, `.`, `..`, trailing `/`), like Go's

@@ -365,15 +365,9 @@ impl Supervisor {
         tracing::debug!("start: network namespace ready");
         let spec = self.runtime_spec(&rp)?;
         tracing::debug!("start: runtime spec built");
-        let propagation: Vec<(PathBuf, String)> = spec
-            .mounts()
-            .iter()
-            .flatten()
-            .filter_map(|m| {
-                crate::engine::embedded::runtime_spec::mounts::propagation_of(m)
-                    .map(|p| (m.destination().clone(), p.to_string()))
-            })
-            .collect();
+        let fixes = crate::engine::embedded::runtime_spec::mounts::mount_fixes(
+            spec.mounts().as_deref().unwrap_or_default(),
+        );
         let bundle = self.paths.bundle();
         std::fs::create_dir_all(&bundle).map_err(|e| e.to_string())?;
         spec.save(bundle.join("config.json"))
@@ -415,7 +409,7 @@ impl Supervisor {
                 stderr: err_theirs,
             },
             self.seccomp.clone(),
-            &propagation,
+            &fixes,
         )?;
         tracing::debug!("start: container started");
         self.fifos = Some((out_ours, err_ours));
@@ -761,6 +755,13 @@ impl Supervisor {
         let (Some(stdin), Some(stdout), Some(stderr)) = (it.next(), it.next(), it.next()) else {
             return Err("exec needs three descriptors".into());
         };
+        let cwd = match e.working_dir.as_deref().filter(|w| !w.is_empty()) {
+            Some(w) => Some(
+                crate::engine::embedded::runtime_spec::checked_working_dir(w)
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
         let rootfs = self.paths.dir.join("rootfs");
         let (uid, gid) = match &e.user {
             Some(u) if !u.is_empty() => {
@@ -775,7 +776,7 @@ impl Supervisor {
             ExecProcess {
                 args: e.args,
                 env: e.env,
-                cwd: e.working_dir.filter(|w| !w.is_empty()).map(PathBuf::from),
+                cwd,
                 uid,
                 gid,
             },

@@ -605,3 +605,47 @@ fn bind_propagation_is_rprivate_unless_asked() {
     };
     assert!(build_spec(&bad, &image(None, Some(&["sh"])), &p).is_err());
 }
+
+#[test]
+fn after_create_fixes_are_propagations_then_a_read_only_cgroup_tree() {
+    use crate::engine::embedded::runtime::MountFix;
+    let root = rootfs();
+    let svc = ContainerSpec {
+        mounts: vec![ServiceMount {
+            kind: MountKind::Bind,
+            target: "/data".into(),
+            ..Default::default()
+        }],
+        ..service()
+    };
+    let p = HostPaths {
+        mount_sources: vec!["/srv/data".into()],
+        ..paths(&root.0)
+    };
+    let s = build_spec(&svc, &image(None, Some(&["sh"])), &p).unwrap();
+    let fixes = super::mounts::mount_fixes(s.mounts().as_deref().unwrap());
+    assert!(fixes.contains(&MountFix::Propagation {
+        target: "/data".into(),
+        mode: "rprivate".into()
+    }));
+    // The read-only tree comes last, once: after it nothing below it may be remounted.
+    let ro: Vec<&MountFix> = fixes
+        .iter()
+        .filter(|f| matches!(f, MountFix::ReadOnlyTree { .. }))
+        .collect();
+    assert_eq!(
+        ro,
+        [&MountFix::ReadOnlyTree {
+            target: "/sys/fs/cgroup".into()
+        }]
+    );
+    assert!(matches!(fixes.last(), Some(MountFix::ReadOnlyTree { .. })));
+    // Privileged: the cgroup tree stays writable, as under Docker.
+    let s = ok(&ContainerSpec {
+        privileged: true,
+        ..service()
+    });
+    assert!(!super::mounts::mount_fixes(s.mounts().as_deref().unwrap())
+        .iter()
+        .any(|f| matches!(f, MountFix::ReadOnlyTree { .. })));
+}
