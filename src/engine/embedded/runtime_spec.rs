@@ -215,6 +215,7 @@ pub fn build_spec(
         service.privileged,
         &service.cap_add,
         &service.cap_drop,
+        capabilities::own_bounding_set(),
     )?;
 
     let mut process = Process::default();

@@ -2,6 +2,11 @@
 //! its 14 defaults, then `cap_drop` and `cap_add` (names with or without `CAP_`, any case,
 //! `ALL`), or every capability when privileged.
 //!
+//! "Every capability" (`privileged`, `cap_add: ALL`) means every one in rcompose's own
+//! bounding set, as containerd's `WithAllCurrentCapabilities` does: where the host withholds
+//! one (a restricted root, rcompose in a container), Docker asks for it anyway and fails
+//! every such container with "unable to apply caps: operation not permitted".
+//!
 //! Docker puts the result in the bounding, effective and permitted sets and leaves the
 //! inheritable and ambient sets empty (since 20.10, CVE-2022-24769). For a non-root user the
 //! kernel then clears effective and permitted at `execve` (no file capabilities, no ambient
@@ -115,12 +120,19 @@ fn parse(setting: &'static str, value: &str) -> Result<CapArg, SpecError> {
 
 /// The container's capability set, in a stable order (Docker's defaults first, then the
 /// added ones; `ALL` in the kernel's numbering).
+/// `available` is the bitmask of the capabilities we may grant ([`own_bounding_set`]).
 pub fn container_capabilities(
     privileged: bool,
     cap_add: &[String],
     cap_drop: &[String],
+    available: u64,
 ) -> Result<Vec<Capability>, SpecError> {
-    let all = || ALL_CAPABILITIES.iter().map(|&(c, _, _)| c);
+    let all = || {
+        ALL_CAPABILITIES
+            .iter()
+            .filter(move |&&(_, _, bit)| available & (1 << bit) != 0)
+            .map(|&(c, _, _)| c)
+    };
     // Validate both lists even when privileged, so a typo is reported either way.
     let adds = cap_add
         .iter()
@@ -177,4 +189,16 @@ pub fn cap_mask(caps: &HashSet<Capability>) -> u64 {
         .iter()
         .filter(|(c, _, _)| caps.contains(c))
         .fold(0, |m, &(_, _, bit)| m | 1 << bit)
+}
+
+/// The bounding set of this process (`CapBnd` of `/proc/self/status`): what a container
+/// started by us can be given. Every capability when it cannot be read.
+pub fn own_bounding_set() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let v = s.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+            u64::from_str_radix(v.trim(), 16).ok()
+        })
+        .unwrap_or(u64::MAX)
 }

@@ -137,3 +137,12 @@ fn args_for(
 fn caps_of(s: &Spec) -> &libcontainer::oci_spec::runtime::LinuxCapabilities {
     process(s).capabilities().as_ref().unwrap()
 }
+
+/// How many capabilities this process may grant (all of them on most hosts).
+fn available_capabilities() -> usize {
+    let bounding = super::capabilities::own_bounding_set();
+    ALL_CAPABILITIES
+        .iter()
+        .filter(|(_, _, bit)| bounding & (1 << bit) != 0)
+        .count()
+}
