@@ -119,8 +119,10 @@ impl Term {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        self.reader.join().unwrap();
-        (status.code(), self.shown())
+        let Term { reader, shown, .. } = self;
+        reader.join().unwrap();
+        let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+        (status.code(), shown)
     }
 }
 

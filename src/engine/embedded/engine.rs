@@ -2,8 +2,8 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (each returns a clear error): `cp`, `build`, a terminal for `tty: true` (pipes instead),
-//! network drivers other than `bridge`.
+//! Not yet on this engine (each returns a clear error): `cp`, `build`, network drivers other
+//! than `bridge`.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;

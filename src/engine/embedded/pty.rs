@@ -205,8 +205,8 @@ mod tests {
 
     #[test]
     fn a_pty_of_our_own_root_is_verified_and_sized() {
-        // Our own /proc/self/root: the host's devpts (present wherever tests run as root
-        // or not: opening ptmx needs no privilege).
+        // Our own root: the host's devpts (whose ptmx may be mode 000: the tests run as
+        // root, as the README's test command does).
         let pty = open_in_container(std::process::id() as i32, Some((33, 101))).unwrap();
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
         assert_eq!(
