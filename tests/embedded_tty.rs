@@ -35,15 +35,8 @@ impl Term {
             ws_ypixel: 0,
         };
         // SAFETY: openpty fills two descriptors; the return value is checked.
-        let r = unsafe {
-            libc::openpty(
-                &mut m,
-                &mut s,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &ws,
-            )
-        };
+        let r =
+            unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
         assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
         // SAFETY: fresh descriptors from openpty.
         let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
@@ -98,9 +91,11 @@ impl Term {
     /// command's output matches).
     fn value(&self, key: &str) -> String {
         let needle = format!("{key}=");
-        wait_for(&format!("{key}= on the terminal"), Duration::from_secs(20), || {
-            self.shown().contains(&needle)
-        });
+        wait_for(
+            &format!("{key}= on the terminal"),
+            Duration::from_secs(20),
+            || self.shown().contains(&needle),
+        );
         let shown = self.shown();
         let at = shown.find(&needle).unwrap() + needle.len();
         shown[at..].lines().next().unwrap_or("").trim().to_string()
@@ -129,9 +124,15 @@ impl Term {
 /// Checks, on a shell running on the container's terminal, what `exec -t` and `run -t`
 /// promise, then leaves it with `exit 3`.
 fn check_shell_terminal(t: &mut Term) {
-    wait_for("the shell's prompt", Duration::from_secs(30), || {
-        t.shown().contains("# ")
-    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !t.shown().contains("# ") {
+        assert!(
+            Instant::now() < deadline,
+            "no prompt; the terminal shows:\n{}",
+            t.shown()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     t.type_line(r#"echo "T""TY=$(tty)""#);
     assert!(t.value("TTY").starts_with("/dev/pts/"), "{}", t.shown());
     t.type_line(r#"[ -t 0 ] && echo "STD""IN=terminal""#);
@@ -146,18 +147,27 @@ fn check_shell_terminal(t: &mut Term) {
     assert_eq!(f.len(), 3, "{stat}");
     assert_eq!(f[0], f[1], "the shell is not its session's leader: {stat}");
     assert_ne!(f[2], "0", "the shell has no controlling terminal: {stat}");
-    // Every descriptor of the shell is on the container's devpts, none on ours.
-    t.type_line(
-        r#"echo "DE""VS=$(for f in /proc/$$/fd/*; do stat -L -c %d $f; done | sort -u | tr '\n' ' ')""#,
-    );
-    let devs = t.value("DEVS");
+    // Its standard streams are on the container's devpts; none of its descriptors is on
+    // ours.
     t.type_line(r#"echo "PT""MX=$(stat -c %d /dev/pts/ptmx)""#);
     let ptmx = t.value("PTMX");
-    assert_eq!(devs, ptmx, "descriptors off the container's devpts");
     assert_ne!(
         ptmx,
         t.host_dev.to_string(),
-        "the container's terminal is on our devpts"
+        "the container uses our devpts"
+    );
+    t.type_line(
+        r#"echo "ST""DIO=$(stat -L -c %d /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2 | sort -u)""#,
+    );
+    assert_eq!(t.value("STDIO"), ptmx, "standard streams off its devpts");
+    t.type_line(
+        r#"echo "DE""VS=$(for f in /proc/$$/fd/*; do stat -L -c %d $f; done | tr '\n' ' ')""#,
+    );
+    let devs = t.value("DEVS");
+    assert!(
+        !devs.split(' ').any(|d| d == t.host_dev.to_string()),
+        "a descriptor on our devpts ({}): {devs}",
+        t.host_dev
     );
     t.type_line("exit 3");
 }
@@ -198,7 +208,8 @@ fn a_tty_service_and_run_with_a_terminal_get_one_of_the_container() {
     );
     p.ok(&["up", "-d"]);
     wait_for("the tty service's output", Duration::from_secs(20), || {
-        p.ok(&["logs", "--no-log-prefix", "term"]).contains("to-stderr")
+        p.ok(&["logs", "--no-log-prefix", "term"])
+            .contains("to-stderr")
     });
     let logs = p.ok(&["logs", "--no-log-prefix", "term"]);
     // One stream, as a terminal writes it (CR LF line ends), stderr merged into it.

@@ -17,10 +17,10 @@ use super::events;
 use super::logs_reader;
 use super::objects;
 use super::record::{ContainerRecord, RunState};
-use super::terminal_relay;
 use super::shim::protocol::{ExecRequest, ExecStdio, Reply, Request};
 use super::state::StateRoot;
 use super::store::images::{familiar_name, normalize_reference, ImageStore};
+use super::terminal_relay;
 use crate::engine::*;
 
 /// The embedded engine of this process: the state directory it works on.
@@ -536,7 +536,10 @@ impl Engine for EmbeddedEngine {
                 });
             };
             match c
-                .call(&Request::Resize { rows, cols }, Some(Duration::from_secs(10)))
+                .call(
+                    &Request::Resize { rows, cols },
+                    Some(Duration::from_secs(10)),
+                )
                 .map_err(backend)?
             {
                 Reply::Ok => Ok(()),

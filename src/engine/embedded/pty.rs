@@ -142,8 +142,7 @@ impl ConsoleSocket {
     /// Listens on `path` (0600 by the directory it is in: the private runtime directory).
     pub fn bind(path: &Path) -> Result<ConsoleSocket, String> {
         let _ = std::fs::remove_file(path);
-        let listener =
-            UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let listener = UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(ConsoleSocket {
             listener,
             path: path.to_path_buf(),
@@ -175,10 +174,7 @@ impl ConsoleSocket {
         )
         .map_err(|e| format!("console socket: {e}"))?;
         let mut got: Vec<OwnedFd> = Vec::new();
-        for c in msg
-            .cmsgs()
-            .map_err(|e| format!("console socket: {e}"))?
-        {
+        for c in msg.cmsgs().map_err(|e| format!("console socket: {e}"))? {
             if let ControlMessageOwned::ScmRights(list) = c {
                 // SAFETY: the kernel just installed these descriptors in our table.
                 got.extend(list.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));

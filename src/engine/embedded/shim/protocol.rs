@@ -251,9 +251,7 @@ mod tests {
         write_reply(&mut bw, &Reply::Exited { code: 7 }).unwrap();
         // Two replies in one read: the second stays buffered, the fd goes with the first.
         std::thread::sleep(Duration::from_millis(50));
-        let (first, got) = client
-            .recv_with_fds(Some(Duration::from_secs(5)))
-            .unwrap();
+        let (first, got) = client.recv_with_fds(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(first, Reply::Started { pid: 9 });
         assert_eq!(got.len(), 1);
         assert_eq!(

@@ -15,13 +15,13 @@ use super::protocol::{
 };
 use super::restart::Backoff;
 use crate::engine::embedded::events::container_event;
+use crate::engine::embedded::pty::{self, ConsoleSocket};
 use crate::engine::embedded::record::{
     now_rfc3339, process_start, read_record, read_status, socket_path, write_status,
     ContainerPaths, ContainerRecord, ContainerStatus, HealthResult, HealthState, HealthStatus,
     RunState,
 };
 use crate::engine::embedded::rootfs::{self, RootfsPaths};
-use crate::engine::embedded::pty::{self, ConsoleSocket};
 use crate::engine::embedded::runtime::{self, ControllingTerminal, ExecProcess, Stdio};
 use crate::engine::embedded::state::StateRoot;
 use crate::engine::embedded::{netns, network, prepare};
@@ -626,7 +626,11 @@ impl Supervisor {
             fds.push(PollFd::new(m.as_fd(), flags));
             kinds.push(Slot::Console);
         }
-        if let Some(i) = self.console_input.as_ref().filter(|_| self.console_pending.is_empty()) {
+        if let Some(i) = self
+            .console_input
+            .as_ref()
+            .filter(|_| self.console_pending.is_empty())
+        {
             fds.push(PollFd::new(i.as_fd(), ev));
             kinds.push(Slot::ConsoleInput);
         }
@@ -657,7 +661,8 @@ impl Supervisor {
                     if revents.contains(PollFlags::POLLOUT) {
                         self.write_console();
                     }
-                    if revents.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+                    if revents
+                        .intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
                     {
                         self.pump_console();
                     }
@@ -710,8 +715,10 @@ impl Supervisor {
         }
     }
 
-    /// Logs what the init's terminal has written, as stdout (a terminal has one stream).
-    /// The master reads EIO once every slave is closed: it is then dropped.
+    /// Logs what the init's terminal has written, as stdout (a terminal has one stream),
+    /// as it comes: terminal output has no line structure (a prompt ends without a newline)
+    /// and an attached `run -t` shows the log as it is written. The master reads EIO once
+    /// every slave is closed: it is then dropped.
     fn pump_console(&mut self) {
         let Some(m) = &self.console else {
             return;
@@ -722,9 +729,9 @@ impl Supervisor {
             // SAFETY: read into a local buffer from a descriptor we own.
             let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
             if n > 0 {
-                let _ = self
-                    .log
-                    .write(StdStream::Stdout, &buf[..n as usize], &now_rfc3339());
+                let now = now_rfc3339();
+                let _ = self.log.write(StdStream::Stdout, &buf[..n as usize], &now);
+                let _ = self.log.flush_partial(StdStream::Stdout, &now);
                 continue;
             }
             let e = std::io::Error::last_os_error();
@@ -866,7 +873,11 @@ impl Supervisor {
                     self.clients[i].waiting = Waiting::Exec(pid);
                     let c = &mut self.clients[i];
                     let sent = match &master {
-                        Some(m) => write_reply_with_fds(&mut c.stream, &Reply::Started { pid }, &[m.as_fd()]),
+                        Some(m) => write_reply_with_fds(
+                            &mut c.stream,
+                            &Reply::Started { pid },
+                            &[m.as_fd()],
+                        ),
                         None => write_reply(&mut c.stream, &Reply::Started { pid }),
                     };
                     if sent.is_err() {
@@ -878,7 +889,9 @@ impl Supervisor {
             Request::Wait => self.clients[i].waiting = Waiting::Exit,
             Request::Resize { rows, cols } => {
                 let r = match &self.console {
-                    Some(m) => pty::set_window_size(m.as_fd(), rows, cols).map_err(|e| e.to_string()),
+                    Some(m) => {
+                        pty::set_window_size(m.as_fd(), rows, cols).map_err(|e| e.to_string())
+                    }
                     None => Err(format!("container {} has no terminal", self.rec.id)),
                 };
                 self.reply(i, &ok_or_error(r));
