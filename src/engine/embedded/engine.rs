@@ -2,8 +2,8 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (each returns a clear error): `cp`, `build`, a terminal for `tty: true` (pipes instead),
-//! network drivers other than `bridge`.
+//! Not yet on this engine (each returns a clear error): `cp`, `build`, network drivers other
+//! than `bridge`.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -17,9 +17,10 @@ use super::events;
 use super::logs_reader;
 use super::objects;
 use super::record::{ContainerRecord, RunState};
-use super::shim::protocol::{ExecRequest, Reply, Request};
+use super::shim::protocol::{ExecRequest, ExecStdio, Reply, Request};
 use super::state::StateRoot;
 use super::store::images::{familiar_name, normalize_reference, ImageStore};
+use super::terminal_relay;
 use crate::engine::*;
 
 /// The embedded engine of this process: the state directory it works on.
@@ -130,46 +131,117 @@ impl EmbeddedEngine {
         blocking(move || ct::find(&st, &id).map(|(r, _)| r)).await
     }
 
-    async fn exec_with(&self, id: &str, spec: &ExecSpec, fds: [OwnedFd; 3]) -> EngineResult<i64> {
+    /// Runs `spec` in the container with `io`; returns the exit code (0 once started for
+    /// `detach`).
+    async fn exec_with(&self, id: &str, spec: &ExecSpec, io: ExecIo) -> EngineResult<i64> {
         let rec = self.record(id).await?;
         let mut env = spec.env.clone();
-        if spec.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        if matches!(io, ExecIo::Terminal) && !env.iter().any(|e| e.starts_with("TERM=")) {
             env.push("TERM=xterm".into());
         }
+        let stdio = match &io {
+            ExecIo::Pipes(_) => ExecStdio::Pipes,
+            ExecIo::Terminal => ExecStdio::Terminal {
+                size: super::super::tty::window_size(),
+            },
+        };
         let req = Request::Exec(ExecRequest {
             args: spec.cmd.clone(),
             env,
             user: spec.user.clone(),
             working_dir: spec.working_dir.clone(),
-            tty: spec.tty,
+            stdio,
             privileged: spec.privileged,
         });
-        let detach = spec.detach;
-        blocking(move || {
+        let (mut client, master) = blocking(move || {
             let Some(mut c) = ct::shim(&rec.id) else {
                 return Err(EngineError::Conflict {
                     message: format!("container {} is not running", rec.id),
                 });
             };
-            let borrowed = [fds[0].as_fd(), fds[1].as_fd(), fds[2].as_fd()];
-            c.send(&req, &borrowed).map_err(backend)?;
-            drop(fds);
-            match c.recv(Some(Duration::from_secs(60))).map_err(backend)? {
-                Reply::Started { .. } if detach => Ok(0),
-                Reply::Started { .. } => match c.recv(None).map_err(backend)? {
-                    Reply::Exited { code } => Ok(code),
-                    Reply::Error { message } => Err(EngineError::Backend { message }),
-                    other => Err(EngineError::Backend {
-                        message: format!("unexpected reply from the supervisor: {other:?}"),
-                    }),
-                },
-                Reply::Error { message } => Err(EngineError::Backend { message }),
-                other => Err(EngineError::Backend {
-                    message: format!("unexpected reply from the supervisor: {other:?}"),
-                }),
+            match io {
+                ExecIo::Pipes(fds) => {
+                    let borrowed = [fds[0].as_fd(), fds[1].as_fd(), fds[2].as_fd()];
+                    c.send(&req, &borrowed).map_err(backend)?;
+                }
+                ExecIo::Terminal => c.send(&req, &[]).map_err(backend)?,
+            }
+            match c
+                .recv_with_fds(Some(Duration::from_secs(60)))
+                .map_err(backend)?
+            {
+                (Reply::Started { .. }, mut fds) => {
+                    let master = match stdio {
+                        ExecStdio::Pipes => None,
+                        ExecStdio::Terminal { .. } => {
+                            Some(fds.pop().ok_or_else(|| EngineError::Backend {
+                                message: "the supervisor sent no terminal for the exec".into(),
+                            })?)
+                        }
+                    };
+                    Ok((c, master))
+                }
+                (Reply::Error { message }, _) => Err(EngineError::Backend { message }),
+                (other, _) => Err(unexpected(&other)),
             }
         })
-        .await
+        .await?;
+        if spec.detach {
+            return Ok(0);
+        }
+        let relay = match &master {
+            Some(m) => Some((
+                terminal_relay::Relay::start(m.try_clone().map_err(backend)?).map_err(backend)?,
+                m,
+            )),
+            None => None,
+        };
+        let wait = blocking(move || match client.recv(None).map_err(backend)? {
+            Reply::Exited { code } => Ok(code),
+            Reply::Error { message } => Err(EngineError::Backend { message }),
+            other => Err(unexpected(&other)),
+        });
+        let code = match &relay {
+            Some((_, m)) => tokio::select! {
+                r = wait => r,
+                never = resize_on_winch(m.as_fd()) => match never {},
+            },
+            None => wait.await,
+        };
+        if let Some((r, _)) = relay {
+            r.finish();
+        }
+        code
+    }
+}
+
+/// How an exec'd process's streams reach the caller.
+enum ExecIo {
+    /// These three descriptors are its stdin, stdout and stderr.
+    Pipes([OwnedFd; 3]),
+    /// A terminal of its own, relayed to ours.
+    Terminal,
+}
+
+fn unexpected(reply: &Reply) -> EngineError {
+    EngineError::Backend {
+        message: format!("unexpected reply from the supervisor: {reply:?}"),
+    }
+}
+
+/// Gives `master` our terminal's size at every SIGWINCH, until dropped.
+async fn resize_on_winch(master: std::os::fd::BorrowedFd<'_>) -> std::convert::Infallible {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut winch) = signal(SignalKind::window_change()) else {
+        return std::future::pending().await;
+    };
+    loop {
+        if winch.recv().await.is_none() {
+            return std::future::pending().await;
+        }
+        if let Some((rows, cols)) = super::super::tty::window_size() {
+            let _ = super::pty::set_window_size(master, rows, cols);
+        }
     }
 }
 
@@ -357,18 +429,21 @@ impl Engine for EmbeddedEngine {
     }
 
     async fn exec(&self, id: &str, spec: &ExecSpec) -> EngineResult<i64> {
-        let fds = if spec.detach {
-            [devnull(false)?, devnull(true)?, devnull(true)?]
+        // With a terminal the process gets one of its own in the container (see
+        // [`super::pty`]), never ours; our terminal is raw while we relay to it.
+        let io = if spec.detach {
+            ExecIo::Pipes([devnull(false)?, devnull(true)?, devnull(true)?])
+        } else if spec.tty {
+            ExecIo::Terminal
         } else {
-            [dup_std(0)?, dup_std(1)?, dup_std(2)?]
+            ExecIo::Pipes([dup_std(0)?, dup_std(1)?, dup_std(2)?])
         };
-        let raw = spec.tty && !spec.detach && nix::unistd::isatty(0).unwrap_or(false);
-        let _guard = if raw {
+        let _raw = if matches!(io, ExecIo::Terminal) {
             super::super::tty::RawMode::enable()
         } else {
             None
         };
-        self.exec_with(id, spec, fds).await
+        self.exec_with(id, spec, io).await
     }
 
     async fn exec_output(&self, id: &str, spec: &ExecSpec) -> EngineResult<ExecOutput> {
@@ -388,7 +463,7 @@ impl Engine for EmbeddedEngine {
         let mut spec = spec.clone();
         spec.detach = false;
         let code = self
-            .exec_with(id, &spec, [devnull(false)?, out_w, err_w])
+            .exec_with(id, &spec, ExecIo::Pipes([devnull(false)?, out_w, err_w]))
             .await?;
         Ok(ExecOutput {
             exit_code: code,
@@ -404,9 +479,16 @@ impl Engine for EmbeddedEngine {
     }
 
     async fn start_attached(&self, id: &str, spec: &AttachSpec) -> EngineResult<i64> {
-        // Input goes straight to the init: it reads our own stdin (a duplicate), so our end
-        // of file is the command's, as with Docker's `stdin_once`.
+        // Input goes to the init: without a terminal it reads our own stdin (a duplicate),
+        // so our end of file is the command's, as with Docker's `stdin_once`; a `tty`
+        // container's shim relays our stdin to the init's own terminal (see [`super::pty`]),
+        // our terminal raw meanwhile.
         let stdin = if spec.stdin { Some(dup_std(0)?) } else { None };
+        let _raw = if spec.tty {
+            super::super::tty::RawMode::enable()
+        } else {
+            None
+        };
         let st = self.st();
         let cid = id.to_string();
         blocking(move || {
@@ -414,6 +496,12 @@ impl Engine for EmbeddedEngine {
             super::state::sync_deferred().map_err(backend)
         })
         .await?;
+        if spec.tty {
+            if let Some((rows, cols)) = super::super::tty::window_size() {
+                // The container may already be gone: its size no longer matters then.
+                let _ = self.resize_tty(id, rows, cols).await;
+            }
+        }
         // Output through the log: follow it to our stdout/stderr, return the exit code.
         let mut logs = self.logs(
             id,
@@ -439,8 +527,27 @@ impl Engine for EmbeddedEngine {
         self.wait_container(id).await
     }
 
-    async fn resize_tty(&self, _id: &str, _rows: u16, _cols: u16) -> EngineResult<()> {
-        Ok(())
+    async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> EngineResult<()> {
+        let rec = self.record(id).await?;
+        blocking(move || {
+            let Some(mut c) = ct::shim(&rec.id) else {
+                return Err(EngineError::Conflict {
+                    message: format!("container {} is not running", rec.id),
+                });
+            };
+            match c
+                .call(
+                    &Request::Resize { rows, cols },
+                    Some(Duration::from_secs(10)),
+                )
+                .map_err(backend)?
+            {
+                Reply::Ok => Ok(()),
+                Reply::Error { message } => Err(EngineError::Backend { message }),
+                other => Err(unexpected(&other)),
+            }
+        })
+        .await
     }
 
     async fn list_networks(&self, filter: &[String]) -> EngineResult<Vec<NetworkInfo>> {

@@ -85,12 +85,6 @@ pub fn runtime_spec(
             spec.set_process(Some(p));
         }
     }
-    // A terminal for the init needs a console socket; containers get pipes for now.
-    if let Some(p) = spec.process().clone() {
-        let mut p = p;
-        p.set_terminal(Some(false));
-        spec.set_process(Some(p));
-    }
     if netns.is_none() {
         // network_mode: host — no network namespace at all.
         if let Some(mut linux) = spec.linux().clone() {

@@ -14,6 +14,7 @@ use libcontainer::container::Container;
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
+use super::pty::ConsoleSocket;
 use super::seccomp_bpf::CompiledFilter;
 
 /// The three standard descriptors a process gets.
@@ -21,6 +22,16 @@ pub struct Stdio {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+}
+
+/// Whether a process takes the terminal on its fd 0 as its controlling terminal (our
+/// executor does, just before `execve`: see [`super::pty`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControllingTerminal {
+    /// None (its streams are pipes or files).
+    None,
+    /// The pty slave on its stdin.
+    Stdin,
 }
 
 /// A process to run inside a running container.
@@ -43,6 +54,7 @@ fn builder(
     id: &str,
     stdio: Stdio,
     filter: Option<CompiledFilter>,
+    terminal: ControllingTerminal,
 ) -> Result<ContainerBuilder, String> {
     Ok(ContainerBuilder::new(id.to_string(), SyscallType::Linux)
         .with_root_path(root)
@@ -50,7 +62,7 @@ fn builder(
         .with_stdin(stdio.stdin)
         .with_stdout(stdio.stdout)
         .with_stderr(stdio.stderr)
-        .with_executor(FilterExecutor { filter }))
+        .with_executor(FilterExecutor { filter, terminal }))
 }
 
 /// What libcontainer 0.7 leaves out of the spec's mounts, done in the created container's
@@ -69,7 +81,9 @@ pub enum MountFix {
 }
 
 /// Creates and starts the container from `bundle/config.json`; returns the init's pid
-/// (a child of the calling process). `fixes` are applied between create and start.
+/// (a child of the calling process) and, with a `console` (the spec's `terminal: true`),
+/// the master of the init's terminal (`stdio` is then unused). `fixes` are applied between
+/// create and start.
 pub fn create_and_start(
     root: &Path,
     id: &str,
@@ -77,11 +91,13 @@ pub fn create_and_start(
     stdio: Stdio,
     filter: Option<CompiledFilter>,
     fixes: &[MountFix],
-) -> Result<i32, String> {
+    console: Option<&ConsoleSocket>,
+) -> Result<(i32, Option<OwnedFd>), String> {
     if root.join(id).exists() {
         delete(root, id)?;
     }
-    let mut container = builder(root, id, stdio, filter)?
+    let mut container = builder(root, id, stdio, filter, ControllingTerminal::None)?
+        .with_console_socket(console.map(ConsoleSocket::path))
         .validate_id()
         .map_err(|e| err("container id", e))?
         .as_init(bundle)
@@ -90,6 +106,10 @@ pub fn create_and_start(
         .build()
         .map_err(|e| err("cannot create the container", e))?;
     tracing::debug!("runtime: created");
+    let master = match console {
+        Some(c) => Some(c.receive(std::time::Duration::from_secs(10))?),
+        None => None,
+    };
     if !fixes.is_empty() {
         let pid = container
             .pid()
@@ -99,10 +119,11 @@ pub fn create_and_start(
     container
         .start()
         .map_err(|e| err("cannot start the container", e))?;
-    container
+    let pid = container
         .pid()
         .map(|p| p.as_raw())
-        .ok_or_else(|| "the runtime reported no pid for the container".to_string())
+        .ok_or_else(|| "the runtime reported no pid for the container".to_string())?;
+    Ok((pid, master))
 }
 
 /// One prepared system call of [`fix_mounts`].
@@ -244,13 +265,15 @@ fn propagation_flags(mode: &str) -> Result<nix::mount::MsFlags, String> {
     })
 }
 
-/// Loads the container's compiled seccomp filter in the container's process just before
-/// `execve`, then drops the CAP_SYS_ADMIN lent for that (see [`super::seccomp_bpf`]). Used
-/// for the init and for exec'd processes alike: libcontainer 0.7 would otherwise compile
-/// the profile in every init and leave exec'd processes unfiltered.
+/// Our last step in the container's process, just before `execve`: takes the controlling
+/// terminal for an `exec -t` (see [`super::pty`]), then loads the container's compiled
+/// seccomp filter and drops the CAP_SYS_ADMIN lent for that (see [`super::seccomp_bpf`]).
+/// Used for the init and for exec'd processes alike: libcontainer 0.7 would otherwise
+/// compile the profile in every init and leave exec'd processes unfiltered.
 #[derive(Clone)]
 struct FilterExecutor {
     filter: Option<CompiledFilter>,
+    terminal: ControllingTerminal,
 }
 
 impl libcontainer::workload::Executor for FilterExecutor {
@@ -266,6 +289,13 @@ impl libcontainer::workload::Executor for FilterExecutor {
             return Err(libcontainer::workload::ExecutorError::Other(format!(
                 "the working directory is not inside the container: {e}"
             )));
+        }
+        if self.terminal == ControllingTerminal::Stdin {
+            super::pty::take_controlling_terminal().map_err(|e| {
+                libcontainer::workload::ExecutorError::Other(format!(
+                    "cannot make the terminal the controlling terminal: {e}"
+                ))
+            })?;
         }
         if let Some(f) = &self.filter {
             super::seccomp_bpf::load_and_settle(f).map_err(|e| {
@@ -291,6 +321,7 @@ pub fn exec(
     p: ExecProcess,
     stdio: Stdio,
     filter: Option<CompiledFilter>,
+    terminal: ControllingTerminal,
 ) -> Result<i32, String> {
     let env: HashMap<String, String> = p
         .env
@@ -300,7 +331,7 @@ pub fn exec(
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
-    let pid = builder(root, id, stdio, filter)?
+    let pid = builder(root, id, stdio, filter, terminal)?
         .as_tenant()
         .with_container_args(p.args)
         .with_env(env)

@@ -16,6 +16,10 @@
 //! The container's stdout and stderr are FIFOs in the container directory, opened
 //! read-write for the container: if the shim dies, output blocks once the pipe is full but
 //! never kills the container with SIGPIPE, and the next shim can open the FIFO again.
+//! A `tty: true` init writes to its own terminal instead (see
+//! [`crate::engine::embedded::pty`]): the shim holds the master, logs its output as stdout
+//! and relays an attached `run`'s input to it. A shim that takes over a running container
+//! has no master (it died with the previous shim), so that output is not logged any more.
 
 pub mod health;
 pub mod logs;

@@ -1,10 +1,17 @@
 //! The shim's control protocol: one JSON request per line on a unix stream socket (0600,
-//! path-based, in the private runtime directory), one JSON reply per line. `exec` sends the
-//! caller's stdin/stdout/stderr (or a pty side) with the request as `SCM_RIGHTS`, so the
-//! exec'd process talks to the caller directly and the shim only reports its exit code.
+//! path-based, in the private runtime directory), one JSON reply per line. Descriptors ride
+//! along as `SCM_RIGHTS`, in both directions:
+//!
+//! - an `exec` with [`ExecStdio::Pipes`] sends the caller's stdin/stdout/stderr with the
+//!   request, so the exec'd process talks to the caller directly and the shim only reports
+//!   its exit code;
+//! - an `exec` with [`ExecStdio::Terminal`] sends none: the shim opens a pseudo-terminal in
+//!   the container's own devpts (see [`crate::engine::embedded::pty`]), gives the slave to the
+//!   process and sends the master back with the `Started` reply, for the caller to relay its
+//!   terminal to. The caller's terminal never enters the container.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +39,11 @@ pub enum Request {
     Exec(ExecRequest),
     /// Replies `Exited` when the container's init has exited for good (no restart follows).
     Wait,
+    /// Gives the init's terminal (a `tty: true` container) a new size.
+    Resize {
+        rows: u16,
+        cols: u16,
+    },
     /// Restart the container in place (stop with the grace period, then start).
     Restart {
         signal: i32,
@@ -45,8 +57,20 @@ pub struct ExecRequest {
     pub env: Vec<String>,
     pub user: Option<String>,
     pub working_dir: Option<String>,
-    pub tty: bool,
+    pub stdio: ExecStdio,
     pub privileged: bool,
+}
+
+/// How an exec'd process's standard streams are connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExecStdio {
+    /// The three descriptors sent with the request.
+    Pipes,
+    /// A new pseudo-terminal of the container (its slave as 0/1/2 and the process's
+    /// controlling terminal), the master returned with `Started`; `size` is its first
+    /// window size (rows, columns).
+    Terminal { size: Option<(u16, u16)> },
 }
 
 /// A shim's answer.
@@ -62,52 +86,43 @@ pub enum Reply {
 /// A client connection to one shim.
 pub struct ShimClient {
     stream: UnixStream,
-    reader: BufReader<UnixStream>,
+    /// Bytes received past the last reply line.
+    buf: Vec<u8>,
 }
 
 impl ShimClient {
     pub fn connect(socket: &Path) -> std::io::Result<Self> {
         let stream = UnixStream::connect(socket)?;
-        let reader = BufReader::new(stream.try_clone()?);
-        Ok(ShimClient { stream, reader })
+        Ok(ShimClient {
+            stream,
+            buf: Vec::new(),
+        })
     }
 
     /// Sends a request (with fds for `exec`).
     pub fn send(&mut self, req: &Request, fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(req).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        if fds.is_empty() {
-            return self.stream.write_all(&line);
-        }
-        let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
-        let cmsg = [ControlMessage::ScmRights(&raw)];
-        let iov = [std::io::IoSlice::new(&line)];
-        let n = sendmsg::<()>(
-            self.stream.as_raw_fd(),
-            &iov,
-            &cmsg,
-            MsgFlags::empty(),
-            None,
-        )
-        .map_err(std::io::Error::from)?;
-        if n < line.len() {
-            self.stream.write_all(&line[n..])?;
-        }
-        Ok(())
+        send_line(&mut self.stream, &line, fds)
     }
 
     /// Waits for the next reply (`timeout` None: as long as it takes).
     pub fn recv(&mut self, timeout: Option<Duration>) -> std::io::Result<Reply> {
+        self.recv_with_fds(timeout).map(|(reply, _)| reply)
+    }
+
+    /// [`Self::recv`], with the descriptors that came with the reply.
+    pub fn recv_with_fds(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> std::io::Result<(Reply, Vec<OwnedFd>)> {
         self.stream.set_read_timeout(timeout)?;
-        let mut line = String::new();
-        let n = self.reader.read_line(&mut line)?;
-        if n == 0 {
-            return Err(std::io::Error::new(
+        read_line_with_fds(self.stream.as_fd(), &mut self.buf)?.ok_or_else(|| {
+            std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the container's supervisor closed the connection",
-            ));
-        }
-        serde_json::from_str(&line).map_err(std::io::Error::other)
+            )
+        })
     }
 
     /// One request, one reply.
@@ -123,6 +138,14 @@ pub fn read_request(
     fd: BorrowedFd<'_>,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Option<(Request, Vec<OwnedFd>)>> {
+    read_line_with_fds(fd, buf)
+}
+
+/// One JSON line from `fd` (what `buf` holds first), with the fds received meanwhile.
+fn read_line_with_fds<T: serde::de::DeserializeOwned>(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(T, Vec<OwnedFd>)>> {
     use std::os::fd::FromRawFd;
     let mut fds = Vec::new();
     loop {
@@ -170,6 +193,32 @@ pub fn write_reply(stream: &mut impl Write, reply: &Reply) -> std::io::Result<()
     stream.write_all(&line)
 }
 
+/// Writes one reply line with `fds` attached to its first byte.
+pub fn write_reply_with_fds(
+    stream: &mut UnixStream,
+    reply: &Reply,
+    fds: &[BorrowedFd<'_>],
+) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    send_line(stream, &line, fds)
+}
+
+fn send_line(stream: &mut UnixStream, line: &[u8], fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
+    if fds.is_empty() {
+        return stream.write_all(line);
+    }
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let cmsg = [ControlMessage::ScmRights(&raw)];
+    let iov = [std::io::IoSlice::new(line)];
+    let n = sendmsg::<()>(stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(std::io::Error::from)?;
+    if n < line.len() {
+        stream.write_all(&line[n..])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,8 +227,8 @@ mod tests {
     fn requests_round_trip_with_fds() {
         let (a, b) = UnixStream::pair().unwrap();
         let mut client = ShimClient {
-            reader: BufReader::new(a.try_clone().unwrap()),
             stream: a,
+            buf: Vec::new(),
         };
         let (r, w) = nix::unistd::pipe().unwrap();
         let req = Request::Exec(ExecRequest {
@@ -187,10 +236,9 @@ mod tests {
             env: vec![],
             user: None,
             working_dir: None,
-            tty: false,
+            stdio: ExecStdio::Pipes,
             privileged: false,
         });
-        use std::os::fd::AsFd;
         client
             .send(&req, &[r.as_fd(), w.as_fd(), w.as_fd()])
             .unwrap();
@@ -199,10 +247,27 @@ mod tests {
         assert_eq!(got, req);
         assert_eq!(fds.len(), 3);
         let mut bw = b.try_clone().unwrap();
+        write_reply_with_fds(&mut bw, &Reply::Started { pid: 9 }, &[r.as_fd()]).unwrap();
         write_reply(&mut bw, &Reply::Exited { code: 7 }).unwrap();
+        // Two replies in one read: the second stays buffered, the fd goes with the first.
+        std::thread::sleep(Duration::from_millis(50));
+        let (first, got) = client.recv_with_fds(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(first, Reply::Started { pid: 9 });
+        assert_eq!(got.len(), 1);
         assert_eq!(
             client.recv(Some(Duration::from_secs(5))).unwrap(),
             Reply::Exited { code: 7 }
         );
+    }
+
+    #[test]
+    fn exec_stdio_is_tagged() {
+        let t = serde_json::to_string(&ExecStdio::Terminal {
+            size: Some((24, 80)),
+        })
+        .unwrap();
+        assert_eq!(t, r#"{"kind":"terminal","size":[24,80]}"#);
+        let p: ExecStdio = serde_json::from_str(r#"{"kind":"pipes"}"#).unwrap();
+        assert_eq!(p, ExecStdio::Pipes);
     }
 }

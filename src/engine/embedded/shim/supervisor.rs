@@ -10,16 +10,19 @@ use std::time::{Duration, Instant};
 
 use super::health::{self, Probe};
 use super::logs::{LogWriter, Rotation};
-use super::protocol::{read_request, write_reply, ExecRequest, Reply, Request};
+use super::protocol::{
+    read_request, write_reply, write_reply_with_fds, ExecRequest, ExecStdio, Reply, Request,
+};
 use super::restart::Backoff;
 use crate::engine::embedded::events::container_event;
+use crate::engine::embedded::pty::{self, ConsoleSocket};
 use crate::engine::embedded::record::{
     now_rfc3339, process_start, read_record, read_status, socket_path, write_status,
     ContainerPaths, ContainerRecord, ContainerStatus, HealthResult, HealthState, HealthStatus,
     RunState,
 };
 use crate::engine::embedded::rootfs::{self, RootfsPaths};
-use crate::engine::embedded::runtime::{self, ExecProcess, Stdio};
+use crate::engine::embedded::runtime::{self, ControllingTerminal, ExecProcess, Stdio};
 use crate::engine::embedded::state::StateRoot;
 use crate::engine::embedded::{netns, network, prepare};
 use crate::engine::StdStream;
@@ -217,6 +220,13 @@ struct Supervisor {
     net: Option<network::Attached>,
     log: LogWriter,
     fifos: Option<(OwnedFd, OwnedFd)>,
+    /// The master of a `tty: true` init's terminal (non-blocking): its output is logged as
+    /// stdout, the attached caller's input is written to it.
+    console: Option<OwnedFd>,
+    /// An attached `run`'s input for the init's terminal, and what is read of it but not yet
+    /// written to the master.
+    console_input: Option<OwnedFd>,
+    console_pending: Vec<u8>,
     init: Option<i32>,
     started: Instant,
     backoff: Backoff,
@@ -288,6 +298,9 @@ impl Supervisor {
             net: None,
             log,
             fifos: None,
+            console: None,
+            console_input: None,
+            console_pending: Vec::new(),
             init: None,
             started: Instant::now(),
             backoff: Backoff::default(),
@@ -392,14 +405,26 @@ impl Supervisor {
         }
         let (err_ours, err_theirs) = ends.pop().ok_or("fifo")?;
         let (out_ours, out_theirs) = ends.pop().ok_or("fifo")?;
-        let stdin = match stdin {
-            Some(fd) => fd,
-            None => std::fs::File::open("/dev/null")
-                .map_err(|e| e.to_string())?
-                .into(),
+        // A `tty: true` init opens its own terminal and sends us the master; the caller's
+        // input, if any, is relayed to that master and never handed to the container.
+        let console = if self.rec.spec.tty {
+            Some(ConsoleSocket::bind(
+                &crate::engine::embedded::record::socket_path(&id)?.with_extension("console"),
+            )?)
+        } else {
+            None
+        };
+        let (stdin, console_input) = match (stdin, &console) {
+            (Some(fd), None) => (fd, None),
+            (input, _) => (
+                std::fs::File::open("/dev/null")
+                    .map_err(|e| e.to_string())?
+                    .into(),
+                input,
+            ),
         };
         tracing::debug!("start: bundle written");
-        let pid = runtime::create_and_start(
+        let (pid, master) = runtime::create_and_start(
             &self.runtime_root,
             &id,
             &bundle,
@@ -410,8 +435,20 @@ impl Supervisor {
             },
             self.seccomp.clone(),
             &fixes,
+            console.as_ref(),
         )?;
         tracing::debug!("start: container started");
+        drop(console);
+        if let Some(m) = &master {
+            nix::fcntl::fcntl(
+                m.as_raw_fd(),
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )
+            .map_err(|e| format!("the terminal's master: {e}"))?;
+        }
+        self.console = master;
+        self.console_input = console_input.filter(|_| self.console.is_some());
+        self.console_pending.clear();
         self.fifos = Some((out_ours, err_ours));
         self.init = Some(pid);
         self.started = Instant::now();
@@ -575,6 +612,22 @@ impl Supervisor {
             fds.push(PollFd::new(e.as_fd(), ev));
             kinds.push(Slot::Out(StdStream::Stderr));
         }
+        if let Some(m) = &self.console {
+            let mut flags = ev;
+            if !self.console_pending.is_empty() {
+                flags |= PollFlags::POLLOUT;
+            }
+            fds.push(PollFd::new(m.as_fd(), flags));
+            kinds.push(Slot::Console);
+        }
+        if let Some(i) = self
+            .console_input
+            .as_ref()
+            .filter(|_| self.console_pending.is_empty())
+        {
+            fds.push(PollFd::new(i.as_fd(), ev));
+            kinds.push(Slot::ConsoleInput);
+        }
         if let Some(p) = &self.running_probe {
             fds.push(PollFd::new(p.output.as_fd(), ev));
             kinds.push(Slot::Probe);
@@ -590,15 +643,25 @@ impl Supervisor {
         if poll(&mut fds, timeout).is_err() {
             return;
         }
-        let ready: Vec<Slot> = fds
+        let ready: Vec<(Slot, PollFlags)> = fds
             .iter()
             .zip(kinds)
-            .filter(|(f, _)| f.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(_, k)| k)
+            .filter_map(|(f, k)| f.revents().filter(|r| !r.is_empty()).map(|r| (k, r)))
             .collect();
         drop(fds);
-        for slot in ready {
+        for (slot, revents) in ready {
             match slot {
+                Slot::Console => {
+                    if revents.contains(PollFlags::POLLOUT) {
+                        self.write_console();
+                    }
+                    if revents
+                        .intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+                    {
+                        self.pump_console();
+                    }
+                }
+                Slot::ConsoleInput => self.read_console_input(),
                 Slot::Wake => drain(self.wake.as_fd()),
                 Slot::Listener => self.accept(),
                 Slot::Out(s) => self.pump(s),
@@ -643,6 +706,79 @@ impl Supervisor {
                 break;
             }
             let _ = self.log.write(stream, &buf[..n as usize], &now_rfc3339());
+        }
+    }
+
+    /// Logs what the init's terminal has written, as stdout (a terminal has one stream),
+    /// as it comes: terminal output has no line structure (a prompt ends without a newline)
+    /// and an attached `run -t` shows the log as it is written. The master reads EIO once
+    /// every slave is closed: it is then dropped.
+    fn pump_console(&mut self) {
+        let Some(m) = &self.console else {
+            return;
+        };
+        let fd = m.as_raw_fd();
+        let mut buf = [0u8; 32 * 1024];
+        for _ in 0..16 {
+            // SAFETY: read into a local buffer from a descriptor we own.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                let now = now_rfc3339();
+                let _ = self.log.write(StdStream::Stdout, &buf[..n as usize], &now);
+                let _ = self.log.flush_partial(StdStream::Stdout, &now);
+                continue;
+            }
+            let e = std::io::Error::last_os_error();
+            if n == 0 || e.kind() != std::io::ErrorKind::WouldBlock {
+                if n < 0 && e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                self.console = None;
+                self.console_input = None;
+            }
+            break;
+        }
+    }
+
+    /// Reads the attached caller's input (poll said it is readable, so one read does not
+    /// block) to write it to the terminal; its end stops the relay.
+    fn read_console_input(&mut self) {
+        let Some(i) = &self.console_input else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        // SAFETY: read into a local buffer from a descriptor we own.
+        let n = unsafe { libc::read(i.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            if n == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                self.console_input = None;
+            }
+            return;
+        }
+        self.console_pending.extend_from_slice(&buf[..n as usize]);
+        self.write_console();
+    }
+
+    /// Writes pending input to the terminal's master (non-blocking: what does not fit
+    /// waits for POLLOUT).
+    fn write_console(&mut self) {
+        let Some(m) = &self.console else {
+            self.console_pending.clear();
+            return;
+        };
+        while !self.console_pending.is_empty() {
+            match nix::unistd::write(m, &self.console_pending) {
+                Ok(n) => {
+                    self.console_pending.drain(..n);
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EAGAIN) => return,
+                Err(_) => {
+                    self.console_pending.clear();
+                    self.console_input = None;
+                    return;
+                }
+            }
         }
     }
 
@@ -727,13 +863,33 @@ impl Supervisor {
                 self.reply(i, &ok_or_error(r));
             }
             Request::Exec(e) => match self.exec(e, fds) {
-                Ok(pid) => {
+                Ok((pid, master)) => {
                     self.clients[i].waiting = Waiting::Exec(pid);
-                    self.reply(i, &Reply::Started { pid });
+                    let c = &mut self.clients[i];
+                    let sent = match &master {
+                        Some(m) => write_reply_with_fds(
+                            &mut c.stream,
+                            &Reply::Started { pid },
+                            &[m.as_fd()],
+                        ),
+                        None => write_reply(&mut c.stream, &Reply::Started { pid }),
+                    };
+                    if sent.is_err() {
+                        c.closed = true;
+                    }
                 }
                 Err(message) => self.reply(i, &Reply::Error { message }),
             },
             Request::Wait => self.clients[i].waiting = Waiting::Exit,
+            Request::Resize { rows, cols } => {
+                let r = match &self.console {
+                    Some(m) => {
+                        pty::set_window_size(m.as_fd(), rows, cols).map_err(|e| e.to_string())
+                    }
+                    None => Err(format!("container {} has no terminal", self.rec.id)),
+                };
+                self.reply(i, &ok_or_error(r));
+            }
         }
     }
 
@@ -747,13 +903,49 @@ impl Supervisor {
         crate::engine::embedded::prepare::signal_number(&name)
     }
 
-    fn exec(&mut self, e: ExecRequest, fds: Vec<OwnedFd>) -> Result<i32, String> {
-        if self.init.is_none() || self.status.state != RunState::Running {
+    /// Starts an exec'd process: its pid, and the master of its new terminal for
+    /// [`ExecStdio::Terminal`].
+    fn exec(
+        &mut self,
+        e: ExecRequest,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(i32, Option<OwnedFd>), String> {
+        let Some(init) = self.init.filter(|_| self.status.state == RunState::Running) else {
             return Err(format!("container {} is not running", self.rec.id));
-        }
-        let mut it = fds.into_iter();
-        let (Some(stdin), Some(stdout), Some(stderr)) = (it.next(), it.next(), it.next()) else {
-            return Err("exec needs three descriptors".into());
+        };
+        let (stdio, master, terminal) = match e.stdio {
+            ExecStdio::Pipes => {
+                let mut it = fds.into_iter();
+                let (Some(stdin), Some(stdout), Some(stderr)) = (it.next(), it.next(), it.next())
+                else {
+                    return Err("exec needs three descriptors".into());
+                };
+                (
+                    Stdio {
+                        stdin,
+                        stdout,
+                        stderr,
+                    },
+                    None,
+                    ControllingTerminal::None,
+                )
+            }
+            ExecStdio::Terminal { size } => {
+                if !fds.is_empty() {
+                    return Err("an exec with a terminal takes no descriptors".into());
+                }
+                let p = pty::open_in_container(init, size)?;
+                let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| e.to_string());
+                (
+                    Stdio {
+                        stdin: dup(&p.slave)?,
+                        stdout: dup(&p.slave)?,
+                        stderr: p.slave,
+                    },
+                    Some(p.master),
+                    ControllingTerminal::Stdin,
+                )
+            }
         };
         let cwd = match e.working_dir.as_deref().filter(|w| !w.is_empty()) {
             Some(w) => Some(
@@ -770,7 +962,7 @@ impl Supervisor {
             }
             _ => (None, None),
         };
-        runtime::exec(
+        let pid = runtime::exec(
             &self.runtime_root,
             &self.rec.id,
             ExecProcess {
@@ -780,13 +972,11 @@ impl Supervisor {
                 uid,
                 gid,
             },
-            Stdio {
-                stdin,
-                stdout,
-                stderr,
-            },
+            stdio,
             self.seccomp.clone(),
-        )
+            terminal,
+        )?;
+        Ok((pid, master))
     }
 
     /// Reaps every exited child: the init, exec'd processes, probes.
@@ -822,6 +1012,10 @@ impl Supervisor {
         // Whatever is still in the pipes belongs to this run.
         self.pump(StdStream::Stdout);
         self.pump(StdStream::Stderr);
+        self.pump_console();
+        self.console = None;
+        self.console_input = None;
+        self.console_pending.clear();
         let now = now_rfc3339();
         let _ = self.log.flush_partial(StdStream::Stdout, &now);
         let _ = self.log.flush_partial(StdStream::Stderr, &now);
@@ -971,6 +1165,7 @@ impl Supervisor {
                     stderr: w2,
                 },
                 self.seccomp.clone(),
+                ControllingTerminal::None,
             )?;
             Ok((pid, r))
         })();
@@ -1067,6 +1262,10 @@ enum Slot {
     Wake,
     Listener,
     Out(StdStream),
+    /// The master of the init's terminal.
+    Console,
+    /// The attached caller's input for it.
+    ConsoleInput,
     Probe,
     Adopted,
     Client(usize),
