@@ -1574,11 +1574,7 @@ impl Engine for DockerEngine {
         self.image_inspect(reference).await
     }
 
-    async fn remove_image(
-        &self,
-        reference: &str,
-        force: bool,
-    ) -> EngineResult<Vec<ImageDeleted>> {
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
         let options = bollard::query_parameters::RemoveImageOptions {
             force,
             noprune: false,

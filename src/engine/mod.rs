@@ -125,8 +125,7 @@ pub trait Engine {
     /// (running or not) is refused with a [`EngineError::Conflict`] in Docker's words unless
     /// `force` (never for a running container); a missing one is
     /// [`EngineError::ImageNotFound`]. Returns what was untagged and deleted.
-    async fn remove_image(&self, reference: &str, force: bool)
-        -> EngineResult<Vec<ImageDeleted>>;
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>>;
     /// Removes the images `which` selects that no container uses, and the layers only they
     /// held.
     async fn prune_images(&self, which: PruneImages) -> EngineResult<ImagePruneReport>;
@@ -271,11 +270,7 @@ impl Engine for Backend {
     async fn pull_image(&self, reference: &str) -> EngineResult<()> {
         delegate!(self, e => e.pull_image(reference))
     }
-    async fn remove_image(
-        &self,
-        reference: &str,
-        force: bool,
-    ) -> EngineResult<Vec<ImageDeleted>> {
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
         delegate!(self, e => e.remove_image(reference, force))
     }
     async fn prune_images(&self, which: PruneImages) -> EngineResult<ImagePruneReport> {

@@ -800,6 +800,21 @@ pub async fn execute_down<E: Engine>(
             Err(e) => return Err(engine_err(format!("removing network {name}"))(e)),
         }
     }
+    for img in &plan.images {
+        let name = img.reference.as_str();
+        progress.event("Image", name, "Removing");
+        match engine.remove_image(name, false).await {
+            Ok(_) => progress.event("Image", name, "Removed"),
+            // Used by a container down does not remove: kept, as Compose keeps it.
+            Err(EngineError::Conflict { .. }) => {
+                progress.event("Image", name, "Resource is still in use")
+            }
+            Err(EngineError::ImageNotFound { .. } | EngineError::NotFound { .. }) => {
+                progress.event("Image", name, "Warning: No resource found to remove")
+            }
+            Err(e) => return Err(engine_err(format!("removing image {name}"))(e)),
+        }
+    }
     for name in &plan.volumes {
         progress.event("Volume", name, "Removing");
         match engine.remove_volume(name).await {

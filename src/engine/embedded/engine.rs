@@ -528,11 +528,7 @@ impl Engine for EmbeddedEngine {
         }
     }
 
-    async fn remove_image(
-        &self,
-        reference: &str,
-        force: bool,
-    ) -> EngineResult<Vec<ImageDeleted>> {
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
         let (st, images) = (self.st(), self.images.clone());
         let reference = reference.to_string();
         blocking(move || {

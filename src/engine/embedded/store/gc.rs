@@ -100,7 +100,10 @@ impl ImageStore {
             let id = match name {
                 Some(name) => {
                     let id = refs[&name].clone();
-                    let others = refs.iter().filter(|(n, v)| **v == id && **n != name).count();
+                    let others = refs
+                        .iter()
+                        .filter(|(n, v)| **v == id && **n != name)
+                        .count();
                     if others == 0 && !force {
                         if let Some(u) = using(&id) {
                             return Err(RemoveError::Conflict(format!(
@@ -316,4 +319,231 @@ impl ImageStore {
 
 fn file_name(p: &std::path::Path) -> Option<String> {
     p.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::pull::LayerMeta;
+    use super::super::super::state::{random_id, StateRoot};
+    use super::super::images::{chain_ids, ImageRecord};
+    use super::*;
+
+    fn store() -> (ImageStore, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rcompose-gc-{}", &random_id()[..12]));
+        (ImageStore::new(StateRoot::open(dir.clone()).unwrap()), dir)
+    }
+
+    /// An image whose layers are `diffs` (bottom first), with its layer dirs, descriptions
+    /// and blobs in the store, named `name`.
+    fn image(s: &ImageStore, name: &str, id: &str, diffs: &[&str]) -> ImageRecord {
+        let diff_ids: Vec<String> = diffs.iter().map(|d| format!("sha256:{d}")).collect();
+        let chains = chain_ids(&diff_ids);
+        let blobs: Vec<String> = diffs.iter().map(|d| format!("sha256:b{d}")).collect();
+        for (c, b) in chains.iter().zip(&blobs) {
+            let dir = s.layer_dir(c);
+            std::fs::create_dir_all(dir.join("etc")).unwrap();
+            std::fs::write(dir.join("etc/file"), c).unwrap();
+            let meta = LayerMeta {
+                chain_id: c.clone(),
+                diff_id: c.clone(),
+                size: 10,
+            };
+            write_json(&dir.with_extension("json"), &meta).unwrap();
+            std::fs::write(s.state().blob_path(b), b"blob").unwrap();
+        }
+        let rec = ImageRecord {
+            id: format!("sha256:{id}"),
+            manifest_digest: format!("sha256:m{id}"),
+            repo_digests: vec![],
+            diff_ids,
+            chain_ids: chains,
+            layer_blobs: blobs,
+            size: 0,
+            created: None,
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            config: Default::default(),
+        };
+        for b in [&rec.id, &rec.manifest_digest] {
+            std::fs::write(s.state().blob_path(b), b"{}").unwrap();
+        }
+        s.commit(name, &rec).unwrap();
+        rec
+    }
+
+    fn names(dir: &std::path::Path) -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect()
+    }
+
+    /// What the records reference (and nothing else) is what the layer and blob directories
+    /// hold.
+    fn assert_only_referenced(s: &ImageStore, users: &[ImageUser]) {
+        let mut layers = BTreeSet::new();
+        let mut blobs = BTreeSet::new();
+        for (rec, _) in s.list().unwrap() {
+            for c in &rec.chain_ids {
+                let n = file_name(&s.layer_dir(c)).unwrap();
+                layers.insert(format!("{n}.json"));
+                layers.insert(n);
+            }
+            for b in rec
+                .layer_blobs
+                .iter()
+                .chain([&rec.id, &rec.manifest_digest])
+            {
+                blobs.insert(b.trim_start_matches("sha256:").to_string());
+            }
+        }
+        for u in users {
+            for l in &u.lowers {
+                let n = file_name(l).unwrap();
+                layers.insert(format!("{n}.json"));
+                layers.insert(n);
+            }
+        }
+        assert_eq!(names(&s.state().layers_dir()), layers);
+        assert_eq!(names(&s.state().root().join("blobs/sha256")), blobs);
+    }
+
+    #[test]
+    fn removal_keeps_shared_layers_and_collects_the_rest() {
+        let (s, dir) = store();
+        let a = image(&s, "docker.io/library/a:1", "aa", &["base", "a1"]);
+        let b = image(&s, "docker.io/library/b:1", "bb", &["base", "b1"]);
+        let gc = s.gc_exclusive().unwrap();
+        let out = s.remove_image(&gc, "b:1", false, &[]).unwrap();
+        assert_eq!(out[0], ImageDeleted::Untagged("b:1".into()));
+        assert_eq!(out[1], ImageDeleted::Deleted(b.id.clone()));
+        assert_eq!(out[2..], [ImageDeleted::Deleted(b.chain_ids[1].clone())]);
+        assert!(
+            s.layer_dir(&a.chain_ids[0]).is_dir(),
+            "the shared base stays"
+        );
+        assert!(!s.layer_dir(&b.chain_ids[1]).exists());
+        assert_only_referenced(&s, &[]);
+        let out = s.remove_image(&gc, "a:1", false, &[]).unwrap();
+        assert_eq!(out.len(), 4, "{out:?}");
+        assert_only_referenced(&s, &[]);
+        assert!(names(&s.state().layers_dir()).is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_image_a_container_uses_is_refused_in_dockers_words() {
+        let (s, dir) = store();
+        let a = image(&s, "docker.io/library/a:1", "a".repeat(64).as_str(), &["x"]);
+        let user = |running| ImageUser {
+            container_id: "c".repeat(64),
+            image_id: a.id.clone(),
+            running,
+            lowers: vec![s.layer_dir(&a.chain_ids[0])],
+        };
+        let gc = s.gc_exclusive().unwrap();
+        let e = s
+            .remove_image(&gc, "a:1", false, &[user(false)])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unable to remove repository reference \"a:1\" (must force) - container cccccccccccc is using its referenced image aaaaaaaaaaaa"
+        );
+        let e = s
+            .remove_image(&gc, "aaaaaaaaaaaa", true, &[user(true)])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unable to delete aaaaaaaaaaaa (cannot be forced) - image is being used by running container cccccccccccc"
+        );
+        let e = s.remove_image(&gc, "nothere:1", false, &[]).unwrap_err();
+        assert!(matches!(e, RemoveError::NotFound(_)), "{e}");
+        // Forced, a stopped container's image goes; its layers stay for the container.
+        let out = s.remove_image(&gc, "a:1", true, &[user(false)]).unwrap();
+        assert_eq!(out.len(), 2, "untagged and deleted, no layer: {out:?}");
+        assert!(s.layer_dir(&a.chain_ids[0]).is_dir());
+        assert_only_referenced(&s, &[user(false)]);
+        // Once the container is gone, a collection frees them.
+        let c = s.collect(&[]).unwrap();
+        assert_eq!(c.layers, a.chain_ids);
+        assert_eq!(c.bytes, 10);
+        assert_only_referenced(&s, &[]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_collection_finishes_what_a_crash_interrupted() {
+        let (s, dir) = store();
+        let a = image(&s, "docker.io/library/a:1", "aa", &["base", "a1"]);
+        let layers = s.state().layers_dir();
+        // A crash after the rename of a layer dir; one after the record went, before any
+        // layer did; a pull's unpack in progress (kept).
+        std::fs::create_dir_all(layers.join(".gc-0123/etc")).unwrap();
+        let b = image(&s, "docker.io/library/b:1", "bb", &["b0"]);
+        std::fs::remove_file(s.record_path(&b.id)).unwrap();
+        std::fs::create_dir_all(layers.join(".tmp-inflight")).unwrap();
+        std::fs::write(layers.join("feedfeed.json"), b"{}").unwrap();
+        let _gc = s.gc_exclusive().unwrap();
+        let c = s.collect(&[]).unwrap();
+        assert_eq!(c.layers, vec![b.chain_ids[0].clone()]);
+        assert!(!layers.join(".gc-0123").exists());
+        assert!(layers.join(".tmp-inflight").is_dir());
+        assert!(s.layer_dir(&a.chain_ids[1]).is_dir());
+        assert_only_referenced(&s, &[]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn prune_takes_dangling_images_then_every_unused_one() {
+        let (s, dir) = store();
+        let a = image(&s, "docker.io/library/a:1", "aa", &["base", "a1"]);
+        // `a:1` pulled again as another image: the first one is dangling.
+        let a2 = image(&s, "docker.io/library/a:1", "a2", &["base", "a2"]);
+        let b = image(&s, "docker.io/library/b:1", "bb", &["b1"]);
+        let user = ImageUser {
+            container_id: "c1".into(),
+            image_id: b.id.clone(),
+            running: false,
+            lowers: vec![s.layer_dir(&b.chain_ids[0])],
+        };
+        let gc = s.gc_exclusive().unwrap();
+        let r = s
+            .prune(&gc, PruneImages::Dangling, &[user.clone()])
+            .unwrap();
+        assert_eq!(r.deleted[0], ImageDeleted::Deleted(a.id.clone()));
+        assert_eq!(
+            r.deleted[1..],
+            [ImageDeleted::Deleted(a.chain_ids[1].clone())]
+        );
+        assert!(r.reclaimed > 10, "{r:?}");
+        assert!(s.get(&a2.id).unwrap().is_some());
+        let r = s.prune(&gc, PruneImages::Unused, &[user.clone()]).unwrap();
+        assert_eq!(r.deleted[0], ImageDeleted::Untagged("a:1".into()));
+        assert!(s.get(&b.id).unwrap().is_some(), "a container uses it");
+        assert_only_referenced(&s, &[user]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_collection_waits_for_pulls_and_creates() {
+        let (s, dir) = store();
+        let shared = s.gc_shared().unwrap();
+        let s2 = s.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            let _gc = s2.gc_exclusive().unwrap();
+            tx.send(()).unwrap();
+        });
+        let waited = rx.recv_timeout(std::time::Duration::from_millis(200));
+        assert!(
+            waited.is_err(),
+            "the collection ran while a pull held the lock"
+        );
+        drop(shared);
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        t.join().unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
