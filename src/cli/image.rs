@@ -76,10 +76,12 @@ fn remove(global: &GlobalArgs, args: &RmArgs) -> ExitCode {
     })
 }
 
-/// The error as dockerd words it (`No such image: x`).
+/// The error as dockerd words it (`No such image: x`, `conflict: ...`: dockerd's own
+/// conflict messages start with the word already).
 fn daemon_words(e: &EngineError) -> String {
     match e {
         EngineError::ImageNotFound { image } => format!("No such image: {image}"),
+        EngineError::Conflict { message } if message.starts_with("conflict: ") => message.clone(),
         other => other.to_string(),
     }
 }

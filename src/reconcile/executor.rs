@@ -24,7 +24,7 @@ use super::watch::ProjectWatch;
 
 /// Where progress lines go (stderr, as Compose writes them).
 pub trait Progress: Send + Sync {
-    /// `kind` is `Container`, `Network` or `Volume`; `status` is Compose's word
+    /// `kind` is `Container`, `Network`, `Volume` or `Image`; `status` is Compose's word
     /// (`Creating`, `Created`, `Starting`, `Started`, `Waiting`, `Healthy`, ...).
     fn event(&self, kind: &str, name: &str, status: &str);
 }

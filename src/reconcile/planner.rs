@@ -584,7 +584,10 @@ impl fmt::Display for DownPlan {
 
 /// `--rmi`'s images, as Compose chooses them: with `all` every `image:` of a service, with
 /// both modes the `<project>-<service>` image of a service without `image:`, each only when
-/// it exists (`observed.images`), deduplicated by its normalized familiar name.
+/// it exists (`observed.images`), deduplicated by its normalized familiar name. Compose also
+/// takes the images labelled with the project (`com.docker.compose.project`), which only its
+/// BuildKit builds carry; ours are classic builds, like Compose's without BuildKit, and carry
+/// no such label, so that set is empty here.
 pub fn images_to_remove(
     project: &Project,
     observed: &Observed,

@@ -265,8 +265,9 @@ impl ImageStore {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             if name.starts_with(".gc-") {
-                // An earlier collection renamed it and stopped before the end.
-                std::fs::remove_dir_all(&path)?;
+                // An earlier collection renamed it and stopped before the end (or this one
+                // did, and the listing shows it again).
+                present(std::fs::remove_dir_all(&path))?;
                 continue;
             }
             if name.starts_with('.') {
@@ -274,7 +275,7 @@ impl ImageStore {
             }
             if let Some(stem) = name.strip_suffix(".json") {
                 if !keep_layers.contains(stem) && !layers.join(stem).exists() {
-                    std::fs::remove_file(&path)?;
+                    present(std::fs::remove_file(&path))?;
                 }
                 continue;
             }
@@ -285,11 +286,7 @@ impl ImageStore {
             let meta: Option<super::super::pull::LayerMeta> = read_json(&meta_path).ok().flatten();
             let doomed = layers.join(format!(".gc-{name}"));
             std::fs::rename(&path, &doomed)?;
-            match std::fs::remove_file(&meta_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
+            present(std::fs::remove_file(&meta_path))?;
             std::fs::remove_dir_all(&doomed)?;
             match meta {
                 Some(m) => {
@@ -314,6 +311,15 @@ impl ImageStore {
             }
         }
         Ok(collected)
+    }
+}
+
+/// A removal's result, where "already gone" is success (the directory listing may name what
+/// this collection removed a moment ago).
+fn present(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 
@@ -352,8 +358,8 @@ mod tests {
             std::fs::write(s.state().blob_path(b), b"blob").unwrap();
         }
         let rec = ImageRecord {
-            id: format!("sha256:{id}"),
-            manifest_digest: format!("sha256:m{id}"),
+            id: format!("sha256:{id:0>64}"),
+            manifest_digest: format!("sha256:{:f>64}", id),
             repo_digests: vec![],
             diff_ids,
             chain_ids: chains,
