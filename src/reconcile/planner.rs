@@ -584,10 +584,13 @@ impl fmt::Display for DownPlan {
 
 /// `--rmi`'s images, as Compose chooses them: with `all` every `image:` of a service, with
 /// both modes the `<project>-<service>` image of a service without `image:`, each only when
-/// it exists (`observed.images`), deduplicated by its normalized familiar name. Compose also
-/// takes the images labelled with the project (`com.docker.compose.project`), which only its
-/// BuildKit builds carry; ours are classic builds, like Compose's without BuildKit, and carry
-/// no such label, so that set is empty here.
+/// it exists (`observed.images`), deduplicated by its normalized familiar name.
+///
+/// Not yet here: Compose also takes the tagged images labelled with the project
+/// (`com.docker.compose.project`, with a `com.docker.compose.service` of the project, any
+/// with `--remove-orphans`), which its builds carry and ours do not yet. It matters for a
+/// built service with an `image:` name under `--rmi local`, and for `down -p NAME` without a
+/// file, where the services (rebuilt from the containers) all have an image name.
 pub fn images_to_remove(
     project: &Project,
     observed: &Observed,
