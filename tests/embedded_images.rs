@@ -196,7 +196,7 @@ fn removal_keeps_shared_layers_refuses_used_images_and_down_rmi_removes_the_rest
 
     let out = p.ok(&["image", "rm", B]);
     assert!(out.starts_with(&format!("Untagged: {B}\n")), "{out}");
-    assert!(out.contains(&format!("Deleted: sha256:")), "{out}");
+    assert!(out.contains("Deleted: sha256:"), "{out}");
     let left = assert_store_exact(&root);
     assert!(left.contains(&b_layers[0]), "the shared layer stays");
     assert!(!left.contains(&b_layers[1]), "b's own layer is gone");

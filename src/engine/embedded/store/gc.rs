@@ -516,7 +516,7 @@ mod tests {
         };
         let gc = s.gc_exclusive().unwrap();
         let r = s
-            .prune(&gc, PruneImages::Dangling, &[user.clone()])
+            .prune(&gc, PruneImages::Dangling, std::slice::from_ref(&user))
             .unwrap();
         assert_eq!(r.deleted[0], ImageDeleted::Deleted(a.id.clone()));
         assert_eq!(
@@ -525,7 +525,9 @@ mod tests {
         );
         assert!(r.reclaimed > 10, "{r:?}");
         assert!(s.get(&a2.id).unwrap().is_some());
-        let r = s.prune(&gc, PruneImages::Unused, &[user.clone()]).unwrap();
+        let r = s
+            .prune(&gc, PruneImages::Unused, std::slice::from_ref(&user))
+            .unwrap();
         assert_eq!(r.deleted[0], ImageDeleted::Untagged("a:1".into()));
         assert!(s.get(&b.id).unwrap().is_some(), "a container uses it");
         assert_only_referenced(&s, &[user]);
