@@ -549,15 +549,6 @@ pub struct DownPlan {
     pub remove_anonymous_volumes: bool,
 }
 
-impl DownPlan {
-    pub fn is_noop(&self) -> bool {
-        self.levels.is_empty()
-            && self.networks.is_empty()
-            && self.images.is_empty()
-            && self.volumes.is_empty()
-    }
-}
-
 impl fmt::Display for DownPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for name in &self.kept_orphans {
