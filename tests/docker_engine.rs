@@ -1554,3 +1554,58 @@ async fn project_watch_wakes_a_waiter_on_its_containers_event_not_on_the_recheck
         "the waiter woke after {woke:?}: by the recheck timer ({RECHECK:?}), not the event"
     );
 }
+
+/// `remove_image`: Docker's conflict for an image a (stopped) container uses, then the
+/// removal's `Untagged`/`Deleted` report, then not found. The image is this test's own
+/// (`img-test/enginetest-<pid>:1`, busybox plus a label), never the shared test image.
+#[tokio::test(flavor = "current_thread")]
+async fn remove_image_refuses_a_used_image_then_removes_it() {
+    use rcompose::engine::ImageDeleted;
+    let e = engine().await;
+    let mut cl = Cleanup::default();
+    let tag = format!("img-test/enginetest-{}:1", std::process::id());
+    let dir = std::env::temp_dir().join(unique("rmi"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {IMAGE}\nLABEL rcompose.enginetest.rmi={}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    cl.dirs.push(dir.display().to_string());
+    let out = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &tag, dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = e.image_id(&tag).await.unwrap().expect("built");
+    let mut s = spec(&unique("rmi"), &["true"]);
+    s.image = tag.clone();
+    let c = e.create_container(&s).await.unwrap();
+    cl.container(&c);
+    match e.remove_image(&tag, false).await {
+        Err(EngineError::Conflict { message }) => assert_eq!(
+            message,
+            format!(
+                "conflict: unable to remove repository reference \"{tag}\" (must force) - container {} is using its referenced image {}",
+                &c[..12],
+                &id[7..19]
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    e.remove_container(&c, true, false).await.unwrap();
+    let report = e.remove_image(&tag, false).await.unwrap();
+    assert_eq!(report[0], ImageDeleted::Untagged(tag.clone()));
+    assert_eq!(report[1], ImageDeleted::Deleted(id.clone()));
+    assert!(matches!(
+        e.remove_image(&tag, false).await,
+        Err(EngineError::ImageNotFound { .. })
+    ));
+}

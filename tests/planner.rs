@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use rcompose::engine::{ContainerInfo, ContainerState, Health};
 use rcompose::graph::DependencyGraph;
 use rcompose::reconcile::container_spec::{self as cs, ProjectContext};
-use rcompose::reconcile::planner::{plan_down, plan_up, Observed, Recreate, UpOptions};
+use rcompose::reconcile::planner::{
+    plan_down, plan_up, DownOptions, Observed, Recreate, RemoveImages, UpOptions,
+};
 use rcompose::spec::model::Project;
 use rcompose::spec::{load, LoadOptions};
 
@@ -275,7 +277,11 @@ fn orphans_are_kept_unless_asked_and_volumes_follow_external() {
     let g = DependencyGraph::build(&p).unwrap();
     o.volumes.insert("p_data".into());
     o.volumes.insert("ext".into());
-    let down = plan_down(&p, &g, &o, false, true);
+    let opts = DownOptions {
+        remove_volumes: true,
+        ..Default::default()
+    };
+    let down = plan_down(&p, &g, &o, &opts);
     assert_eq!(
         down.volumes,
         vec!["p_data".to_string()],
@@ -314,4 +320,59 @@ level 2:
   web: up to date
 "
     );
+}
+
+/// `down --rmi`: `local` takes only the `<project>-<service>` images of services without
+/// `image:`, `all` every service's image too; only images that exist, each once, sorted by
+/// Compose's familiar tagged name, after the containers and networks.
+#[test]
+fn down_rmi_chooses_images_like_compose() {
+    let p = project(
+        "
+services:
+  web:
+    image: busybox
+  api:
+    image: docker.io/library/busybox:latest
+  built:
+    build: .
+  gone:
+    build: .
+  pinned:
+    image: 127.0.0.1:5000/img-test/app:2
+  absent:
+    image: nothere:1
+",
+    );
+    let g = DependencyGraph::build(&p).unwrap();
+    let mut o = Observed::default();
+    for (reference, id) in [
+        ("busybox", "sha256:b"),
+        ("docker.io/library/busybox:latest", "sha256:b"),
+        ("p-built", "sha256:c"),
+        ("127.0.0.1:5000/img-test/app:2", "sha256:d"),
+    ] {
+        o.images.insert(reference.into(), id.into());
+    }
+    o.containers
+        .push(existing(&p, "web", 1, ContainerState::Exited));
+    let down = |mode| {
+        let opts = DownOptions {
+            remove_images: mode,
+            ..Default::default()
+        };
+        plan_down(&p, &g, &o, &opts).to_string()
+    };
+    assert_eq!(
+        down(Some(RemoveImages::Local)),
+        "level 0:\n  stop and remove p-web-1\nremove image p-built:latest (built for service built)\n"
+    );
+    assert_eq!(
+        down(Some(RemoveImages::All)),
+        "level 0:\n  stop and remove p-web-1\n\
+         remove image 127.0.0.1:5000/img-test/app:2 (image of service pinned)\n\
+         remove image busybox:latest (image of service api)\n\
+         remove image p-built:latest (built for service built)\n"
+    );
+    assert_eq!(down(None), "level 0:\n  stop and remove p-web-1\n");
 }

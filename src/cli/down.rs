@@ -1,5 +1,6 @@
-//! `rcompose down`: stop and remove the project's containers and networks (and its volumes
-//! with `-v`). External networks and volumes are never removed.
+//! `rcompose down`: stop and remove the project's containers and networks (its volumes with
+//! `-v`, the services' images with `--rmi`). External networks and volumes are never removed.
+//! `--dry-run` prints the plan.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,6 +22,10 @@ pub struct DownArgs {
     /// Specify a shutdown timeout in seconds
     #[arg(short = 't', long = "timeout")]
     pub timeout: Option<u64>,
+    /// Remove images used by services. "local" remove only images that don't have a
+    /// custom tag ("local"|"all")
+    #[arg(long = "rmi", value_enum)]
+    pub rmi: Option<planner::RemoveImages>,
 }
 
 pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
@@ -33,17 +38,26 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
         Err(code) => return code,
     };
     lifecycle::with_engine(global, async |engine| {
-        let observed = match executor::observe(engine, &session.project, &[]).await {
+        // The images' ids are only needed to choose what `--rmi` removes.
+        let services: Vec<String> = match args.rmi {
+            Some(_) => session.project.services.keys().cloned().collect(),
+            None => Vec::new(),
+        };
+        let observed = match executor::observe(engine, &session.project, &services).await {
             Ok(o) => o,
             Err(e) => return lifecycle::fail(e),
         };
-        let plan = planner::plan_down(
-            &session.project,
-            &session.graph,
-            &observed,
-            args.remove_orphans,
-            args.volumes,
-        );
+        let opts = planner::DownOptions {
+            remove_orphans: args.remove_orphans,
+            remove_volumes: args.volumes,
+            remove_images: args.rmi,
+        };
+        let plan = planner::plan_down(&session.project, &session.graph, &observed, &opts);
+        tracing::debug!(plan = %plan, "down plan");
+        if global.dry_run {
+            print!("{plan}");
+            return ExitCode::SUCCESS;
+        }
         let exec = ExecOptions {
             parallel: lifecycle::parallel(global),
             stop_timeout: args.timeout.map(Duration::from_secs),

@@ -15,6 +15,7 @@ pub mod events;
 pub mod exec;
 pub mod from_engine;
 pub use crate::human;
+pub mod image;
 pub mod images;
 pub mod kill;
 pub mod lifecycle;
@@ -194,6 +195,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Build or rebuild services
     Build(build::BuildArgs),
+    /// Manage the engine's images (`image rm`, `image prune`)
+    Image(image::ImageArgs),
 }
 
 impl GlobalArgs {
@@ -312,5 +315,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Cp(args) => cp::run(&cli.global, &args),
         Command::Stats(args) => stats::run(&cli.global, &args),
         Command::Build(args) => build::run(&cli.global, &args),
+        Command::Image(args) => image::run(&cli.global, &args),
     }
 }

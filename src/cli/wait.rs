@@ -54,6 +54,7 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> ExitCode {
             volumes: false,
             remove_orphans: false,
             timeout: None,
+            rmi: None,
         };
         let d = super::down::run(global, &down);
         if d != ExitCode::SUCCESS {

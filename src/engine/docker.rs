@@ -181,6 +181,20 @@ impl DockerEngine {
     }
 }
 
+/// Docker's removal report in our type (an item names what was untagged, or deleted).
+fn deleted_items(items: Vec<bollard::models::ImageDeleteResponseItem>) -> Vec<ImageDeleted> {
+    let mut out = Vec::new();
+    for item in items {
+        if let Some(name) = item.untagged {
+            out.push(ImageDeleted::Untagged(name));
+        }
+        if let Some(id) = item.deleted {
+            out.push(ImageDeleted::Deleted(id));
+        }
+    }
+    out
+}
+
 /// What a failed call was about; decides how an HTTP 404 is typed and named.
 #[derive(Clone, Copy, Debug)]
 enum Subject<'a> {
@@ -1558,6 +1572,40 @@ impl Engine for DockerEngine {
 
     async fn inspect_image(&self, reference: &str) -> EngineResult<Option<ImageInfo>> {
         self.image_inspect(reference).await
+    }
+
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
+        let options = bollard::query_parameters::RemoveImageOptions {
+            force,
+            noprune: false,
+            platforms: None,
+        };
+        let items = self
+            .docker
+            .remove_image(reference, Some(options), None)
+            .await
+            .map_err(self.err(Subject::Image(reference)))?;
+        Ok(deleted_items(items))
+    }
+
+    async fn prune_images(&self, which: PruneImages) -> EngineResult<ImagePruneReport> {
+        let dangling = match which {
+            PruneImages::Dangling => "true",
+            PruneImages::Unused => "false",
+        };
+        let filters = HashMap::from([("dangling".to_string(), vec![dangling.to_string()])]);
+        let options = bollard::query_parameters::PruneImagesOptions {
+            filters: Some(filters),
+        };
+        let report = self
+            .docker
+            .prune_images(Some(options))
+            .await
+            .map_err(self.err(Subject::Daemon))?;
+        Ok(ImagePruneReport {
+            deleted: deleted_items(report.images_deleted.unwrap_or_default()),
+            reclaimed: report.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
     }
 
     async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {

@@ -120,6 +120,15 @@ pub trait Engine {
     /// The local image's id (`sha256:...`), `None` when it is not present.
     async fn image_id(&self, reference: &str) -> EngineResult<Option<String>>;
     async fn pull_image(&self, reference: &str) -> EngineResult<()>;
+    /// Removes the name `reference`, or the image when it is an id (Docker's `image rm`): a
+    /// name that is not the image's last one is only untagged; an image a container uses
+    /// (running or not) is refused with a [`EngineError::Conflict`] in Docker's words unless
+    /// `force` (never for a running container); a missing one is
+    /// [`EngineError::ImageNotFound`]. Returns what was untagged and deleted.
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>>;
+    /// Removes the images `which` selects that no container uses, and the layers only they
+    /// held.
+    async fn prune_images(&self, which: PruneImages) -> EngineResult<ImagePruneReport>;
 
     /// The engine's events matching `filter`, from `filter.since` (or now) on, until
     /// `filter.until` or until the stream is dropped.
@@ -260,6 +269,12 @@ impl Engine for Backend {
     }
     async fn pull_image(&self, reference: &str) -> EngineResult<()> {
         delegate!(self, e => e.pull_image(reference))
+    }
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
+        delegate!(self, e => e.remove_image(reference, force))
+    }
+    async fn prune_images(&self, which: PruneImages) -> EngineResult<ImagePruneReport> {
+        delegate!(self, e => e.prune_images(which))
     }
     fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {
         match self {

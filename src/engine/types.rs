@@ -477,6 +477,42 @@ pub struct EventFilter {
     pub until: Option<i64>,
 }
 
+/// One line of an image removal, as Docker reports it (`Untagged: busybox:1`,
+/// `Deleted: sha256:...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageDeleted {
+    /// A name no longer points at the image.
+    Untagged(String),
+    /// An image id, or a layer the removal freed.
+    Deleted(String),
+}
+
+impl std::fmt::Display for ImageDeleted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageDeleted::Untagged(n) => write!(f, "Untagged: {n}"),
+            ImageDeleted::Deleted(id) => write!(f, "Deleted: {id}"),
+        }
+    }
+}
+
+/// Which images an image prune removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PruneImages {
+    /// Images no name points at (and no container uses): Docker's default.
+    Dangling,
+    /// Every image no container uses (`-a`).
+    Unused,
+}
+
+/// What an image prune removed.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ImagePruneReport {
+    pub deleted: Vec<ImageDeleted>,
+    /// Bytes freed.
+    pub reclaimed: u64,
+}
+
 /// What an engine knows of one local image (`images`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ImageInfo {

@@ -24,7 +24,7 @@ use super::watch::ProjectWatch;
 
 /// Where progress lines go (stderr, as Compose writes them).
 pub trait Progress: Send + Sync {
-    /// `kind` is `Container`, `Network` or `Volume`; `status` is Compose's word
+    /// `kind` is `Container`, `Network`, `Volume` or `Image`; `status` is Compose's word
     /// (`Creating`, `Created`, `Starting`, `Started`, `Waiting`, `Healthy`, ...).
     fn event(&self, kind: &str, name: &str, status: &str);
 }
@@ -798,6 +798,21 @@ pub async fn execute_down<E: Engine>(
                 crate::cli::warn(&format!("network {name} kept: {message}"), false);
             }
             Err(e) => return Err(engine_err(format!("removing network {name}"))(e)),
+        }
+    }
+    for img in &plan.images {
+        let name = img.reference.as_str();
+        progress.event("Image", name, "Removing");
+        match engine.remove_image(name, false).await {
+            Ok(_) => progress.event("Image", name, "Removed"),
+            // Used by a container down does not remove: kept, as Compose keeps it.
+            Err(EngineError::Conflict { .. }) => {
+                progress.event("Image", name, "Resource is still in use")
+            }
+            Err(EngineError::ImageNotFound { .. } | EngineError::NotFound { .. }) => {
+                progress.event("Image", name, "Warning: No resource found to remove")
+            }
+            Err(e) => return Err(engine_err(format!("removing image {name}"))(e)),
         }
     }
     for name in &plan.volumes {

@@ -481,8 +481,58 @@ fn plan_service(
     sp
 }
 
+/// `down --rmi`: which of the services' images go (Docker Compose's rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RemoveImages {
+    /// Only the images compose names itself (`<project>-<service>`, services without
+    /// `image:`).
+    Local,
+    /// Every image the services use.
+    All,
+}
+
+/// Why `down --rmi` removes an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageCause {
+    /// The service names it in `image:` (`--rmi all`).
+    Named { service: String },
+    /// The service has no `image:`: compose named its build `<project>-<service>`.
+    ProjectDefault { service: String },
+}
+
+impl fmt::Display for ImageCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageCause::Named { service } => write!(f, "image of service {service}"),
+            ImageCause::ProjectDefault { service } => {
+                write!(f, "built for service {service}")
+            }
+        }
+    }
+}
+
+/// One image `down --rmi` removes (after the containers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRemoval {
+    /// Compose's form: the familiar name with its tag (`busybox:latest`, `p-web:latest`).
+    pub reference: String,
+    pub cause: ImageCause,
+}
+
+/// What `down` is asked to remove besides the project's containers and networks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DownOptions {
+    /// `--remove-orphans`.
+    pub remove_orphans: bool,
+    /// `-v`.
+    pub remove_volumes: bool,
+    /// `--rmi`.
+    pub remove_images: Option<RemoveImages>,
+}
+
 /// Plans `down`: every container of the project (and orphans with `remove_orphans`), in
-/// reverse dependency order, then the project's networks, then (with `-v`) its volumes.
+/// reverse dependency order, then the project's networks, the images of `--rmi`, then (with
+/// `-v`) its volumes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DownPlan {
     /// Containers by stop level (dependents first).
@@ -491,19 +541,94 @@ pub struct DownPlan {
     pub kept_orphans: Vec<String>,
     /// Network engine names to remove.
     pub networks: Vec<String>,
+    /// Images to remove (`--rmi`), sorted by reference.
+    pub images: Vec<ImageRemoval>,
     /// Volume engine names to remove.
     pub volumes: Vec<String>,
     /// `-v`: containers are removed with their anonymous volumes (Compose's `RemoveVolumes`).
     pub remove_anonymous_volumes: bool,
 }
 
+impl fmt::Display for DownPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for name in &self.kept_orphans {
+            writeln!(f, "keep orphan {name}")?;
+        }
+        for (i, level) in self.levels.iter().enumerate() {
+            writeln!(f, "level {i}:")?;
+            for (_, name) in level {
+                writeln!(f, "  stop and remove {name}")?;
+            }
+        }
+        for name in &self.networks {
+            writeln!(f, "remove network {name}")?;
+        }
+        for img in &self.images {
+            writeln!(f, "remove image {} ({})", img.reference, img.cause)?;
+        }
+        for name in &self.volumes {
+            writeln!(f, "remove volume {name}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `--rmi`'s images, as Compose chooses them: with `all` every `image:` of a service, with
+/// both modes the `<project>-<service>` image of a service without `image:`, each only when
+/// it exists (`observed.images`), deduplicated by its normalized familiar name.
+///
+/// Not yet here: Compose also takes the tagged images labelled with the project
+/// (`com.docker.compose.project`, with a `com.docker.compose.service` of the project, any
+/// with `--remove-orphans`), which its builds carry and ours do not yet. It matters for a
+/// built service with an `image:` name under `--rmi local`, and for `down -p NAME` without a
+/// file, where the services (rebuilt from the containers) all have an image name.
+pub fn images_to_remove(
+    project: &Project,
+    observed: &Observed,
+    mode: RemoveImages,
+) -> Vec<ImageRemoval> {
+    let mut out: BTreeMap<String, ImageCause> = BTreeMap::new();
+    for svc in project.services.values() {
+        let reference = cs::service_image(project, svc);
+        let cause = if svc.image.is_empty() {
+            ImageCause::ProjectDefault {
+                service: svc.name.clone(),
+            }
+        } else if mode == RemoveImages::All {
+            ImageCause::Named {
+                service: svc.name.clone(),
+            }
+        } else {
+            continue;
+        };
+        if !observed.images.contains_key(&reference) {
+            continue;
+        }
+        out.entry(compose_image_name(&reference)).or_insert(cause);
+    }
+    out.into_iter()
+        .map(|(reference, cause)| ImageRemoval { reference, cause })
+        .collect()
+}
+
+/// `busybox` → `busybox:latest`, `docker.io/library/busybox:1` → `busybox:1` (Compose's
+/// `TagNameOnly` then `FamiliarString`); a reference that does not parse stays as written.
+fn compose_image_name(reference: &str) -> String {
+    use crate::engine::embedded::store::images::{familiar_name, normalize_reference};
+    normalize_reference(reference).map_or_else(|| reference.to_string(), |n| familiar_name(&n))
+}
+
 pub fn plan_down(
     project: &Project,
     graph: &DependencyGraph,
     observed: &Observed,
-    remove_orphans: bool,
-    remove_volumes: bool,
+    opts: &DownOptions,
 ) -> DownPlan {
+    let DownOptions {
+        remove_orphans,
+        remove_volumes,
+        remove_images,
+    } = *opts;
     let mut plan = DownPlan::default();
     let mut by_service: BTreeMap<&str, Vec<&ContainerInfo>> = BTreeMap::new();
     for c in &observed.containers {
@@ -550,6 +675,9 @@ pub fn plan_down(
         if !n.external && observed.networks.contains(&name) {
             plan.networks.push(name);
         }
+    }
+    if let Some(mode) = remove_images {
+        plan.images = images_to_remove(project, observed, mode);
     }
     plan.remove_anonymous_volumes = remove_volumes;
     if remove_volumes {

@@ -19,6 +19,7 @@ use super::objects;
 use super::record::{ContainerRecord, RunState};
 use super::shim::protocol::{ExecRequest, ExecStdio, Reply, Request};
 use super::state::StateRoot;
+use super::store::gc::{ImageUser, RemoveError};
 use super::store::images::{familiar_name, normalize_reference, ImageStore};
 use super::terminal_relay;
 use crate::engine::*;
@@ -245,6 +246,22 @@ async fn resize_on_winch(master: std::os::fd::BorrowedFd<'_>) -> std::convert::I
     }
 }
 
+/// Every container of the store as an image user (read under the GC lock).
+fn image_users(st: &StateRoot) -> EngineResult<Vec<ImageUser>> {
+    Ok(ct::all(st)?
+        .into_iter()
+        .map(|(rec, status)| ImageUser {
+            running: matches!(
+                status.state,
+                RunState::Running | RunState::Paused | RunState::Restarting
+            ),
+            container_id: rec.id,
+            image_id: rec.image_id,
+            lowers: rec.lowers,
+        })
+        .collect())
+}
+
 fn dup_std(fd: i32) -> EngineResult<OwnedFd> {
     // SAFETY: borrowing one of our standard descriptors to duplicate it.
     let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
@@ -286,6 +303,8 @@ impl Engine for EmbeddedEngine {
         let mut spec = spec.clone();
         blocking(move || {
             spec.network_mode = resolve_network_mode(&st, &spec)?;
+            // No collection between resolving the image and the record naming its layers.
+            let _gc = images.gc_shared().map_err(backend)?;
             let full = normalize_reference(&spec.image).unwrap_or_else(|| spec.image.clone());
             let image = images.resolve(&full).map_err(backend)?.ok_or_else(|| {
                 EngineError::ImageNotFound {
@@ -614,6 +633,33 @@ impl Engine for EmbeddedEngine {
                 message: e.to_string(),
             }),
         }
+    }
+
+    async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
+        let (st, images) = (self.st(), self.images.clone());
+        let reference = reference.to_string();
+        blocking(move || {
+            let gc = images.gc_exclusive().map_err(backend)?;
+            let users = image_users(&st)?;
+            images
+                .remove_image(&gc, &reference, force, &users)
+                .map_err(|e| match e {
+                    RemoveError::NotFound(image) => EngineError::ImageNotFound { image },
+                    RemoveError::Conflict(message) => EngineError::Conflict { message },
+                    RemoveError::Io(e) => backend(e),
+                })
+        })
+        .await
+    }
+
+    async fn prune_images(&self, which: PruneImages) -> EngineResult<ImagePruneReport> {
+        let (st, images) = (self.st(), self.images.clone());
+        blocking(move || {
+            let gc = images.gc_exclusive().map_err(backend)?;
+            let users = image_users(&st)?;
+            images.prune(&gc, which, &users).map_err(backend)
+        })
+        .await
     }
 
     fn events<'a>(&'a self, filter: &EventFilter) -> EngineEvents<'a> {

@@ -241,6 +241,10 @@ pub async fn pull(
 ) -> Result<ImageRecord, PullError> {
     let full =
         normalize_reference(reference).ok_or_else(|| PullError::Reference(reference.into()))?;
+    // No collection while this pull relies on the layers it finds present.
+    let _gc = store
+        .gc_shared()
+        .map_err(|e| io_err(store.state().layers_dir(), e))?;
     let r: Reference = full
         .parse()
         .map_err(|_| PullError::Reference(reference.into()))?;

@@ -236,6 +236,16 @@ pub struct FileLock {
 impl FileLock {
     /// Blocks until the lock on `path` (created 0600 when missing) is ours.
     pub fn acquire(path: &Path) -> std::io::Result<Self> {
+        Self::lock(path, libc::LOCK_EX)
+    }
+
+    /// Blocks until we hold the lock on `path` together with other shared holders (no
+    /// exclusive holder meanwhile).
+    pub fn acquire_shared(path: &Path) -> std::io::Result<Self> {
+        Self::lock(path, libc::LOCK_SH)
+    }
+
+    fn lock(path: &Path, how: libc::c_int) -> std::io::Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -245,7 +255,7 @@ impl FileLock {
             .open(path)?;
         loop {
             // SAFETY: flock on a file descriptor we own.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), how) };
             if rc == 0 {
                 return Ok(FileLock { _file: file });
             }

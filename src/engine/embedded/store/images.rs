@@ -57,11 +57,11 @@ impl ImageStore {
         &self.state
     }
 
-    fn refs_path(&self) -> PathBuf {
+    pub(super) fn refs_path(&self) -> PathBuf {
         self.state.images_dir().join("refs.json")
     }
 
-    fn record_path(&self, id: &str) -> PathBuf {
+    pub(super) fn record_path(&self, id: &str) -> PathBuf {
         let hex = id.strip_prefix("sha256:").unwrap_or(id);
         self.state.images_dir().join(format!("{hex}.json"))
     }
@@ -93,7 +93,7 @@ impl ImageStore {
         read_json(&self.record_path(id))
     }
 
-    fn list_ids(&self) -> std::io::Result<Vec<String>> {
+    pub(super) fn list_ids(&self) -> std::io::Result<Vec<String>> {
         let mut ids = Vec::new();
         for e in std::fs::read_dir(self.state.images_dir())? {
             let name = e?.file_name().to_string_lossy().into_owned();
@@ -176,13 +176,13 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn is_image_id(s: &str) -> bool {
+pub(super) fn is_image_id(s: &str) -> bool {
     let hex = s.strip_prefix("sha256:").unwrap_or(s);
     (12..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A full id for a (possibly short) id that matches exactly one image.
-fn full_id(prefix: &str, ids: &[String]) -> String {
+pub(super) fn full_id(prefix: &str, ids: &[String]) -> String {
     let p = prefix.strip_prefix("sha256:").unwrap_or(prefix);
     let matches: Vec<&String> = ids
         .iter()
