@@ -14,6 +14,7 @@
 //! - [`files`]: secrets and configs, written beside the record and bind-mounted read-only.
 
 pub mod containers;
+pub mod copy;
 pub mod copy_up;
 pub mod engine;
 pub mod events;
