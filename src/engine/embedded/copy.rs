@@ -40,8 +40,8 @@ pub use tar_io::{archive, extract, ChunkReader, ChunkWriter};
 /// Why a copy failed; the messages are Docker's where it has one.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    #[error("Could not find the file {path} in container {container}")]
-    NoSuchPath { path: String, container: String },
+    #[error("Could not find the file {path} in the container")]
+    NoSuchPath { path: String },
     #[error("container rootfs is marked read-only")]
     ReadOnlyRootfs,
     #[error("mounted volume is marked read-only")]
@@ -69,8 +69,8 @@ pub enum CopyError {
 impl From<CopyError> for EngineError {
     fn from(e: CopyError) -> Self {
         match e {
-            CopyError::NoSuchPath { path, container } => EngineError::NotFound {
-                what: format!("file {path} in container {container}"),
+            CopyError::NoSuchPath { path } => EngineError::NotFound {
+                what: format!("file {path} in the container"),
             },
             other => EngineError::Backend {
                 message: other.to_string(),
@@ -195,8 +195,7 @@ fn private_overlay<T>(
     backend: impl Fn(io::Error) -> EngineError,
 ) -> EngineResult<T> {
     use nix::mount::{mount, umount2, MntFlags, MsFlags};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-        .map_err(|e| backend(e.into()))?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| backend(e.into()))?;
     mount(
         None::<&str>,
         "/",
@@ -304,7 +303,11 @@ pub(crate) fn lstat_in_root(root: &OwnedFd, path: &[u8]) -> io::Result<Option<li
 /// name: whatever uses it resolves it in the root again.
 pub(crate) fn resolve_in_root(root: &OwnedFd, path: &[u8]) -> io::Result<Vec<u8>> {
     let mut resolved: Vec<Vec<u8>> = Vec::new();
-    let mut pending: Vec<Vec<u8>> = path.split(|b| *b == b'/').rev().map(<[u8]>::to_vec).collect();
+    let mut pending: Vec<Vec<u8>> = path
+        .split(|b| *b == b'/')
+        .rev()
+        .map(<[u8]>::to_vec)
+        .collect();
     let mut links = 0;
     while let Some(comp) = pending.pop() {
         match comp.as_slice() {
@@ -316,7 +319,8 @@ pub(crate) fn resolve_in_root(root: &OwnedFd, path: &[u8]) -> io::Result<Vec<u8>
             _ => {}
         }
         let here = resolved.join(&b'/');
-        let name = CString::new(comp.clone()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name =
+            CString::new(comp.clone()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let st = open_in_root(root, &here, DIR_PATH).and_then(|dir| {
             let st = fsat::fstatat(&dir, &name)?;
             Ok((dir, st))
@@ -347,9 +351,9 @@ pub(crate) fn resolve_in_root(root: &OwnedFd, path: &[u8]) -> io::Result<Vec<u8>
 
 /// What `path` is in the container (Docker's `HEAD /containers/{id}/archive`): its own
 /// `lstat`, and for a symlink its target fully evaluated in the root.
-pub fn stat(root: &Root, path: &str) -> Result<Option<PathStat>, CopyError> {
+pub fn stat(root: &OwnedFd, path: &str) -> Result<Option<PathStat>, CopyError> {
     let bytes = path.as_bytes();
-    let Some(st) = lstat_in_root(&root.fd, bytes).map_err(io_err(bytes))? else {
+    let Some(st) = lstat_in_root(root, bytes).map_err(io_err(bytes))? else {
         return Ok(None);
     };
     let kind = match st.st_mode & libc::S_IFMT {
@@ -359,8 +363,7 @@ pub fn stat(root: &Root, path: &str) -> Result<Option<PathStat>, CopyError> {
         _ => PathKind::Other,
     };
     let link_target = if kind == PathKind::Symlink {
-        String::from_utf8_lossy(&resolve_in_root(&root.fd, bytes).map_err(io_err(bytes))?)
-            .into_owned()
+        String::from_utf8_lossy(&resolve_in_root(root, bytes).map_err(io_err(bytes))?).into_owned()
     } else {
         String::new()
     };

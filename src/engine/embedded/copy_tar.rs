@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 use tokio::sync::mpsc;
 
-use super::{io_err, open_in_root, split_last, CopyError, Root, DIR_PATH};
+use super::{io_err, open_in_root, split_last, CopyError, DIR_PATH};
 use crate::engine::embedded::store::unpack::{fsat, read_meta};
 use crate::engine::{EngineResult, Ownership};
 
@@ -37,11 +37,10 @@ const DIR_FLAGS: libc::c_int = fsat::DIR_FLAGS;
 
 /// Writes a tar of `path` (Docker's `GET /containers/{id}/archive`): entries rooted at its
 /// base name, or its contents at the top for a path ending in `/.`.
-pub fn archive(root: &Root, path: &str, out: impl Write) -> Result<(), CopyError> {
+pub fn archive(root: &OwnedFd, path: &str, out: impl Write) -> Result<(), CopyError> {
     let bytes = path.as_bytes();
     let missing = || CopyError::NoSuchPath {
         path: path.to_string(),
-        container: root.rec.name.clone(),
     };
     let absent = |e: &io::Error| matches!(fsat::errno(e), libc::ENOENT | libc::ENOTDIR);
     let mut packer = Packer {
@@ -51,13 +50,14 @@ pub fn archive(root: &Root, path: &str, out: impl Write) -> Result<(), CopyError
     let name = super::base_name(bytes);
     match split_last(bytes) {
         (whole, None) => {
-            let dir = match open_in_root(&root.fd, whole, DIR_FLAGS & !libc::O_NOFOLLOW) {
+            let dir = match open_in_root(root, whole, DIR_FLAGS & !libc::O_NOFOLLOW) {
                 Ok(d) => d,
                 Err(e) if absent(&e) => return Err(missing()),
                 Err(e) => return Err(io_err(bytes)(e)),
             };
-            // `x/.`: the contents at the top, with no entry for the directory itself.
-            let top = if name == b"." {
+            // `x/.` (and `/`, whose name a tar cannot hold): the contents at the top, with no
+            // entry for the directory itself.
+            let top = if name == b"." || name == b"/" {
                 None
             } else {
                 Some(PathBuf::from(OsStr::from_bytes(&name)))
@@ -65,7 +65,7 @@ pub fn archive(root: &Root, path: &str, out: impl Write) -> Result<(), CopyError
             packer.dir(dir, top.as_deref(), bytes)?;
         }
         (parent, Some(last)) => {
-            let dir = match open_in_root(&root.fd, parent, DIR_PATH) {
+            let dir = match open_in_root(root, parent, DIR_PATH) {
                 Ok(d) => d,
                 Err(e) if absent(&e) => return Err(missing()),
                 Err(e) => return Err(io_err(bytes)(e)),
@@ -143,9 +143,7 @@ impl<W: Write> Packer<W> {
                 let size = u64::try_from(st.st_size).unwrap_or(0);
                 let mut h = header(&st, EntryType::Regular);
                 h.set_size(size);
-                let data = File::from(fd)
-                    .take(size)
-                    .chain(io::repeat(0).take(size));
+                let data = File::from(fd).take(size).chain(io::repeat(0).take(size));
                 self.tar
                     .append_data(&mut h, tar_name, data.take(size))
                     .map_err(&err)?;
@@ -228,27 +226,26 @@ impl<W: Write> Packer<W> {
 // Into the container.
 
 /// Extracts `tar` into the existing directory `dir` of the container (Docker's
-/// `PUT /containers/{id}/archive` with `noOverwriteDirNonDir`).
+/// `PUT /containers/{id}/archive` with `noOverwriteDirNonDir`; the caller checks
+/// [`super::check_writable`] first).
 pub fn extract(
-    root: &Root,
+    root: &OwnedFd,
     dir: &str,
     tar: impl Read,
     owner: Ownership,
 ) -> Result<(), CopyError> {
     let dest = dir.as_bytes();
-    match open_in_root(&root.fd, dest, DIR_PATH) {
+    match open_in_root(root, dest, DIR_PATH) {
         Ok(_) => {}
         Err(e) if matches!(fsat::errno(&e), libc::ENOENT | libc::ENOTDIR) => {
             return Err(CopyError::NoSuchPath {
                 path: dir.to_string(),
-                container: root.rec.name.clone(),
             })
         }
         Err(e) => return Err(io_err(dest)(e)),
     }
-    super::check_writable(root, dir)?;
     let mut x = Extractor {
-        root: &root.fd,
+        root,
         dest: dest.to_vec(),
         owner,
         dir_times: Vec::new(),
@@ -387,11 +384,17 @@ impl Extractor<'_> {
                     EntryType::Fifo => (libc::S_IFIFO, 0),
                     EntryType::Char => (
                         libc::S_IFCHR,
-                        libc::makedev(number(header.device_major())?, number(header.device_minor())?),
+                        libc::makedev(
+                            number(header.device_major())?,
+                            number(header.device_minor())?,
+                        ),
                     ),
                     _ => (
                         libc::S_IFBLK,
-                        libc::makedev(number(header.device_major())?, number(header.device_minor())?),
+                        libc::makedev(
+                            number(header.device_major())?,
+                            number(header.device_minor())?,
+                        ),
                     ),
                 };
                 fsat::mknodat(&parent, name, format | meta.mode, dev).map_err(&io)?;
@@ -471,7 +474,9 @@ impl Extractor<'_> {
             Err(e) if fsat::errno(&e) == libc::ENOENT && !comps.is_empty() => {}
             Err(e) => return Err(io(e)),
         }
-        let (last, above) = comps.split_last().ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
+        let (last, above) = comps
+            .split_last()
+            .ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
         let parent = self.open_or_make(above)?;
         match fsat::mkdirat(&parent, last) {
             Ok(()) => {
@@ -491,7 +496,8 @@ impl Extractor<'_> {
         for (path, mtime) in &self.dir_times {
             match open_in_root(self.root, path, DIR_FLAGS) {
                 Ok(dir) => fsat::set_times(&dir, *mtime).map_err(io_err(path))?,
-                Err(e) if matches!(fsat::errno(&e), libc::ENOENT | libc::ELOOP | libc::ENOTDIR) => {}
+                Err(e) if matches!(fsat::errno(&e), libc::ENOENT | libc::ELOOP | libc::ENOTDIR) => {
+                }
                 Err(e) => return Err(io_err(path)(e)),
             }
         }

@@ -551,7 +551,8 @@ impl Engine for EmbeddedEngine {
 
     async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
         let (st, id, path) = (self.st(), id.to_string(), path.to_string());
-        blocking(move || copy::with_root(st, id, move |root| Ok(copy::stat(root, &path)?))).await
+        blocking(move || copy::with_root(st, id, move |root| Ok(copy::stat(&root.fd, &path)?)))
+            .await
     }
 
     fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
@@ -560,7 +561,7 @@ impl Engine for EmbeddedEngine {
         tokio::task::spawn_blocking(move || {
             let failed = tx.clone();
             let packed = copy::with_root(st, id, move |root| {
-                Ok(copy::archive(root, &path, copy::ChunkWriter::new(tx))?)
+                Ok(copy::archive(&root.fd, &path, copy::ChunkWriter::new(tx))?)
             });
             if let Err(e) = packed {
                 let _ = failed.blocking_send(Err(e));
@@ -582,7 +583,8 @@ impl Engine for EmbeddedEngine {
         let (tx, reader) = copy::ChunkReader::new();
         let extract = blocking(move || {
             copy::with_root(st, id, move |root| {
-                Ok(copy::extract(root, &dir, reader, owner)?)
+                copy::check_writable(root, &dir)?;
+                Ok(copy::extract(&root.fd, &dir, reader, owner)?)
             })
         });
         let forward = async move {

@@ -122,7 +122,11 @@ pub(crate) fn copy_up(
         }
         libc::S_IFLNK => {
             let target = readlinkat(src_dir, src)?;
-            symlinkat(&CString::new(target).map_err(io::Error::other)?, dst_dir, dst)?;
+            symlinkat(
+                &CString::new(target).map_err(io::Error::other)?,
+                dst_dir,
+                dst,
+            )?;
             meta_at(dst_dir, dst, &meta, false)
         }
         _ => {
