@@ -164,7 +164,7 @@ fn running_root(status: &ContainerStatus) -> io::Result<Option<OwnedFd>> {
         return Ok(None);
     };
     let gone = |e: &io::Error| matches!(fsat::errno(e), libc::ENOENT | libc::ESRCH);
-    let proc_dir = match open_dir(&format!("/proc/{pid}")) {
+    let proc_dir = match open_dir(format!("/proc/{pid}")) {
         Ok(fd) => fd,
         Err(e) if gone(&e) => return Ok(None),
         Err(e) => return Err(e),
