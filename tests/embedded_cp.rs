@@ -175,7 +175,8 @@ fn cp_in_and_out_of_a_running_container_and_its_volume() {
 fn cp_with_a_stopped_container() {
     let (p, root) = project(
         "cpstop",
-        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n    \
+         volumes:\n      - data:/data\nvolumes:\n  data:\n",
     );
     p.ok(&["up", "-d"]);
     sh(&p, "app", "echo before > /srv.txt");
@@ -188,6 +189,19 @@ fn cp_with_a_stopped_container() {
         std::fs::read_to_string(p.dir.join("out/srv.txt")).unwrap(),
         "before\n"
     );
+    // Its volume is not mounted while it is stopped: refused, not copied under the mount.
+    for args in [
+        ["cp", "./in.txt", "app:/data/"],
+        ["cp", "app:/data/x", "./out/"],
+    ] {
+        let o = p.rcompose(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("/data is a mount of the container"),
+            "{args:?}: {stderr}"
+        );
+    }
     // The overlay was mounted only for the copy, in a namespace of its own.
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(

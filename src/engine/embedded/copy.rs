@@ -17,8 +17,9 @@
 //! container that is not running: its overlay, mounted in a private mount namespace of a
 //! short-lived thread (it never shows on the host and goes away with the thread) while the
 //! rootfs lock is held, so that a start waits rather than mount a second overlay on the same
-//! upper directory. Its volumes are not mounted there (Docker mounts them): such a copy sees
-//! what the rootfs itself holds under their targets.
+//! upper directory. Its volumes are not mounted there (Docker mounts them), so a path below
+//! a mount target is refused there ([`check_reachable`]) rather than copied from or into the
+//! rootfs directory the mount hides.
 
 use std::ffi::CString;
 use std::io;
@@ -30,7 +31,7 @@ use super::record::{ContainerPaths, ContainerRecord, ContainerStatus, RunState};
 use super::rootfs::{self, RootfsPaths};
 use super::state::StateRoot;
 use super::store::unpack::fsat;
-use crate::engine::{EngineError, EngineResult, PathKind, PathStat};
+use crate::engine::{EngineError, EngineResult, Mount, PathKind, PathStat};
 
 #[path = "copy_tar.rs"]
 mod tar_io;
@@ -62,6 +63,11 @@ pub enum CopyError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "{target} is a mount of the container, which the embedded engine reaches only while \
+         the container runs"
+    )]
+    MountNotRunning { target: String },
     #[error("cp on the embedded engine needs openat2 (Linux 5.6 or later)")]
     NoOpenat2,
 }
@@ -96,6 +102,16 @@ pub(crate) fn io_err(path: &[u8]) -> impl Fn(io::Error) -> CopyError + '_ {
 pub struct Root {
     pub fd: OwnedFd,
     pub rec: ContainerRecord,
+    pub mounts: Mounts,
+}
+
+/// Whether the container's mounts (volumes, binds, tmpfs) are in its root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mounts {
+    /// A running container's root, as its processes see it.
+    Present,
+    /// The overlay of a container that is not running: its rootfs alone.
+    Absent,
 }
 
 /// Runs `job` on the root of the container `id` (see the module header for which root), on a
@@ -124,7 +140,8 @@ fn in_root<T>(
     for _ in 0..5 {
         let (rec, status) = ct::find(st, id)?;
         if let Some(fd) = running_root(&status).map_err(backend)? {
-            return job(&Root { fd, rec });
+            let mounts = Mounts::Present;
+            return job(&Root { fd, rec, mounts });
         }
         let paths = RootfsPaths::in_container_dir(&ContainerPaths::new(st, &rec.id).dir);
         let _lock = rootfs::lock(&paths).map_err(backend)?;
@@ -135,7 +152,8 @@ fn in_root<T>(
         if rootfs::is_mounted(&paths.merged) {
             // Its shim has it mounted (starting, or just stopped): that very overlay.
             let fd = open_dir(&paths.merged).map_err(backend)?;
-            return job(&Root { fd, rec });
+            let mounts = Mounts::Absent;
+            return job(&Root { fd, rec, mounts });
         }
         return private_overlay(&paths, rec, job, backend);
     }
@@ -207,7 +225,8 @@ fn private_overlay<T>(
     rootfs::mount(paths, &rec.lowers).map_err(&backend)?;
     let result = match open_dir(&paths.merged) {
         Ok(fd) => {
-            let root = Root { fd, rec };
+            let mounts = Mounts::Absent;
+            let root = Root { fd, rec, mounts };
             job(&root)
         }
         Err(e) => Err(backend(e)),
@@ -375,22 +394,40 @@ pub fn stat(root: &OwnedFd, path: &str) -> Result<Option<PathStat>, CopyError> {
     }))
 }
 
-/// Refuses a write into `dir` that Docker refuses: into a read-only volume or bind (the
-/// innermost mount holding the resolved directory), or into a read-only rootfs.
-pub fn check_writable(root: &Root, dir: &str) -> Result<(), CopyError> {
-    let resolved = resolve_in_root(&root.fd, dir.as_bytes()).map_err(io_err(dir.as_bytes()))?;
+/// The innermost of the container's mounts that holds `path` (resolved in the root).
+fn mount_of<'a>(root: &'a Root, path: &str) -> Result<Option<&'a Mount>, CopyError> {
+    let resolved = resolve_in_root(&root.fd, path.as_bytes()).map_err(io_err(path.as_bytes()))?;
     let within = |target: &str| {
         let t = target.trim_end_matches('/').as_bytes();
         resolved.starts_with(t) && matches!(resolved.get(t.len()), None | Some(b'/'))
     };
-    let mount = root
+    Ok(root
         .rec
         .spec
         .mounts
         .iter()
         .filter(|m| within(&m.target))
-        .max_by_key(|m| m.target.trim_end_matches('/').len());
-    match mount {
+        .max_by_key(|m| m.target.trim_end_matches('/').len()))
+}
+
+/// Refuses a path below a mount target of a container that is not running: its root there
+/// is the rootfs's own directory, hidden under the mount, not the mount's content.
+pub fn check_reachable(root: &Root, path: &str) -> Result<(), CopyError> {
+    if root.mounts == Mounts::Present {
+        return Ok(());
+    }
+    match mount_of(root, path)? {
+        Some(m) => Err(CopyError::MountNotRunning {
+            target: m.target.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a write into `dir` that Docker refuses: into a read-only volume or bind (the
+/// innermost mount holding the resolved directory), or into a read-only rootfs.
+pub fn check_writable(root: &Root, dir: &str) -> Result<(), CopyError> {
+    match mount_of(root, dir)? {
         Some(m) if m.read_only => Err(CopyError::ReadOnlyVolume),
         Some(_) => Ok(()),
         None if root.rec.spec.read_only => Err(CopyError::ReadOnlyRootfs),

@@ -551,8 +551,13 @@ impl Engine for EmbeddedEngine {
 
     async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
         let (st, id, path) = (self.st(), id.to_string(), path.to_string());
-        blocking(move || copy::with_root(st, id, move |root| Ok(copy::stat(&root.fd, &path)?)))
-            .await
+        blocking(move || {
+            copy::with_root(st, id, move |root| {
+                copy::check_reachable(root, &path)?;
+                Ok(copy::stat(&root.fd, &path)?)
+            })
+        })
+        .await
     }
 
     fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
@@ -561,6 +566,7 @@ impl Engine for EmbeddedEngine {
         tokio::task::spawn_blocking(move || {
             let failed = tx.clone();
             let packed = copy::with_root(st, id, move |root| {
+                copy::check_reachable(root, &path)?;
                 Ok(copy::archive(&root.fd, &path, copy::ChunkWriter::new(tx))?)
             });
             if let Err(e) = packed {
@@ -583,6 +589,7 @@ impl Engine for EmbeddedEngine {
         let (tx, reader) = copy::ChunkReader::new();
         let extract = blocking(move || {
             copy::with_root(st, id, move |root| {
+                copy::check_reachable(root, &dir)?;
                 copy::check_writable(root, &dir)?;
                 Ok(copy::extract(&root.fd, &dir, reader, owner)?)
             })
