@@ -56,14 +56,13 @@ cargo test --release --locked
 
 # The same scenario suite on the embedded engine (the default engine). Skipped by name,
 # and only these: what the embedded engine does not do yet and refuses with a clear error
-# (`build`, `cp`). Everything else must pass.
+# (`build`). Everything else must pass.
 step "scenario suite on the embedded engine"
 RCOMPOSE_TEST_ENGINE=embedded cargo test --release --locked \
   --test scenarios --test scenarios_cli --test scenarios_run -- \
   --skip build_then_up_and_rebuild \
   --skip up_builds_missing_image_and_no_build_does_not \
-  --skip failing_build_exits_1_with_the_builder_message \
-  --skip cp_both_directions
+  --skip failing_build_exits_1_with_the_builder_message
 
 if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
   step "config benchmark against Docker Compose v2.40.3 (report only)"

@@ -158,7 +158,7 @@ fn dir_meta(src: &OwnedFd, dst: &OwnedFd) -> io::Result<()> {
 }
 
 /// The names in a directory (without `.` and `..`), sorted.
-fn entries(dir: &OwnedFd) -> io::Result<Vec<CString>> {
+pub(super) fn entries(dir: &OwnedFd) -> io::Result<Vec<CString>> {
     // The fd's /proc link is the directory itself, whatever its path has become.
     let mut names = Vec::new();
     for e in std::fs::read_dir(format!("/proc/thread-self/fd/{}", dir.as_raw_fd()))? {

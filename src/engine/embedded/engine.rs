@@ -2,8 +2,8 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (each returns a clear error): `cp`, `build`, network drivers other
-//! than `bridge`.
+//! Not yet on this engine (each returns a clear error): `build`, network drivers other than
+//! `bridge`.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::containers::{self as ct, backend};
+use super::copy;
 use super::copy_up;
 use super::events;
 use super::logs_reader;
@@ -701,22 +702,61 @@ impl Engine for EmbeddedEngine {
         .await
     }
 
-    async fn stat_path(&self, _id: &str, _path: &str) -> EngineResult<Option<PathStat>> {
-        Err(unsupported("cp"))
+    async fn stat_path(&self, id: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        let (st, id, path) = (self.st(), id.to_string(), path.to_string());
+        blocking(move || {
+            copy::with_root(st, id, move |root| {
+                copy::check_reachable(root, &path)?;
+                Ok(copy::stat(&root.fd, &path)?)
+            })
+        })
+        .await
     }
 
-    fn copy_from<'a>(&'a self, _id: &str, _path: &str) -> ByteChunks<'a> {
-        Box::pin(futures_util::stream::once(async { Err(unsupported("cp")) }))
+    fn copy_from<'a>(&'a self, id: &str, path: &str) -> ByteChunks<'a> {
+        let (st, id, path) = (self.st(), id.to_string(), path.to_string());
+        let (tx, rx) = tokio::sync::mpsc::channel::<EngineResult<Vec<u8>>>(8);
+        tokio::task::spawn_blocking(move || {
+            let failed = tx.clone();
+            let packed = copy::with_root(st, id, move |root| {
+                copy::check_reachable(root, &path)?;
+                Ok(copy::archive(&root.fd, &path, copy::ChunkWriter::new(tx))?)
+            });
+            if let Err(e) = packed {
+                let _ = failed.blocking_send(Err(e));
+            }
+        });
+        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }))
     }
 
     async fn copy_to(
         &self,
-        _id: &str,
-        _dir: &str,
-        _tar: TarUpload,
-        _owner: Ownership,
+        id: &str,
+        dir: &str,
+        mut tar: TarUpload,
+        owner: Ownership,
     ) -> EngineResult<()> {
-        Err(unsupported("cp"))
+        let (st, id, dir) = (self.st(), id.to_string(), dir.to_string());
+        let (tx, reader) = copy::ChunkReader::new();
+        let extract = blocking(move || {
+            copy::with_root(st, id, move |root| {
+                copy::check_reachable(root, &dir)?;
+                copy::check_writable(root, &dir)?;
+                Ok(copy::extract(&root.fd, &dir, reader, owner)?)
+            })
+        });
+        let forward = async move {
+            while let Some(chunk) = tar.next().await {
+                let failed = chunk.is_err();
+                if tx.send(chunk).await.is_err() || failed {
+                    break; // the extraction stopped (its error is the one reported)
+                }
+            }
+        };
+        let (extracted, ()) = tokio::join!(extract, forward);
+        extracted
     }
 
     fn stats<'a>(&'a self, id: &str, stream: bool) -> StatsSamples<'a> {

@@ -16,6 +16,7 @@
 
 pub mod cgroup_warm;
 pub mod containers;
+pub mod copy;
 pub mod copy_up;
 pub mod engine;
 pub mod events;

@@ -151,9 +151,13 @@ pub fn write_status(path: &Path, status: &ContainerStatus) -> std::io::Result<()
 
 /// The start time of a process (field 22 of `/proc/<pid>/stat`), `None` when it is gone.
 pub fn process_start(pid: i32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_start(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The start time in the text of a `/proc/<pid>/stat`.
+pub fn stat_start(text: &str) -> Option<u64> {
     // The command name (field 2) is in parentheses and may hold spaces: skip past it.
-    let rest = &text[text.rfind(')')? + 2..];
+    let rest = text.get(text.rfind(')')? + 2..)?;
     rest.split(' ').nth(19)?.parse().ok()
 }
 

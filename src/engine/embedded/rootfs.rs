@@ -58,6 +58,14 @@ fn unescape_mountinfo(s: &str) -> Vec<u8> {
     out
 }
 
+/// Held while this process has the overlay of `paths` mounted or is mounting it: the shim
+/// takes it around its mount, `cp` on a container that is not running for as long as it has
+/// the overlay mounted in a namespace of its own, so that two overlay instances never share
+/// one upper directory.
+pub fn lock(paths: &RootfsPaths) -> std::io::Result<super::state::FileLock> {
+    super::state::FileLock::acquire(&paths.merged.with_extension("lock"))
+}
+
 /// Mounts the overlay (creating upper/work/merged when missing). `lowers` are top first.
 /// Mounting an already mounted rootfs is a no-op.
 pub fn mount(paths: &RootfsPaths, lowers: &[PathBuf]) -> std::io::Result<()> {

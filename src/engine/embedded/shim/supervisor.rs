@@ -354,7 +354,8 @@ impl Supervisor {
         let id = self.rec.id.clone();
         let rp = RootfsPaths::in_container_dir(&self.paths.dir);
         tracing::debug!("start: begin");
-        rootfs::mount(&rp, &self.rec.lowers)
+        rootfs::lock(&rp)
+            .and_then(|_lock| rootfs::mount(&rp, &self.rec.lowers))
             .map_err(|e| format!("cannot mount the root filesystem: {e}"))?;
         tracing::debug!("start: rootfs mounted");
         match &self.netns {

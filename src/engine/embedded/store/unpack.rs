@@ -486,7 +486,10 @@ fn key(comps: &[CString]) -> Vec<u8> {
 
 /// Owner, mode and mtime from the header (the `tar` crate already applies PAX `uid`/`gid`),
 /// a PAX `mtime` with its fraction, and the `SCHILY.xattr.*` records.
-fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, shown: &str) -> Result<Meta, UnpackError> {
+pub(crate) fn read_meta<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    shown: &str,
+) -> Result<Meta, UnpackError> {
     let header = entry.header();
     let bad = |e: io::Error| invalid(shown, &e.to_string());
     let id = |v: u64, what: &str| {

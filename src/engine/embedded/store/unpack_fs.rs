@@ -14,7 +14,7 @@ use std::path::Path;
 pub(crate) const DIR_FLAGS: libc::c_int =
     libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 /// Creates a new file, refusing anything already there (a symlink included).
-pub(super) const CREATE_FLAGS: libc::c_int =
+pub(crate) const CREATE_FLAGS: libc::c_int =
     libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
 /// Owner, mode, mtime and xattrs of an entry.
@@ -121,18 +121,12 @@ pub(crate) fn copy_up(
             meta_fd(&to, &Meta { xattrs, ..meta }, true)
         }
         libc::S_IFLNK => {
-            let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
-            // SAFETY: valid dir fd, NUL-terminated name, a buffer of the given length.
-            let n = unsafe {
-                libc::readlinkat(
-                    src_dir.as_raw_fd(),
-                    src.as_ptr(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            buf.truncate(usize::try_from(n).map_err(|_| io::Error::last_os_error())?);
-            symlinkat(&CString::new(buf).map_err(io::Error::other)?, dst_dir, dst)?;
+            let target = readlinkat(src_dir, src)?;
+            symlinkat(
+                &CString::new(target).map_err(io::Error::other)?,
+                dst_dir,
+                dst,
+            )?;
             meta_at(dst_dir, dst, &meta, false)
         }
         _ => {
@@ -140,6 +134,22 @@ pub(crate) fn copy_up(
             meta_at(dst_dir, dst, &meta, true)
         }
     }
+}
+
+/// A symlink's target, relative to a directory fd.
+pub(crate) fn readlinkat(dir: &OwnedFd, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
+    // SAFETY: valid dir fd, NUL-terminated name, a buffer of the given length.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    buf.truncate(usize::try_from(n).map_err(|_| io::Error::last_os_error())?);
+    Ok(buf)
 }
 
 /// The xattrs of an open file, overlayfs' own left out.
@@ -194,7 +204,7 @@ pub(crate) fn meta_fd(fd: &impl AsRawFd, meta: &Meta, times: bool) -> io::Result
 }
 
 /// [`meta_fd`] for a symlink or a device node, by name, never following the name.
-pub(super) fn meta_at(dir: &OwnedFd, name: &CStr, meta: &Meta, chmod: bool) -> io::Result<()> {
+pub(crate) fn meta_at(dir: &OwnedFd, name: &CStr, meta: &Meta, chmod: bool) -> io::Result<()> {
     let fd = dir.as_raw_fd();
     let nofollow = libc::AT_SYMLINK_NOFOLLOW;
     chown_at(dir, name, meta.uid, meta.gid)?;
@@ -287,7 +297,7 @@ pub(crate) fn mkdirat(dir: &OwnedFd, name: &CStr) -> io::Result<()> {
     cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o700) })
 }
 
-pub(super) fn symlinkat(target: &CStr, dir: &OwnedFd, name: &CStr) -> io::Result<()> {
+pub(crate) fn symlinkat(target: &CStr, dir: &OwnedFd, name: &CStr) -> io::Result<()> {
     // SAFETY: valid dir fd and NUL-terminated strings.
     cvt(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })
 }
@@ -311,7 +321,7 @@ pub(crate) fn linkat(
     })
 }
 
-pub(super) fn mknodat(
+pub(crate) fn mknodat(
     dir: &OwnedFd,
     name: &CStr,
     mode: libc::mode_t,
@@ -321,7 +331,7 @@ pub(super) fn mknodat(
     cvt(unsafe { libc::mknodat(dir.as_raw_fd(), name.as_ptr(), mode, dev) })
 }
 
-pub(super) fn unlinkat(dir: &OwnedFd, name: &CStr) -> io::Result<()> {
+pub(crate) fn unlinkat(dir: &OwnedFd, name: &CStr) -> io::Result<()> {
     // SAFETY: valid dir fd and NUL-terminated name.
     cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) })
 }
@@ -332,13 +342,13 @@ pub(super) fn chown_at(dir: &OwnedFd, name: &CStr, uid: u32, gid: u32) -> io::Re
     cvt(unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, nofollow) })
 }
 
-pub(super) fn set_owner_mode(fd: &OwnedFd, uid: u32, gid: u32, mode: u32) -> io::Result<()> {
+pub(crate) fn set_owner_mode(fd: &OwnedFd, uid: u32, gid: u32, mode: u32) -> io::Result<()> {
     // SAFETY: a valid fd.
     cvt(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) })?;
     cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode) })
 }
 
-pub(super) fn set_times(fd: &impl AsRawFd, mtime: libc::timespec) -> io::Result<()> {
+pub(crate) fn set_times(fd: &impl AsRawFd, mtime: libc::timespec) -> io::Result<()> {
     // SAFETY: a valid fd and a two-element array.
     cvt(unsafe { libc::futimens(fd.as_raw_fd(), [mtime, mtime].as_ptr()) })
 }
@@ -352,7 +362,7 @@ pub(crate) fn fstatat(dir: &OwnedFd, name: &CStr) -> io::Result<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
-pub(super) fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
+pub(crate) fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: a valid fd and room for a stat, filled when it returns 0.
     cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
