@@ -12,17 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::embedded::{check_clean, check_networks_gone, network_records, project, wait_for};
+use support::embedded::{down_volumes_and_check_clean, project, wait_for};
 use support::project::Project;
-
-fn finish(p: &Project, root: &Path) {
-    let networks = network_records(root);
-    p.ok(&["down", "-v", "-t", "0"]);
-    check_networks_gone(&networks);
-    check_clean(root);
-    let _ = std::fs::remove_dir_all(root);
-    let _ = std::fs::remove_dir_all(&p.dir);
-}
 
 fn sh(p: &Project, service: &str, script: &str) -> String {
     p.ok(&["exec", "-T", service, "sh", "-c", script])
@@ -168,7 +159,7 @@ fn cp_in_and_out_of_a_running_container_and_its_volume() {
     // The read-only rootfs's volume is writable.
     p.ok(&["cp", "./in.txt", "locked:/data/again.txt"]);
     assert!(data.join("again.txt").is_file());
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -211,7 +202,7 @@ fn cp_with_a_stopped_container() {
     // It starts as before, with the copied file.
     p.ok(&["start", "app"]);
     assert_eq!(sh(&p, "app", "cat /tmp/in.txt"), "while stopped\n");
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -278,7 +269,7 @@ fn symlinks_in_the_container_stay_in_its_root() {
     );
     assert_no_secret(&out);
     canary.intact();
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -340,7 +331,7 @@ fn cp_survives_the_symlink_exchange_race() {
         "ok\n"
     );
     canary.intact();
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -364,5 +355,5 @@ fn cp_to_a_volume_file_keeps_it_a_file_in_the_volume() {
         "replaced\n"
     );
     canary.intact();
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }

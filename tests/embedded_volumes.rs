@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
 
-use support::embedded::{check_clean, check_networks_gone, network_records};
+use support::embedded::{check_clean, down_volumes_and_check_clean};
 use support::project::Project;
 
 const IMAGE: &str = "127.0.0.1:5000/rcompose-test/vols:1";
@@ -65,16 +65,6 @@ fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
     p.env
         .push(("RCOMPOSE_ROOT".into(), root.display().to_string()));
     (p, root)
-}
-
-/// No mount under the state directory, no shim of it, no container directory.
-fn finish(p: &Project, root: &Path) {
-    let networks = network_records(root);
-    p.ok(&["down", "-v", "-t", "0"]);
-    check_networks_gone(&networks);
-    check_clean(root);
-    let _ = std::fs::remove_dir_all(root);
-    let _ = std::fs::remove_dir_all(&p.dir);
 }
 
 fn volume_data(root: &Path, name: &str) -> PathBuf {
@@ -145,7 +135,7 @@ fn a_fresh_volume_gets_the_image_content_unless_nocopy_or_not_empty() {
     assert_eq!(sh(&p, "app", "ls -A /srv/data"), "");
     p.ok(&["up", "-d", "--force-recreate", "-t", "0"]);
     assert_eq!(sh(&p, "app", "ls -A /srv/data"), "file\nlink\nsub\n");
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -267,7 +257,7 @@ fn binds_read_only_create_host_path_and_selinux_labels() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bind source path does not exist"), "{err}");
     assert!(!p.dir.join("missing").exists());
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -304,7 +294,7 @@ fn tmpfs_size_mode_and_options() {
     assert!(line("/plain").contains("noexec"));
     let df = sh(&p, "app", "df -k /t | tail -1");
     assert!(df.split_whitespace().nth(1) == Some("1024"), "{df}");
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -375,7 +365,7 @@ fn bind_propagation_shows_in_mountinfo_like_dockers() {
             err.contains("is mounted on / but it is not a shared or slave mount"),
             "{err}"
         );
-        finish(&p, &root);
+        down_volumes_and_check_clean(&p, &root);
     });
     let _ = Command::new("umount").arg("-l").arg(&shared).status();
     let _ = std::fs::remove_dir_all(&shared);
@@ -412,7 +402,7 @@ fn volumes_from_a_service_and_a_container() {
     sh(&p, "rw", "echo w > /shared/g");
     // Its own mount at /anon wins over the inherited one.
     assert_eq!(sh(&p, "rw", "cat /shared/g; ls -A /anon"), "w\n");
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }
 
 #[test]
@@ -441,5 +431,5 @@ fn a_target_behind_a_symlink_out_of_the_rootfs_stays_inside() {
     );
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&host_marker.display().to_string()));
-    finish(&p, &root);
+    down_volumes_and_check_clean(&p, &root);
 }

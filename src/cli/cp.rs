@@ -179,7 +179,7 @@ async fn copy_from(
         }
     };
     let rebase = rebase.map(|(from, to)| Rebase { from, to });
-    let (tx, reader) = tarfs::ChannelReader::new();
+    let (tx, reader) = crate::engine::chunk_io::ChannelReader::new();
     let extract =
         tokio::task::spawn_blocking(move || tarfs::unpack(reader, &into, rebase.as_ref()));
     while let Some(chunk) = chunks.next().await {

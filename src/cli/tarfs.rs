@@ -9,7 +9,7 @@
 //! `/etc/mtab -> /proc/mounts` is legitimate, and `docker cp` keeps it), but never followed.
 //!
 //! The engine speaks async byte streams and the `tar` crate is synchronous, so both directions
-//! run on a blocking thread bridged by a bounded channel ([`ChannelReader`], [`tar_upload`]).
+//! run on a blocking thread bridged by a bounded channel (`engine::chunk_io`, [`tar_upload`]).
 
 use std::ffi::OsString;
 use std::fs;
@@ -19,7 +19,8 @@ use std::path::{Component, Path, PathBuf};
 use tokio::sync::mpsc;
 
 use super::dockerignore::Ignore;
-use crate::engine::{EngineResult, TarUpload};
+use crate::engine::chunk_io::ChannelWriter;
+use crate::engine::TarUpload;
 
 /// Why an extraction stopped.
 #[derive(Debug, thiserror::Error)]
@@ -238,88 +239,16 @@ fn walk<W: Write>(
     Ok(())
 }
 
-/// Reads the chunks of an engine byte stream on a blocking thread.
-pub struct ChannelReader {
-    rx: mpsc::Receiver<EngineResult<Vec<u8>>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl ChannelReader {
-    /// A reader and the sender an async task feeds it with.
-    pub fn new() -> (mpsc::Sender<EngineResult<Vec<u8>>>, ChannelReader) {
-        let (tx, rx) = mpsc::channel(16);
-        (
-            tx,
-            ChannelReader {
-                rx,
-                buf: Vec::new(),
-                pos: 0,
-            },
-        )
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => {
-                    self.buf = chunk;
-                    self.pos = 0;
-                }
-                Some(Err(e)) => return Err(io::Error::other(e.to_string())),
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// Writes into a [`TarUpload`] from a blocking thread, in chunks of up to 64 KiB.
-pub struct ChannelWriter {
-    tx: mpsc::Sender<io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-}
-
-const CHUNK: usize = 64 * 1024;
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::take(&mut self.buf);
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the engine closed the upload"))
-    }
-}
-
 /// Runs `produce` on a blocking thread, its output streamed as a [`TarUpload`]; an error it
 /// returns is sent as the last item, which aborts the upload.
 pub fn tar_upload<F>(produce: F) -> TarUpload
 where
-    F: FnOnce(&mut ChannelWriter) -> io::Result<()> + Send + 'static,
+    F: FnOnce(&mut ChannelWriter<io::Error>) -> io::Result<()> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(8);
     let err_tx = tx.clone();
     tokio::task::spawn_blocking(move || {
-        let mut w = ChannelWriter {
-            tx,
-            buf: Vec::with_capacity(CHUNK),
-        };
+        let mut w = ChannelWriter::new(tx);
         if let Err(e) = produce(&mut w).and_then(|()| w.flush()) {
             let _ = err_tx.blocking_send(Err(e));
         }

@@ -6,6 +6,7 @@
 //! [`Backend`] enum (no `dyn`: the trait uses `async fn`). Errors are typed ([`EngineError`])
 //! so that callers can tell a missing object from a conflict or an unreachable engine.
 
+pub mod chunk_io;
 pub mod docker;
 pub mod embedded;
 pub mod tty;

@@ -38,6 +38,17 @@ pub fn down_and_check_clean(p: &Project, root: &Path) {
     let _ = std::fs::remove_dir_all(root);
 }
 
+/// `down -v` and the checks that nothing of the project is left (see [`check_clean`]);
+/// removes the state directory and the project directory.
+pub fn down_volumes_and_check_clean(p: &Project, root: &Path) {
+    let networks = network_records(root);
+    p.ok(&["down", "-v", "-t", "0"]);
+    check_networks_gone(&networks);
+    check_clean(root);
+    let _ = std::fs::remove_dir_all(root);
+    let _ = std::fs::remove_dir_all(&p.dir);
+}
+
 /// Nothing of a state directory is left in use: no mount under it, no container directory,
 /// no shim.
 pub fn check_clean(root: &Path) {

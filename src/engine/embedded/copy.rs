@@ -36,7 +36,7 @@ use crate::engine::{EngineError, EngineResult, Mount, PathKind, PathStat};
 #[path = "copy_tar.rs"]
 mod tar_io;
 
-pub use tar_io::{archive, extract, ChunkReader, ChunkWriter};
+pub use tar_io::{archive, extract};
 
 /// Why a copy failed; the messages are Docker's where it has one.
 #[derive(Debug, thiserror::Error)]

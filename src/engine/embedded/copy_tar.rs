@@ -23,11 +23,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use tar::EntryType;
-use tokio::sync::mpsc;
 
 use super::{io_err, open_in_root, split_last, CopyError, DIR_PATH};
 use crate::engine::embedded::store::unpack::{fsat, read_meta};
-use crate::engine::{EngineResult, Ownership};
+use crate::engine::Ownership;
 
 /// Opens a directory to read or write in it.
 const DIR_FLAGS: libc::c_int = fsat::DIR_FLAGS;
@@ -502,83 +501,5 @@ impl Extractor<'_> {
             }
         }
         Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The bridges between the engine's async byte streams and these blocking functions.
-
-/// Reads a [`crate::engine::TarUpload`]'s chunks, forwarded by an async task, on a blocking thread.
-pub struct ChunkReader {
-    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl ChunkReader {
-    pub fn new() -> (mpsc::Sender<io::Result<Vec<u8>>>, ChunkReader) {
-        let (tx, rx) = mpsc::channel(8);
-        let reader = ChunkReader {
-            rx,
-            buf: Vec::new(),
-            pos: 0,
-        };
-        (tx, reader)
-    }
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.blocking_recv() {
-                Some(chunk) => {
-                    self.buf = chunk?;
-                    self.pos = 0;
-                }
-                None => return Ok(0),
-            }
-        }
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
-        let n = out.len().min(rest.len());
-        out[..n].copy_from_slice(&rest[..n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// Sends what a blocking thread writes as the chunks of a [`crate::engine::ByteChunks`].
-pub struct ChunkWriter {
-    tx: mpsc::Sender<EngineResult<Vec<u8>>>,
-    buf: Vec<u8>,
-}
-
-const CHUNK: usize = 64 * 1024;
-
-impl ChunkWriter {
-    pub fn new(tx: mpsc::Sender<EngineResult<Vec<u8>>>) -> Self {
-        ChunkWriter {
-            tx,
-            buf: Vec::with_capacity(CHUNK),
-        }
-    }
-}
-
-impl Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::take(&mut self.buf);
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
     }
 }

@@ -23,6 +23,7 @@ use super::state::StateRoot;
 use super::store::gc::{ImageUser, RemoveError};
 use super::store::images::{familiar_name, normalize_reference, ImageStore};
 use super::terminal_relay;
+use crate::engine::chunk_io::{ChannelReader, ChannelWriter};
 use crate::engine::*;
 
 /// The embedded engine of this process: the state directory it works on.
@@ -720,7 +721,7 @@ impl Engine for EmbeddedEngine {
             let failed = tx.clone();
             let packed = copy::with_root(st, id, move |root| {
                 copy::check_reachable(root, &path)?;
-                Ok(copy::archive(&root.fd, &path, copy::ChunkWriter::new(tx))?)
+                Ok(copy::archive(&root.fd, &path, ChannelWriter::new(tx))?)
             });
             if let Err(e) = packed {
                 let _ = failed.blocking_send(Err(e));
@@ -739,7 +740,7 @@ impl Engine for EmbeddedEngine {
         owner: Ownership,
     ) -> EngineResult<()> {
         let (st, id, dir) = (self.st(), id.to_string(), dir.to_string());
-        let (tx, reader) = copy::ChunkReader::new();
+        let (tx, reader) = ChannelReader::<std::io::Error>::new();
         let extract = blocking(move || {
             copy::with_root(st, id, move |root| {
                 copy::check_reachable(root, &dir)?;
