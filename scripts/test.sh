@@ -9,7 +9,7 @@
 #      Docker Compose v2.40.3 from PyPI for the interop tests and the benchmark);
 #   2. builds, runs the unit, integration, schema, bad-input, planner and real-engine
 #      scenario tests (`cargo test`), then the scenario suite again on the embedded engine
-#      (less the few scenarios it refuses: build, cp);
+#      (less the build scenarios: it refuses `build` with a clear error);
 #   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
 #      timing on a shared machine is noisy; run bench/config_bench.py for the checked ratio);
 #      then the lifecycle benchmark on the same dockerd (bench/lifecycle_bench.py, also
