@@ -57,18 +57,8 @@ fn ensure_images() {
 }
 
 fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
-    // SAFETY: geteuid has no preconditions.
-    assert!(
-        unsafe { libc::geteuid() } == 0,
-        "the embedded-engine tests need root; the README test command runs them as root"
-    );
     ensure_images();
-    let mut p = Project::new("img", tag, "embedded", A, compose);
-    let root = std::env::temp_dir().join(format!("rcompose-root-img-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    p.env
-        .push(("RCOMPOSE_ROOT".into(), root.display().to_string()));
-    (p, root)
+    support::embedded::project_with("img", A, tag, compose)
 }
 
 fn names(dir: &Path) -> BTreeSet<String> {

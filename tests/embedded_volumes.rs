@@ -53,18 +53,8 @@ fn ensure_image() {
 }
 
 fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
-    // SAFETY: geteuid has no preconditions.
-    assert!(
-        unsafe { libc::geteuid() } == 0,
-        "the embedded-engine tests need root; the README test command runs them as root"
-    );
     ensure_image();
-    let mut p = Project::new("rcvol", tag, "embedded", IMAGE, compose);
-    let root = std::env::temp_dir().join(format!("rcompose-root-vol-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    p.env
-        .push(("RCOMPOSE_ROOT".into(), root.display().to_string()));
-    (p, root)
+    support::embedded::project_with("rcvol", IMAGE, tag, compose)
 }
 
 fn volume_data(root: &Path, name: &str) -> PathBuf {

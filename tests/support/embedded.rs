@@ -15,13 +15,22 @@ pub const DNS_DIRS: [&str; 2] = [
 pub const IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:1";
 
 pub fn project(tag: &str, compose: &str) -> (Project, PathBuf) {
+    project_with("rcemb", IMAGE, tag, compose)
+}
+
+/// A project named `<prefix>-<tag>-<pid>` (`$IMAGE` in `compose` is `image`) with a state
+/// directory of its own; the test must run as root.
+pub fn project_with(prefix: &str, image: &str, tag: &str, compose: &str) -> (Project, PathBuf) {
     // SAFETY: geteuid has no preconditions.
     assert!(
         unsafe { libc::geteuid() } == 0,
         "the embedded-engine tests need root; the README test command runs them as root"
     );
-    let mut p = Project::new("rcemb", tag, "embedded", IMAGE, compose);
-    let root = std::env::temp_dir().join(format!("rcompose-root-{tag}-{}", std::process::id()));
+    let mut p = Project::new(prefix, tag, "embedded", image, compose);
+    let root = std::env::temp_dir().join(format!(
+        "rcompose-root-{prefix}-{tag}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&root);
     p.env
         .push(("RCOMPOSE_ROOT".into(), root.display().to_string()));
