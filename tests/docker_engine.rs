@@ -193,7 +193,7 @@ async fn pull_from_unreachable_registry_is_an_error_not_a_hang() {
     let e = engine().await;
     let res = tokio::time::timeout(
         Duration::from_secs(90),
-        e.pull_image("127.0.0.1:1/none:latest"),
+        e.pull_image("127.0.0.1:1/none:latest", &rcompose::engine::no_pull_progress),
     )
     .await
     .expect("pull_image hung for 90 s");
@@ -202,6 +202,51 @@ async fn pull_from_unreachable_registry_is_an_error_not_a_hang() {
         Err(EngineError::ImageNotFound { .. }) => {}
         other => panic!("expected a pull error, got {other:?}"),
     }
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A pull reports dockerd's layer steps: the base layer already present, the new one
+/// fetched and extracted to the end.
+#[tokio::test(flavor = "current_thread")]
+async fn pull_reports_each_layer_step() {
+    let e = engine().await;
+    let name = format!("127.0.0.1:5000/rcompose-test/{}:1", unique("layers"));
+    let c = docker_ok(&["create", IMAGE, "true"]);
+    let _ = docker_ok(&["cp", "/etc/hostname", &format!("{c}:/new-layer")]);
+    docker_ok(&["commit", &c, &name]);
+    docker_ok(&["rm", &c]);
+    docker_ok(&["push", "-q", &name]);
+    docker_ok(&["rmi", &name]);
+    let steps = std::sync::Mutex::new(Vec::new());
+    e.pull_image(&name, &|l| steps.lock().unwrap().push(l))
+        .await
+        .expect("pull");
+    let steps = steps.into_inner().unwrap();
+    let _ = std::process::Command::new("docker").args(["rmi", &name]).output();
+    let phases: Vec<&str> = steps.iter().map(|l| l.phase.text()).collect();
+    assert!(phases.contains(&"Already exists"), "{phases:?}");
+    let fetched: Vec<_> = steps
+        .iter()
+        .filter(|l| l.phase != rcompose::engine::LayerPhase::AlreadyExists)
+        .collect();
+    assert!(!fetched.is_empty(), "{phases:?}");
+    assert!(fetched.iter().all(|l| l.layer.len() == 12), "{fetched:?}");
+    assert_eq!(fetched.last().unwrap().phase.text(), "Pull complete");
+    assert!(fetched
+        .iter()
+        .any(|l| l.phase.text() == "Downloading" && l.total > 0 && l.current == l.total));
 }
 
 #[tokio::test(flavor = "current_thread")]

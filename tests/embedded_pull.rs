@@ -10,7 +10,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use rcompose::engine::embedded::pull::{host_architecture, pull, PullError};
+use rcompose::engine::embedded::pull::{host_architecture, pull, short_layer_id, PullError, PullEvent};
+use rcompose::engine::types::{LayerPhase, LayerProgress};
 use rcompose::engine::embedded::state::StateRoot;
 use rcompose::engine::embedded::store::images::{hex, ImageStore};
 use sha2::{Digest, Sha256};
@@ -174,9 +175,47 @@ fn leftovers(dir: &std::path::Path) -> usize {
 async fn pulls_busybox_from_the_local_registry() {
     must_be_root();
     let (store, dir) = temp_store("busybox");
-    let rec = pull(&store, "127.0.0.1:5000/rcompose-test/busybox:1", |_| {})
-        .await
-        .expect("the test command pushes rcompose-test/busybox:1 to 127.0.0.1:5000");
+    let first = std::sync::Mutex::new(Vec::new());
+    let rec = pull(&store, "127.0.0.1:5000/rcompose-test/busybox:1", &|e| {
+        if let PullEvent::Layer(l) = e {
+            first.lock().unwrap().push(l)
+        }
+    })
+    .await
+    .expect("the test command pushes rcompose-test/busybox:1 to 127.0.0.1:5000");
+    // Each layer goes through dockerd's phases, in its order, with counts that end full.
+    let first = first.into_inner().unwrap();
+    for blob in &rec.layer_blobs {
+        let mine: Vec<&LayerProgress> = first
+            .iter()
+            .filter(|l| l.layer == short_layer_id(blob))
+            .collect();
+        let mut phases: Vec<&str> = mine.iter().map(|l| l.phase.text()).collect();
+        phases.dedup();
+        assert_eq!(
+            phases,
+            [
+                "Pulling fs layer",
+                "Downloading",
+                "Verifying Checksum",
+                "Download complete",
+                "Extracting",
+                "Pull complete"
+            ],
+            "{first:?}"
+        );
+        let last_download = mine
+            .iter()
+            .rfind(|l| l.phase == LayerPhase::Downloading)
+            .unwrap();
+        assert!(last_download.total > 0);
+        assert_eq!(last_download.current, last_download.total);
+        let last_extract = mine
+            .iter()
+            .rfind(|l| l.phase == LayerPhase::Extracting)
+            .unwrap();
+        assert_eq!(last_extract.current, last_extract.total);
+    }
     assert!(rec.id.starts_with("sha256:"));
     let top = store.layer_dir(rec.chain_ids.last().unwrap());
     assert!(
@@ -185,15 +224,23 @@ async fn pulls_busybox_from_the_local_registry() {
         top.display()
     );
     // A second pull finds every layer present.
-    let mut present = None;
-    pull(&store, "127.0.0.1:5000/rcompose-test/busybox:1", |e| {
-        if let rcompose::engine::embedded::pull::PullEvent::Resolved { present: p, .. } = e {
-            present = Some(p);
-        }
+    let events = std::sync::Mutex::new(Vec::new());
+    pull(&store, "127.0.0.1:5000/rcompose-test/busybox:1", &|e| {
+        events.lock().unwrap().push(e)
     })
     .await
     .unwrap();
+    let events = events.into_inner().unwrap();
+    let present = events.iter().find_map(|e| match e {
+        PullEvent::Resolved { present, .. } => Some(*present),
+        _ => None,
+    });
     assert_eq!(present, Some(rec.chain_ids.len()));
+    // The image is up to date: no layer is reported (dockerd's "Image is up to date").
+    assert!(
+        !events.iter().any(|e| matches!(e, PullEvent::Layer(_))),
+        "{events:?}"
+    );
     assert_eq!(leftovers(&dir), 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -240,7 +287,7 @@ async fn an_index_resolves_to_this_platform_and_zstd_layers_unpack() {
         ),
     );
     let (store, dir) = temp_store("index");
-    let rec = pull(&store, &format!("{addr}/multi:latest"), |_| {})
+    let rec = pull(&store, &format!("{addr}/multi:latest"), &|_| {})
         .await
         .unwrap();
     assert_eq!(rec.manifest_digest, digest(&mine));
@@ -269,7 +316,7 @@ async fn a_corrupted_blob_is_refused_before_any_commit() {
         ("application/octet-stream".into(), evil.clone()),
     );
     let (store, dir) = temp_store("corrupt");
-    let err = pull(&store, &format!("{addr}/bad:1"), |_| {})
+    let err = pull(&store, &format!("{addr}/bad:1"), &|_| {})
         .await
         .unwrap_err();
     let msg = err.to_string();
@@ -298,7 +345,7 @@ async fn a_truncated_blob_is_refused() {
         ("application/octet-stream".into(), cut),
     );
     let (store, dir) = temp_store("truncated");
-    let err = pull(&store, &format!("{addr}/short:1"), |_| {})
+    let err = pull(&store, &format!("{addr}/short:1"), &|_| {})
         .await
         .unwrap_err();
     assert!(err.to_string().contains("truncated"), "{err}");
@@ -317,7 +364,7 @@ async fn a_wrong_diff_id_is_refused_and_no_layer_is_committed() {
     img.diff_ids = vec![claimed.clone()];
     register(&routes, "diffid", "1", &img, host_architecture());
     let (store, dir) = temp_store("diffid");
-    let err = pull(&store, &format!("{addr}/diffid:1"), |_| {})
+    let err = pull(&store, &format!("{addr}/diffid:1"), &|_| {})
         .await
         .unwrap_err();
     let msg = err.to_string();
@@ -342,11 +389,11 @@ async fn oversized_manifests_and_missing_images_are_typed_errors() {
         ("application/vnd.oci.image.manifest.v1+json".into(), big),
     );
     let (store, dir) = temp_store("caps");
-    let err = pull(&store, &format!("{addr}/big:1"), |_| {})
+    let err = pull(&store, &format!("{addr}/big:1"), &|_| {})
         .await
         .unwrap_err();
     assert!(matches!(err, PullError::TooLarge { .. }), "{err}");
-    let err = pull(&store, &format!("{addr}/nothing:1"), |_| {})
+    let err = pull(&store, &format!("{addr}/nothing:1"), &|_| {})
         .await
         .unwrap_err();
     assert!(matches!(err, PullError::NotFound { .. }), "{err}");

@@ -749,6 +749,61 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
     assert_eq!(e().status(&p.container("a")), "running");
 }
 
+/// `pull_policy` and `up --pull`, as Compose 2.40.3 reads them: `always` pulls at every `up`
+/// (service-named lines, before anything is created), `missing` only when the image is
+/// absent, `never` never (a missing image then fails the create); `--pull` overrides the
+/// files' policies, and `pull --policy missing` skips a present tagged image.
+#[test]
+fn pull_policies_and_the_pull_flag() {
+    require_engine();
+    let p = Project::new(
+        "pullpol",
+        &format!(
+            "services:\n  a:\n    image: {REGISTRY_IMAGE}\n    command: sleep 3600\n    pull_policy: always\n  b:\n    image: {REGISTRY_IMAGE}\n    command: sleep 3600\n"
+        ),
+    );
+    e().image_remove(REGISTRY_IMAGE);
+    let out = p.ok(&["--progress", "plain", "up", "-d"]);
+    // Both need it (a: always, b: missing); each pull is its own line, and all come first.
+    for svc in ["a", "b"] {
+        assert!(out.contains(&format!(" {svc} Pulling \n")), "{out}");
+        assert!(out.contains(&format!(" {svc} Pulled \n")), "{out}");
+    }
+    let last_pull = out.rfind(" Pulled").unwrap();
+    assert!(out.find("Network").unwrap() > last_pull, "{out}");
+    let out = p.ok(&["--progress", "plain", "up", "-d"]);
+    assert!(out.contains(" a Pulling"), "always pulls again: {out}");
+    assert!(!out.contains(" b Pulling"), "missing does not: {out}");
+    let out = p.ok(&["--progress", "plain", "up", "-d", "--pull", "never"]);
+    assert!(!out.contains("Pulling"), "{out}");
+    let out = p.ok(&["--progress", "plain", "up", "-d", "--quiet-pull", "--pull", "always"]);
+    assert!(out.contains(" b Pulled"), "{out}");
+    assert!(!out.contains("Downloading"), "--quiet-pull hides the layers: {out}");
+    let out = p.ok(&["--progress", "plain", "pull", "--policy", "missing", "b"]);
+    assert!(
+        out.contains(" b Skipped - Image is already present locally"),
+        "{out}"
+    );
+    let out = p.rcompose(&["up", "-d", "--pull", "sometimes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid --pull option \"sometimes\""),
+        "{out:?}"
+    );
+    p.ok(&["down", "-t", "0"]);
+
+    // `never` with the image gone: no pull, and the create fails.
+    e().image_remove(REGISTRY_IMAGE);
+    let out = p.rcompose(&["--progress", "plain", "up", "-d", "--pull", "never", "b"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("Pulling") && err.contains("not found"), "{err}");
+    // The JSON mode: Compose's fields.
+    let out = p.ok(&["--progress", "json", "pull", "b"]);
+    assert!(out.contains(r#"{"id":"b","text":"Pulling"}"#), "{out}");
+    assert!(out.contains(r#"{"id":"b","text":"Pulled"}"#), "{out}");
+}
+
 /// F15 with the compose file gone: `-p NAME down -v` from another directory rebuilds the
 /// project from the labels, removes its containers, network and named volume, and never
 /// touches the external volume or the bind-mount source; `ps`/`logs`/`stop` work the same

@@ -261,12 +261,13 @@ pub fn run(global: &GlobalArgs, args: &BuildArgs) -> ExitCode {
 }
 
 /// `up`'s builds: the selected services with a `build:` section whose image is missing (or
-/// whose `pull_policy` is `build`), or all of them with `always` (`up --build`).
+/// whose `pull_policy`, or `--pull`, is `build`), or all of them with `always` (`up --build`).
 pub async fn build_for_up(
     engine: &Backend,
     session: &lifecycle::Session,
     selected: &[String],
     always: bool,
+    pull_override: Option<&str>,
 ) -> Result<(), ExitCode> {
     let project = &session.project;
     let mut wanted = Vec::new();
@@ -275,7 +276,7 @@ pub async fn build_for_up(
             continue;
         };
         let needed = always
-            || svc.pull_policy == "build"
+            || pull_override.unwrap_or(&svc.pull_policy) == "build"
             || engine
                 .image_id(&cs::service_image(project, svc))
                 .await

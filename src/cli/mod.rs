@@ -26,6 +26,7 @@ pub mod pause;
 pub mod port;
 pub mod ps;
 pub mod pull;
+pub mod pulling;
 pub mod render;
 pub mod restart;
 pub mod rm;

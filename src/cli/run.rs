@@ -362,6 +362,27 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
             ..Default::default()
         };
         let selected = planner::selection(&session.graph, &opts);
+        if !global.dry_run {
+            // Compose's pull phase, for the dependencies and the service itself.
+            let mut pulled = selected.clone();
+            if !pulled.contains(&args.service) {
+                pulled.push(args.service.clone());
+            }
+            let policy = (args.pull != "policy").then_some(args.pull.as_str());
+            let parallel = lifecycle::parallel(global);
+            if let Err(code) = super::pulling::pull_for_up(
+                engine,
+                project,
+                &pulled,
+                policy,
+                args.quiet_pull,
+                parallel,
+            )
+            .await
+            {
+                return code;
+            }
+        }
         let observed = match executor::observe(engine, project, &selected).await {
             Ok(o) => o,
             Err(e) => return lifecycle::fail(e),
@@ -415,7 +436,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
 
         // The one-off container.
         let image = cs::service_image(project, &one_off);
-        let image_id = match ensure_image(engine, &image, args, &progress).await {
+        let image_id = match present_image(engine, &image).await {
             Ok(id) => id,
             Err(code) => return code,
         };
@@ -477,46 +498,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
     })
 }
 
-/// The image's id, pulled first when `--pull` (or the lack of the image) asks for it.
-async fn ensure_image(
-    engine: &Backend,
-    image: &str,
-    args: &RunArgs,
-    progress: &dyn Progress,
-) -> Result<Option<String>, ExitCode> {
-    let present = engine
-        .image_id(image)
-        .await
-        .map_err(|e| fail(format!("Error response from daemon: {e}")))?;
-    let pull = match args.pull.as_str() {
-        "always" => true,
-        "never" => {
-            if present.is_none() {
-                return Err(fail(format!(
-                    "Error response from daemon: No such image: {image}"
-                )));
-            }
-            false
-        }
-        _ => present.is_none(),
-    };
-    if !pull {
-        return Ok(present);
+/// The image's id; the pull phase has pulled what `--pull` and the policy asked for, so a
+/// missing image is an error here (Docker's words).
+async fn present_image(engine: &Backend, image: &str) -> Result<Option<String>, ExitCode> {
+    match engine.image_id(image).await {
+        Ok(Some(id)) => Ok(Some(id)),
+        Ok(None) => Err(fail(format!(
+            "Error response from daemon: No such image: {image}"
+        ))),
+        Err(e) => Err(fail(format!("Error response from daemon: {e}"))),
     }
-    if !args.quiet_pull {
-        progress.event("Image", image, "Pulling");
-    }
-    engine
-        .pull_image(image)
-        .await
-        .map_err(|e| fail(format!("Error response from daemon: {e}")))?;
-    if !args.quiet_pull {
-        progress.event("Image", image, "Pulled");
-    }
-    engine
-        .image_id(image)
-        .await
-        .map_err(|e| fail(format!("Error response from daemon: {e}")))
 }
 
 /// Forwards our signals to the container until dropped (Compose forwards them all); a second

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::reconcile::executor::{self, ExecOptions, PlainProgress};
 use crate::reconcile::planner::{self, Recreate, UpOptions};
+use crate::reconcile::pull_policy::PULL_FLAG_VALUES;
 
 use super::{lifecycle, GlobalArgs};
 
@@ -80,8 +81,51 @@ pub struct UpArgs {
     /// Don't build an image, even if it's policy
     #[arg(long = "no-build")]
     pub no_build: bool,
+    /// Pull image before running ("always"|"missing"|"never"|"build")
+    #[arg(long = "pull", default_value = "policy")]
+    pub pull: String,
+    /// Pull without printing progress information
+    #[arg(long = "quiet-pull")]
+    pub quiet_pull: bool,
     /// Services to start (default: all)
     pub services: Vec<String>,
+}
+
+/// Compose's `ensureImagesExists`: the pull phase, then the builds (`--build` builds every
+/// selected service with a `build:` section, which then is not pulled; `--no-build` none).
+pub async fn prepare_images(
+    engine: &crate::engine::Backend,
+    session: &lifecycle::Session,
+    selected: &[String],
+    pull_override: Option<&str>,
+    args: &UpArgs,
+    parallel: usize,
+) -> Result<(), ExitCode> {
+    let project = &session.project;
+    let pull_selected: Vec<String> = selected
+        .iter()
+        .filter(|n| {
+            !(args.build
+                && project
+                    .services
+                    .get(n.as_str())
+                    .is_some_and(|s| s.build.is_some()))
+        })
+        .cloned()
+        .collect();
+    super::pulling::pull_for_up(
+        engine,
+        project,
+        &pull_selected,
+        pull_override,
+        args.quiet_pull,
+        parallel,
+    )
+    .await?;
+    if args.no_build {
+        return Ok(());
+    }
+    super::build::build_for_up(engine, session, selected, args.build, pull_override).await
 }
 
 pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
@@ -103,6 +147,14 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
             }
         }
     }
+    let pull_override = match args.pull.as_str() {
+        "policy" | "" => None,
+        p if PULL_FLAG_VALUES.contains(&p) => Some(p),
+        p => {
+            eprintln!("invalid --pull option {p:?}");
+            return ExitCode::from(1);
+        }
+    };
     let session = match lifecycle::load(global, &args.services) {
         Ok(s) => s,
         Err(code) => return code,
@@ -145,9 +197,16 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
     };
     lifecycle::with_engine(global, async |engine| {
         let selected = planner::selection(&session.graph, &opts);
-        if !args.no_build && !global.dry_run {
-            if let Err(code) =
-                super::build::build_for_up(engine, &session, &selected, args.build).await
+        if !global.dry_run {
+            if let Err(code) = prepare_images(
+                engine,
+                &session,
+                &selected,
+                pull_override,
+                args,
+                lifecycle::parallel(global),
+            )
+            .await
             {
                 return code;
             }

@@ -1550,7 +1550,7 @@ impl Engine for DockerEngine {
 
     /// Pulls with the daemon's own registry configuration (no credentials are sent); the
     /// progress stream is drained and its first error item returned.
-    async fn pull_image(&self, reference: &str) -> EngineResult<()> {
+    async fn pull_image(&self, reference: &str, progress: PullProgress<'_>) -> EngineResult<()> {
         let (image, tag) = split_reference(reference);
         let mut options = CreateImageOptionsBuilder::new().from_image(image);
         if let Some(tag) = tag {
@@ -1564,6 +1564,18 @@ impl Engine for DockerEngine {
                     message: detail
                         .message
                         .unwrap_or_else(|| format!("pulling image {reference} failed")),
+                });
+            }
+            // Layer statuses carry a progress detail (maybe empty); messages such as
+            // `Pulling from` or `Digest:` do not (Compose's filter).
+            if let (Some(id), Some(status), Some(detail)) =
+                (&info.id, &info.status, &info.progress_detail)
+            {
+                progress(LayerProgress {
+                    layer: id.clone(),
+                    phase: LayerPhase::from_text(status),
+                    current: detail.current.unwrap_or(0).max(0) as u64,
+                    total: detail.total.unwrap_or(0).max(0) as u64,
                 });
             }
         }

@@ -120,7 +120,9 @@ pub trait Engine {
 
     /// The local image's id (`sha256:...`), `None` when it is not present.
     async fn image_id(&self, reference: &str) -> EngineResult<Option<String>>;
-    async fn pull_image(&self, reference: &str) -> EngineResult<()>;
+    /// Pulls `reference` (the platform of this machine), reporting each layer's progress to
+    /// `progress` as it goes.
+    async fn pull_image(&self, reference: &str, progress: PullProgress<'_>) -> EngineResult<()>;
     /// Removes the name `reference`, or the image when it is an id (Docker's `image rm`): a
     /// name that is not the image's last one is only untagged; an image a container uses
     /// (running or not) is refused with a [`EngineError::Conflict`] in Docker's words unless
@@ -268,8 +270,8 @@ impl Engine for Backend {
     async fn image_id(&self, reference: &str) -> EngineResult<Option<String>> {
         delegate!(self, e => e.image_id(reference))
     }
-    async fn pull_image(&self, reference: &str) -> EngineResult<()> {
-        delegate!(self, e => e.pull_image(reference))
+    async fn pull_image(&self, reference: &str, progress: PullProgress<'_>) -> EngineResult<()> {
+        delegate!(self, e => e.pull_image(reference, progress))
     }
     async fn remove_image(&self, reference: &str, force: bool) -> EngineResult<Vec<ImageDeleted>> {
         delegate!(self, e => e.remove_image(reference, force))

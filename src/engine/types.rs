@@ -533,6 +533,75 @@ pub struct ImageInfo {
     pub variant: String,
 }
 
+/// A layer's phase during a pull, in dockerd's words (Compose prints them under the service).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerPhase {
+    /// Present locally: nothing to fetch.
+    AlreadyExists,
+    /// Queued for download.
+    PullingFsLayer,
+    /// Waiting for another layer (dockerd's `Waiting`).
+    Waiting,
+    /// Bytes arriving (`current` of `total`).
+    Downloading,
+    VerifyingChecksum,
+    DownloadComplete,
+    /// Being unpacked (`current` of `total` compressed bytes read).
+    Extracting,
+    PullComplete,
+    /// Any other status an engine reports for a layer (`Retrying in 5 seconds`...).
+    Other(String),
+}
+
+impl LayerPhase {
+    /// The status text, as dockerd writes it.
+    pub fn text(&self) -> &str {
+        match self {
+            LayerPhase::AlreadyExists => "Already exists",
+            LayerPhase::PullingFsLayer => "Pulling fs layer",
+            LayerPhase::Waiting => "Waiting",
+            LayerPhase::Downloading => "Downloading",
+            LayerPhase::VerifyingChecksum => "Verifying Checksum",
+            LayerPhase::DownloadComplete => "Download complete",
+            LayerPhase::Extracting => "Extracting",
+            LayerPhase::PullComplete => "Pull complete",
+            LayerPhase::Other(s) => s,
+        }
+    }
+
+    /// The phase for dockerd's status text.
+    pub fn from_text(s: &str) -> LayerPhase {
+        match s {
+            "Already exists" => LayerPhase::AlreadyExists,
+            "Pulling fs layer" => LayerPhase::PullingFsLayer,
+            "Waiting" => LayerPhase::Waiting,
+            "Downloading" => LayerPhase::Downloading,
+            "Verifying Checksum" => LayerPhase::VerifyingChecksum,
+            "Download complete" => LayerPhase::DownloadComplete,
+            "Extracting" => LayerPhase::Extracting,
+            "Pull complete" => LayerPhase::PullComplete,
+            other => LayerPhase::Other(other.to_string()),
+        }
+    }
+}
+
+/// One step of one layer of a pull.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerProgress {
+    /// The layer's short id: the first 12 hex digits of its blob digest.
+    pub layer: String,
+    pub phase: LayerPhase,
+    /// Bytes done and in all (0 when the phase has no count).
+    pub current: u64,
+    pub total: u64,
+}
+
+/// Where a pull reports its layers' progress (see [`super::Engine::pull_image`]).
+pub type PullProgress<'a> = &'a (dyn Fn(LayerProgress) + Send + Sync);
+
+/// No progress wanted.
+pub fn no_pull_progress(_: LayerProgress) {}
+
 /// A path in a container, as the engine stats it before a copy (`cp`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathStat {

@@ -430,22 +430,18 @@ impl<E: Engine> Ctx<'_, E> {
         inherit: &[MountSummary],
     ) -> Result<String, ExecError> {
         let image = cs::service_image(self.project, svc);
-        let mut image_id = self.observed.images.get(&image).cloned();
-        if image_id.is_none() {
-            self.progress.event("Image", &image, "Pulling");
-            self.engine
-                .pull_image(&image)
-                .await
-                .map_err(engine_err(format!("pulling {image}")))?;
-            self.progress.event("Image", &image, "Pulled");
-            image_id = self
-                .engine
-                .image_id(&image)
-                .await
-                .map_err(engine_err(format!("inspecting image {image}")))?;
-        }
         let name = cs::container_name(self.project, svc, number);
         self.progress.event("Container", &name, "Creating");
+        // The pull phase (and the builds) ran before the plan: what is missing now stays
+        // missing (`pull_policy: never`, a failed build), as with Compose.
+        let Some(image_id) = self.observed.images.get(&image).cloned() else {
+            self.progress.event("Container", &name, "Error");
+            return Err(ExecError::Engine {
+                context: format!("creating {name}"),
+                source: EngineError::ImageNotFound { image },
+            });
+        };
+        let image_id = Some(image_id);
         let (mut spec, warnings) =
             cs::container_spec(self.project, svc, self.pctx, number, image_id.as_deref())
                 .inspect_err(|_| self.progress.event("Container", &name, "Error"))?;

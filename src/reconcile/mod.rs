@@ -7,5 +7,6 @@ pub mod executor;
 pub mod files;
 pub mod hash;
 pub mod planner;
+pub mod pull_policy;
 pub mod tty_progress;
 pub mod watch;

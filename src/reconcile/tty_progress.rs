@@ -56,9 +56,15 @@ static VIEW: Mutex<Option<View>> = Mutex::new(None);
 
 /// Records that `kind name` reached `status` and redraws the block.
 pub fn update(kind: &str, name: &str, status: &str) {
+    update_id(&format!("{kind} {name}"), status);
+}
+
+/// Records that the object shown as `id` (a service being pulled: its name alone) reached
+/// `status` and redraws the block.
+pub fn update_id(id: &str, status: &str) {
     let mut guard = VIEW.lock().unwrap_or_else(|e| e.into_inner());
     let view = guard.get_or_insert_with(View::default);
-    let id = format!("{kind} {name}");
+    let id = id.to_string();
     let now = Instant::now();
     let i = match view.entries.iter().position(|e| e.id == id) {
         Some(i) => i,
@@ -80,7 +86,9 @@ pub fn update(kind: &str, name: &str, status: &str) {
     }
     e.status = status.to_string();
     e.failed = FAILED.contains(&status);
-    e.ended = (e.failed || DONE.contains(&status)).then_some(now);
+    // `Skipped - Image is already present locally` and a pull's `Warning` end it too.
+    let done = DONE.contains(&status) || status.starts_with("Skipped") || status == "Warning";
+    e.ended = (e.failed || done).then_some(now);
     let text = render(view, now);
     let mut err = std::io::stderr().lock();
     // Back to the top of the block, then every line cleared and rewritten.

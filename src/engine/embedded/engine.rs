@@ -625,8 +625,13 @@ impl Engine for EmbeddedEngine {
         blocking(move || Ok(images.resolve(&r).map_err(backend)?.map(|i| i.id))).await
     }
 
-    async fn pull_image(&self, reference: &str) -> EngineResult<()> {
-        match super::pull::pull(&self.images, reference, |_| {}).await {
+    async fn pull_image(&self, reference: &str, progress: PullProgress<'_>) -> EngineResult<()> {
+        let events = |e: super::pull::PullEvent| {
+            if let super::pull::PullEvent::Layer(l) = e {
+                progress(l);
+            }
+        };
+        match super::pull::pull(&self.images, reference, &events).await {
             Ok(_) => Ok(()),
             Err(super::pull::PullError::NotFound { .. }) => Err(EngineError::ImageNotFound {
                 image: reference.to_string(),

@@ -19,6 +19,7 @@ use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
 
 use super::runtime_spec::ImageRuntimeConfig;
+use crate::engine::types::{LayerPhase, LayerProgress};
 use super::state::{make_private_dir, random_id};
 use super::store::images::{chain_ids, hex, normalize_reference, ImageRecord, ImageStore};
 use super::store::unpack::{apply_layer, Compression, UnpackLimits};
@@ -71,21 +72,68 @@ pub enum PullError {
     },
 }
 
-/// What a pull reports as it goes (for `rcompose pull` progress lines).
+/// What a pull reports as it goes (for the progress lines of `pull` and `up`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum PullEvent {
     /// The manifest and config are known: so many layers, so many already present.
-    Resolved {
-        layers: usize,
-        present: usize,
-    },
-    LayerDownloaded {
-        digest: String,
-        bytes: u64,
-    },
-    LayerExtracted {
-        digest: String,
-    },
+    Resolved { layers: usize, present: usize },
+    /// A layer's step, in the order dockerd reports them: `Already exists`, or `Pulling fs
+    /// layer`, `Downloading` (throttled as dockerd does), `Verifying Checksum`, `Download
+    /// complete`, `Extracting` (throttled), `Pull complete`.
+    Layer(LayerProgress),
+}
+
+/// Where [`pull`] reports; shared by the concurrent downloads.
+pub type PullEvents<'a> = &'a (dyn Fn(PullEvent) + Sync);
+
+/// The layer's short id, as dockerd shows it: the first 12 hex digits of its blob digest.
+pub fn short_layer_id(digest: &str) -> String {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    hex.chars().take(12).collect()
+}
+
+fn layer_event(digest: &str, phase: LayerPhase, current: u64, total: u64) -> PullEvent {
+    PullEvent::Layer(LayerProgress {
+        layer: short_layer_id(digest),
+        phase,
+        current,
+        total,
+    })
+}
+
+/// dockerd's progress throttle (its `progressreader`): a new count is worth reporting after
+/// 1% of the total or 512 KiB, whichever is less, and at most every 100 ms; the last count
+/// always is.
+#[derive(Debug)]
+pub struct Throttle {
+    every: u64,
+    last_bytes: u64,
+    last_time: Option<std::time::Instant>,
+}
+
+impl Throttle {
+    pub fn new(total: u64) -> Self {
+        Throttle {
+            every: (total / 100).min(512 << 10),
+            last_bytes: 0,
+            last_time: None,
+        }
+    }
+
+    /// Whether `current` (of `total`) should be reported at `now`.
+    pub fn due(&mut self, current: u64, total: u64, now: std::time::Instant) -> bool {
+        let last = current >= total;
+        let enough = current.saturating_sub(self.last_bytes) > self.every;
+        let later = self
+            .last_time
+            .is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_millis(100));
+        if last || (enough && later) {
+            self.last_bytes = current;
+            self.last_time = Some(now);
+            return true;
+        }
+        false
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -237,7 +285,7 @@ fn decode_basic(b64: &str) -> Option<(String, String)> {
 pub async fn pull(
     store: &ImageStore,
     reference: &str,
-    mut progress: impl FnMut(PullEvent),
+    progress: PullEvents<'_>,
 ) -> Result<ImageRecord, PullError> {
     let full =
         normalize_reference(reference).ok_or_else(|| PullError::Reference(reference.into()))?;
@@ -262,13 +310,13 @@ pub async fn pull(
         .parse()
         .ok();
         if let Some(mr) = mirrored {
-            match pull_from(store, &full, &mr, &mut progress).await {
+            match pull_from(store, &full, &mr, progress).await {
                 Ok(rec) => return Ok(rec),
                 Err(e) => tracing::warn!("registry mirror {m} failed ({e}); trying Docker Hub"),
             }
         }
     }
-    pull_from(store, &full, &r, &mut progress).await
+    pull_from(store, &full, &r, progress).await
 }
 
 fn client_for(r: &Reference) -> Client {
@@ -290,7 +338,7 @@ async fn pull_from(
     store: &ImageStore,
     name: &str,
     r: &Reference,
-    progress: &mut impl FnMut(PullEvent),
+    progress: PullEvents<'_>,
 ) -> Result<ImageRecord, PullError> {
     install_crypto_provider();
     remove_stale_temporaries(store);
@@ -405,9 +453,24 @@ async fn pull_from(
 
     // Missing layers: download (concurrently), then unpack bottom up.
     let state = store.state();
+    let missing: Vec<bool> = chains.iter().map(|c| !store.layer_dir(c).is_dir()).collect();
+    // An image already in the store is "up to date" for dockerd: no layer lines at all.
+    let up_to_date = !missing.contains(&true)
+        && store
+            .get(&config_desc.digest)
+            .map_err(|e| io_err(store.state().images_dir(), e))?
+            .is_some();
+    for (l, &missing) in layers.iter().zip(&missing).filter(|_| !up_to_date) {
+        let phase = if missing {
+            LayerPhase::PullingFsLayer
+        } else {
+            LayerPhase::AlreadyExists
+        };
+        progress(layer_event(&l.digest, phase, 0, 0));
+    }
     let mut downloads = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        if store.layer_dir(&chains[i]).is_dir() {
+    for (l, &missing) in layers.iter().zip(&missing) {
+        if !missing {
             continue;
         }
         compression_of(&img, &l.media_type)?;
@@ -418,11 +481,11 @@ async fn pull_from(
             l,
             state.blob_path(&l.digest),
             state.blob_tmp_dir(),
+            progress,
         ));
     }
     for res in futures_util::future::join_all(downloads).await {
-        let (digest, bytes) = res?;
-        progress(PullEvent::LayerDownloaded { digest, bytes });
+        res?;
     }
     let mut size = 0u64;
     for (i, l) in layers.iter().enumerate() {
@@ -448,14 +511,20 @@ async fn pull_from(
         let compression = compression_of(&img, &l.media_type)?;
         let (img2, digest2) = (img.clone(), l.digest.clone());
         let tmp2 = tmp.clone();
-        let applied = tokio::task::spawn_blocking(move || -> Result<_, PullError> {
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let read2 = read.clone();
+        let mut unpack = tokio::task::spawn_blocking(move || -> Result<_, PullError> {
             make_private_dir(&tmp2).map_err(|e| io_err(&tmp2, e))?;
             // The layer directory itself is what the container sees as a lower dir.
             std::fs::set_permissions(&tmp2, std::os::unix::fs::PermissionsExt::from_mode(0o755))
                 .map_err(|e| io_err(&tmp2, e))?;
             let f = std::fs::File::open(&blob).map_err(|e| io_err(&blob, e))?;
+            let counted = CountingReader {
+                inner: f,
+                count: read2,
+            };
             apply_layer(
-                std::io::BufReader::with_capacity(256 << 10, f),
+                std::io::BufReader::with_capacity(256 << 10, counted),
                 compression,
                 &tmp2,
                 &lowers,
@@ -466,8 +535,20 @@ async fn pull_from(
                 digest: digest2,
                 source,
             })
-        })
-        .await
+        });
+        // dockerd reports the compressed bytes read so far, at most every 100 ms.
+        let mut throttle = Throttle::new(l.size);
+        let applied = loop {
+            tokio::select! {
+                r = &mut unpack => break r,
+                () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                    let n = read.load(std::sync::atomic::Ordering::Relaxed).min(l.size);
+                    if n > 0 && throttle.due(n, l.size, std::time::Instant::now()) {
+                        progress(layer_event(&l.digest, LayerPhase::Extracting, n, l.size));
+                    }
+                }
+            }
+        }
         .map_err(|e| PullError::Invalid {
             image: img.clone(),
             message: format!("layer unpack task failed: {e}"),
@@ -504,9 +585,13 @@ async fn pull_from(
         let meta_path = dir.with_extension("json");
         super::state::write_json(&meta_path, &meta).map_err(|e| io_err(&meta_path, e))?;
         size += applied.size;
-        progress(PullEvent::LayerExtracted {
-            digest: l.digest.clone(),
-        });
+        progress(layer_event(
+            &l.digest,
+            LayerPhase::Extracting,
+            l.size,
+            l.size,
+        ));
+        progress(layer_event(&l.digest, LayerPhase::PullComplete, 0, 0));
     }
 
     // Keep the manifest and config blobs too: the store holds what the image is made of.
@@ -566,8 +651,14 @@ async fn download_blob(
     desc: &Descriptor,
     dest: PathBuf,
     tmp_dir: PathBuf,
+    progress: PullEvents<'_>,
 ) -> Result<(String, u64), PullError> {
+    let report = |phase: LayerPhase, current: u64, total: u64| {
+        progress(layer_event(&desc.digest, phase, current, total));
+    };
     if dest.exists() {
+        // The blob is kept from an earlier pull (its layer directory was collected).
+        report(LayerPhase::DownloadComplete, 0, 0);
         return Ok((desc.digest.clone(), desc.size));
     }
     let tmp = tmp_dir.join(format!(
@@ -586,6 +677,7 @@ async fn download_blob(
         );
         let mut hasher = Sha256::new();
         let mut n = 0u64;
+        let mut throttle = Throttle::new(desc.size);
         // oci-client checks the digest itself at the end of the stream; our own checks of
         // size and digest below give the clearer error, so a stream error waits for them.
         let mut stream_error = None;
@@ -609,6 +701,9 @@ async fn download_blob(
             }
             hasher.update(&chunk);
             file.write_all(&chunk).map_err(|e| io_err(&tmp, e))?;
+            if throttle.due(n, desc.size, std::time::Instant::now()) {
+                report(LayerPhase::Downloading, n, desc.size);
+            }
         }
         if n != desc.size {
             return Err(PullError::Invalid {
@@ -619,6 +714,7 @@ async fn download_blob(
                 ),
             });
         }
+        report(LayerPhase::VerifyingChecksum, 0, 0);
         let actual = format!("sha256:{}", hex(&hasher.finalize()));
         if actual != desc.digest {
             return Err(PullError::Digest {
@@ -639,6 +735,7 @@ async fn download_blob(
             .map_err(|e| io_err(&tmp, e.into_error()))?;
         file.sync_all().map_err(|e| io_err(&tmp, e))?;
         std::fs::rename(&tmp, &dest).map_err(|e| io_err(&dest, e))?;
+        report(LayerPhase::DownloadComplete, 0, 0);
         Ok((desc.digest.clone(), n))
     }
     .await;
@@ -646,6 +743,21 @@ async fn download_blob(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A reader that counts what went through it (the unpack's progress).
+struct CountingReader<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 fn choose_platform(list: &[Descriptor]) -> Option<&str> {
