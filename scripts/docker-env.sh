@@ -10,7 +10,7 @@
 #    rootfs of busybox-static and its applet links, `docker import`ed with `CMD ["sh"]`;
 # 4. starts a local registry (`docker-registry` package) on 127.0.0.1:5000 (storage in
 #    /tmp/rcompose-registry, log /tmp/rcompose-registry.log) and pushes the test image to it
-#    as 127.0.0.1:5000/rcompose-test/busybox:1 and 127.0.0.1:5000/busybox:latest (dockerd
+#    as 127.0.0.1:5000/rcompose-test/busybox:1 (and :policy) and 127.0.0.1:5000/busybox:latest (dockerd
 #    allows plain HTTP on loopback).
 #
 # Only the dockerd this script started is ever stopped, by `scripts/docker-env.sh stop`.
@@ -94,6 +94,13 @@ if ! curl -fsS "http://$REGISTRY/v2/rcompose-test/busybox/manifests/1" \
   -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null 2>&1; then
   "$DOCKER" tag "$IMAGE" "$REGISTRY/$IMAGE"
   "$DOCKER" push "$REGISTRY/$IMAGE" >/dev/null
+fi
+# The same image under a tag of its own, for the pull-policy scenario (which removes and
+# pulls it while other tests use the first one).
+if ! curl -fsS "http://$REGISTRY/v2/rcompose-test/busybox/manifests/policy" \
+  -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null 2>&1; then
+  "$DOCKER" tag "$IMAGE" "$REGISTRY/rcompose-test/busybox:policy"
+  "$DOCKER" push "$REGISTRY/rcompose-test/busybox:policy" >/dev/null
 fi
 # The same image as 127.0.0.1:5000/busybox:latest, for examples/webapp.
 if ! curl -fsS "http://$REGISTRY/v2/busybox/manifests/latest" \

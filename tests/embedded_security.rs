@@ -12,6 +12,9 @@
 //!   be written, and a device node outside the allowlist cannot be opened even after
 //!   `mknod`. A privileged service keeps a writable cgroup tree, as under Docker.
 //!
+//! - `exec --privileged` gives the exec'd process every capability we hold, as Docker does,
+//!   while the container's init and a plain exec keep Docker's default set.
+//!
 //! Items 7–9 (capabilities, seccomp, masked paths) are in `embedded_engine.rs`, 15–16 in
 //! `embedded_network.rs`, 17 in `secrets.rs`.
 
@@ -234,5 +237,47 @@ fn the_cgroup_tree_is_read_only_and_devices_stay_denied() {
                 .is_some_and(|o| o.split(',').any(|o| o == "rw"))
     });
     assert!(writable, "privileged: {mounts}");
+    down_and_check_clean(&p, &root);
+}
+
+/// A `CapXxx:` mask of `/proc/<pid>/status` text.
+fn cap_line(status: &str, which: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{which}:")))
+        .unwrap_or_else(|| panic!("{which} in {status}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn exec_privileged_gets_every_capability_and_a_plain_exec_the_defaults() {
+    let (p, root) = project(
+        "privexec",
+        "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n",
+    );
+    p.ok(&["up", "-d", "app"]);
+    let ours = cap_line(
+        &std::fs::read_to_string("/proc/self/status").unwrap(),
+        "CapBnd",
+    );
+    let plain = p.ok(&["exec", "-T", "app", "cat", "/proc/self/status"]);
+    assert_eq!(cap_line(&plain, "CapEff"), "00000000a80425fb", "{plain}");
+    let privileged = p.ok(&[
+        "exec",
+        "-T",
+        "--privileged",
+        "app",
+        "cat",
+        "/proc/self/status",
+    ]);
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(cap_line(&privileged, set), ours, "{set}: {privileged}");
+    }
+    // Still under the container's seccomp filter.
+    assert_eq!(cap_line(&privileged, "Seccomp"), "2");
+    // The privilege is the exec's alone: the init and the next plain exec keep the defaults.
+    let again = p.ok(&["exec", "-T", "app", "cat", "/proc/1/status"]);
+    assert_eq!(cap_line(&again, "CapEff"), "00000000a80425fb");
     down_and_check_clean(&p, &root);
 }

@@ -749,6 +749,9 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
     assert_eq!(e().status(&p.container("a")), "running");
 }
 
+/// The test image under a tag only [`pull_policies_and_the_pull_flag`] removes.
+const POLICY_IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:policy";
+
 /// `pull_policy` and `up --pull`, as Compose 2.40.3 reads them: `always` pulls at every `up`
 /// (service-named lines, before anything is created), `missing` only when the image is
 /// absent, `never` never (a missing image then fails the create); `--pull` overrides the
@@ -759,10 +762,10 @@ fn pull_policies_and_the_pull_flag() {
     let p = Project::new(
         "pullpol",
         &format!(
-            "services:\n  a:\n    image: {REGISTRY_IMAGE}\n    command: sleep 3600\n    pull_policy: always\n  b:\n    image: {REGISTRY_IMAGE}\n    command: sleep 3600\n"
+            "services:\n  a:\n    image: {POLICY_IMAGE}\n    command: sleep 3600\n    pull_policy: always\n  b:\n    image: {POLICY_IMAGE}\n    command: sleep 3600\n"
         ),
     );
-    e().image_remove(REGISTRY_IMAGE);
+    e().image_remove(POLICY_IMAGE);
     let out = p.ok(&["--progress", "plain", "up", "-d"]);
     // Both need it (a: always, b: missing); each pull is its own line, and all come first.
     for svc in ["a", "b"] {
@@ -793,7 +796,7 @@ fn pull_policies_and_the_pull_flag() {
     p.ok(&["down", "-t", "0"]);
 
     // `never` with the image gone: no pull, and the create fails.
-    e().image_remove(REGISTRY_IMAGE);
+    e().image_remove(POLICY_IMAGE);
     let out = p.rcompose(&["--progress", "plain", "up", "-d", "--pull", "never", "b"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

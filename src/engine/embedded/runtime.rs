@@ -41,6 +41,9 @@ pub struct ExecProcess {
     pub cwd: Option<PathBuf>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// Capabilities added to the container's own (`exec --privileged`: all of ours), by
+    /// name (`CAP_SYS_ADMIN`).
+    pub extra_caps: Vec<String>,
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> String {
@@ -338,6 +341,7 @@ pub fn exec(
         .with_cwd(p.cwd)
         .with_user(p.uid)
         .with_group(p.gid)
+        .with_capabilities(p.extra_caps)
         .with_detach(true)
         .build()
         .map_err(|e| err("cannot exec in the container", e))?;

@@ -29,7 +29,9 @@ use libcontainer::oci_spec::runtime::{
     Linux, LinuxNamespace, LinuxNamespaceType, Process, Root, Spec, User,
 };
 
-pub use capabilities::{cap_mask, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
+pub use capabilities::{
+    cap_mask, capability_names, own_bounding_set, ALL_CAPABILITIES, DEFAULT_CAPABILITIES,
+};
 pub use limits::DEFAULT_NOFILE;
 pub use mounts::{clean_container_path, DEFAULT_SHM_SIZE, INIT_PATH, MASKED_PATHS, READONLY_PATHS};
 pub use user::{resolve_user, ResolvedUser};

@@ -191,6 +191,16 @@ pub fn cap_mask(caps: &HashSet<Capability>) -> u64 {
         .fold(0, |m, &(_, _, bit)| m | 1 << bit)
 }
 
+/// The names (`CAP_SYS_ADMIN`...) of every capability in `available` (a bitmask): what
+/// `exec --privileged` adds to the exec'd process, as Docker gives it all of them.
+pub fn capability_names(available: u64) -> Vec<String> {
+    ALL_CAPABILITIES
+        .iter()
+        .filter(|&&(_, _, bit)| available & (1 << bit) != 0)
+        .map(|&(_, name, _)| name.to_string())
+        .collect()
+}
+
 /// The bounding set of this process (`CapBnd` of `/proc/self/status`): what a container
 /// started by us can be given. Every capability when it cannot be read.
 pub fn own_bounding_set() -> u64 {

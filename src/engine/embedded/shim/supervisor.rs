@@ -972,6 +972,14 @@ impl Supervisor {
                 cwd,
                 uid,
                 gid,
+                // Docker's `exec --privileged`: every capability, under the container's
+                // seccomp filter still.
+                extra_caps: if e.privileged {
+                    use crate::engine::embedded::runtime_spec::{capability_names, own_bounding_set};
+                    capability_names(own_bounding_set())
+                } else {
+                    Vec::new()
+                },
             },
             stdio,
             self.seccomp.clone(),
@@ -1159,6 +1167,7 @@ impl Supervisor {
                     cwd: None,
                     uid: None,
                     gid: None,
+                    extra_caps: Vec::new(),
                 },
                 Stdio {
                     stdin: devnull.into(),
