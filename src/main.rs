@@ -27,6 +27,12 @@ fn main() -> ExitCode {
         let code = rcompose::engine::embedded::shim::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
+    // A published port's userland relay (see engine::embedded::network::proxy).
+    if args.get(1).map(String::as_str) == Some(rcompose::engine::embedded::network::proxy::PROXY_ARG)
+    {
+        let code = rcompose::engine::embedded::network::proxy::main(&args[2..]);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     // Asked-for logs (RCOMPOSE_LOG) carry timestamps, to line up with the shims' logs.
     let asked = std::env::var("RCOMPOSE_LOG").ok();
     let filter = tracing_subscriber::EnvFilter::new(asked.as_deref().unwrap_or("warn"));

@@ -1,7 +1,8 @@
 //! Networks, DNS and published ports on the embedded engine, as root, end to end: bridges
 //! and DNS by service name, alias and container name (netavark + aardvark-dns), static
 //! addresses, `network_mode: service:x`, ports bound to exactly the address asked and
-//! reachable from the host, a busy port failing only its service (F17), internal networks
+//! reachable from the host (IPv6 ones through the userland relay), a busy port failing
+//! only its service (F17), internal networks
 //! without egress or upstream DNS and projects isolated from each other (reliability-plan
 //! c.3 items 15 and 16), and nothing of the networks left after `down`.
 
@@ -150,6 +151,113 @@ networks:
     );
     // The ports are free again.
     assert!(std::net::TcpListener::bind(("127.0.0.1", lo_port)).is_ok());
+}
+
+/// The pids of the port relays (`__port-proxy` processes) that `shim` started.
+fn relays(shim: i64) -> Vec<i64> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let is_relay = std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| c.windows(12).any(|w| w == b"__port-proxy"));
+        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+        let ppid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        if is_relay && ppid == Some(shim) {
+            pids.extend(e.file_name().to_str().and_then(|n| n.parse::<i64>().ok()));
+        }
+    }
+    pids
+}
+
+/// Whether none of `pids` runs any more (zombies count as gone).
+fn all_gone(pids: &[i64]) -> bool {
+    pids.iter().all(|p| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map_or(true, |s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    })
+}
+
+/// Item 15's IPv6 half: `[::1]:P:80` binds only the IPv6 loopback, a bare `P:80` both
+/// wildcards (as Docker), and both are reachable from the host over IPv6 (through the
+/// userland relay: an IPv6 address cannot be DNAT'ed to the container's IPv4 one), the
+/// wildcard over IPv4 too; the relays go with the container, and a shim that replaces a
+/// killed one starts them again.
+#[test]
+fn ipv6_loopback_and_both_wildcards_are_bound_and_reachable() {
+    let (v6_port, any_port) = (free_port(), free_port());
+    let compose = format!(
+        "services:
+  web:
+    image: $IMAGE
+    environment: [SVC=web6]
+    command: {WEB}
+    ports:
+      - \"[::1]:{v6_port}:80\"
+      - \"{any_port}:80\"
+"
+    );
+    let (p, root) = project("net-v6", &compose);
+    p.ok(&["up", "-d"]);
+    let ls = listening();
+    assert!(ls.contains(&format!("[::1]:{v6_port}")), "{ls:?}");
+    for other in ["0.0.0.0", "127.0.0.1", "[::]"] {
+        assert!(!ls.contains(&format!("{other}:{v6_port}")), "{other}: {ls:?}");
+    }
+    assert!(ls.contains(&format!("0.0.0.0:{any_port}")), "{ls:?}");
+    assert!(ls.contains(&format!("[::]:{any_port}")), "{ls:?}");
+    wait_for("httpd over IPv6", Duration::from_secs(10), || {
+        http_get(&format!("[::1]:{v6_port}"))
+            .unwrap_or_default()
+            .contains("hello-from-web6")
+    });
+    for addr in [format!("[::1]:{any_port}"), format!("127.0.0.1:{any_port}")] {
+        assert!(
+            http_get(&addr).unwrap_or_default().contains("hello-from-web6"),
+            "{addr}"
+        );
+    }
+    assert!(
+        http_get(&format!("127.0.0.1:{v6_port}")).is_none(),
+        "the IPv6 loopback port answered on IPv4"
+    );
+    let ps = p.ok(&["ps", "web"]);
+    assert!(
+        ps.contains(&format!("[::1]:{v6_port}->80/tcp"))
+            && ps.contains(&format!("[::]:{any_port}->80/tcp")),
+        "{ps}"
+    );
+    let shim_of = || {
+        support::embedded::status(&p, &root, "web")["shim_pid"]
+            .as_i64()
+            .unwrap()
+    };
+    let shim = shim_of();
+    let first = relays(shim);
+    assert_eq!(first.len(), 2, "one relay per IPv6 binding");
+
+    // A shim killed: its relays die with it; the shim that takes over starts them again.
+    // SAFETY: kill on a pid read from our own state record.
+    unsafe { libc::kill(shim as i32, libc::SIGKILL) };
+    wait_for("relays gone with their shim", Duration::from_secs(5), || {
+        all_gone(&first)
+    });
+    p.ok(&["ps"]);
+    let new_shim = shim_of();
+    assert_ne!(new_shim, shim);
+    wait_for("relays back", Duration::from_secs(5), || {
+        relays(new_shim).len() == 2
+    });
+    let second = relays(new_shim);
+    assert!(http_get(&format!("[::1]:{v6_port}"))
+        .unwrap_or_default()
+        .contains("hello-from-web6"));
+
+    down_and_check_clean(&p, &root);
+    assert!(all_gone(&second), "relays left after down");
+    assert!(std::net::TcpListener::bind(("::1", v6_port)).is_ok());
+    assert!(std::net::TcpListener::bind(("::", any_port)).is_ok());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! - [`store`]: network records, subnets and address allocations (the state directory);
 //! - [`ipam`]: the pure address arithmetic behind them;
 //! - [`ports`]: published ports, reserved by sockets the shim holds;
+//! - [`proxy`]: the userland relay for the ports on IPv6 host addresses;
 //! - [`native`]: the default [`NetworkDriver`]: bridges and veths by rtnetlink, rules by
 //!   `iptables-restore`, DNS by name by aardvark-dns;
 //! - [`netavark`]: the first driver (netavark + aardvark-dns, one external call per start and
@@ -16,6 +17,7 @@ pub mod ipam;
 pub mod native;
 pub mod netavark;
 pub mod ports;
+pub mod proxy;
 pub mod store;
 
 use std::net::IpAddr;
@@ -69,6 +71,59 @@ pub struct Attached {
     pub ports: Vec<PortRecord>,
     /// The port reservations; dropped (closed) when the container stops.
     pub held: Vec<OwnedFd>,
+    /// The relays of the ports on IPv6 host addresses; killed when dropped.
+    pub proxies: Vec<proxy::Proxy>,
+}
+
+impl Attached {
+    /// The reservations `held` of `ports` (in the same order), with a relay to the
+    /// container started for each one on an IPv6 address.
+    pub fn new(
+        st: &StateRoot,
+        rec: &ContainerRecord,
+        netns: &Path,
+        ports: Vec<PortRecord>,
+        held: Vec<OwnedFd>,
+    ) -> Result<Attached, String> {
+        let mut proxies = Vec::new();
+        let v6: Vec<usize> = (0..ports.len())
+            .filter(|&i| ports[i].host_ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6()))
+            .collect();
+        if !v6.is_empty() {
+            let req = request(st, rec, netns, ports.clone())?;
+            let target = published_address(&req)
+                .ok_or_else(|| format!("{}: no address to publish ports to", rec.name))?;
+            for i in v6 {
+                let (p, fd) = (&ports[i], &held[i]);
+                let to = std::net::SocketAddr::new(target, p.container_port);
+                proxies.push(proxy::spawn(fd, p.protocol, to)?);
+            }
+        }
+        Ok(Attached {
+            ports,
+            held,
+            proxies,
+        })
+    }
+}
+
+/// The container address published ports forward to: its first IPv4 address on a network
+/// with egress (or on any network), else its first IPv6 one.
+pub fn published_address(req: &SetupRequest) -> Option<IpAddr> {
+    if req.ports.is_empty() {
+        return None;
+    }
+    let first = |v4: bool, internal: Option<bool>| {
+        req.networks
+            .iter()
+            .filter(|(n, _)| internal.is_none_or(|i| n.internal == i))
+            .flat_map(|(_, e)| e.addresses.iter())
+            .find(|a| a.is_ipv4() == v4)
+            .copied()
+    };
+    first(true, Some(false))
+        .or_else(|| first(true, None))
+        .or_else(|| first(false, None))
 }
 
 fn request(
@@ -110,11 +165,7 @@ pub fn attach(st: &StateRoot, rec: &ContainerRecord, netns: &Path) -> Result<Att
         }
         return Ok(Attached::default());
     }
-    let ipv6 = rec
-        .endpoints
-        .iter()
-        .any(|e| e.addresses.iter().any(IpAddr::is_ipv6));
-    let (records, held) = ports::reserve_all(&rec.spec.ports, ipv6).map_err(|e| {
+    let (records, held) = ports::reserve_all(&rec.spec.ports).map_err(|e| {
         format!(
             "driver failed programming external connectivity on endpoint {}: {e}",
             rec.name
@@ -127,9 +178,9 @@ pub fn attach(st: &StateRoot, rec: &ContainerRecord, netns: &Path) -> Result<Att
         let _ = driver.teardown(&req);
         return Err(e);
     }
-    Ok(Attached {
-        ports: records,
-        held,
+    Attached::new(st, rec, netns, records, held).inspect_err(|_| {
+        let _ = loopback_guard(&rec.id, &req.ports, Guard::Remove);
+        let _ = driver.teardown(&req);
     })
 }
 

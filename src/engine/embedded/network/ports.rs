@@ -66,15 +66,15 @@ pub fn parse_host_ports(s: &str) -> Result<HostPorts, String> {
     Ok(HostPorts::Range(lo, hi))
 }
 
-/// The host addresses a binding listens on: the one asked for, or the IPv4 wildcard (and
-/// the IPv6 one when the container has an IPv6 network to forward it to).
-fn host_addresses(host_ip: &str, ipv6: bool) -> Result<Vec<IpAddr>, String> {
+/// The host addresses a binding listens on: the one asked for, or both wildcards (Docker
+/// binds `0.0.0.0` and `[::]` for a bare `8080:80`; the IPv6 half goes through the
+/// [`super::proxy`]).
+fn host_addresses(host_ip: &str) -> Result<Vec<IpAddr>, String> {
     if host_ip.is_empty() {
-        let mut v = vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)];
-        if ipv6 {
-            v.push(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-        }
-        return Ok(v);
+        return Ok(vec![
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ]);
     }
     let ip: IpAddr = host_ip
         .trim_start_matches('[')
@@ -117,17 +117,16 @@ fn reserve(addr: SocketAddr, proto: Protocol) -> std::io::Result<(OwnedFd, u16)>
 
 /// Reserves every binding of a container: the records to publish and the sockets to hold.
 /// A busy port fails the whole set (nothing stays reserved) with Docker's message.
-pub fn reserve_all(
-    bindings: &[PortBinding],
-    ipv6: bool,
-) -> Result<(Vec<PortRecord>, Vec<OwnedFd>), String> {
+pub fn reserve_all(bindings: &[PortBinding]) -> Result<(Vec<PortRecord>, Vec<OwnedFd>), String> {
     let mut records = Vec::new();
     let mut held = Vec::new();
     for b in bindings {
         let proto = Protocol::parse(&b.protocol)?;
         let ports = parse_host_ports(&b.host_port)?;
-        for ip in host_addresses(&b.host_ip, ipv6)? {
-            let (fd, port) = match ports {
+        for ip in host_addresses(&b.host_ip)? {
+            // The IPv6 wildcard of a bare binding is skipped where the host has no IPv6.
+            let optional = b.host_ip.is_empty() && ip.is_ipv6();
+            let reserved = match ports {
                 HostPorts::Any => {
                     // The same ephemeral port on every address of one binding, as Docker.
                     let same = records
@@ -141,7 +140,7 @@ pub fn reserve_all(
                         .map(|r| r.host_port)
                         .filter(|_| b.host_ip.is_empty());
                     reserve(SocketAddr::new(ip, same.unwrap_or(0)), proto)
-                        .map_err(|e| busy(ip, same.unwrap_or(0), proto, e))?
+                        .map_err(|e| (same.unwrap_or(0), e))
                 }
                 HostPorts::Range(lo, hi) => {
                     let mut last = None;
@@ -156,11 +155,19 @@ pub fn reserve_all(
                         }
                     }
                     match (got, last) {
-                        (Some(r), _) => r,
-                        (None, Some((p, e))) => return Err(busy(ip, p, proto, e)),
+                        (Some(r), _) => Ok(r),
+                        (None, Some(failed)) => Err(failed),
                         (None, None) => return Err(format!("invalid port range {lo}-{hi}")),
                     }
                 }
+            };
+            let (fd, port) = match reserved {
+                Ok(r) => r,
+                Err((_, e)) if optional && no_ipv6(&e) => {
+                    tracing::warn!("IPv6 is not available: port published on 0.0.0.0 only");
+                    continue;
+                }
+                Err((p, e)) => return Err(busy(ip, p, proto, e)),
             };
             held.push(fd);
             records.push(PortRecord {
@@ -172,6 +179,14 @@ pub fn reserve_all(
         }
     }
     Ok((records, held))
+}
+
+/// Whether a bind failed because the host has no IPv6 (disabled, or no such family).
+fn no_ipv6(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+    )
 }
 
 fn busy(ip: IpAddr, port: u16, proto: Protocol, e: std::io::Error) -> String {
@@ -230,13 +245,13 @@ mod tests {
 
     #[test]
     fn ephemeral_ports_are_reserved_and_a_busy_port_is_a_clear_error() {
-        let (recs, held) = reserve_all(&[binding("127.0.0.1", "", 80, "tcp")], false).unwrap();
+        let (recs, held) = reserve_all(&[binding("127.0.0.1", "", 80, "tcp")]).unwrap();
         assert_eq!(held.len(), 1);
         let port = recs[0].host_port;
         assert!(port > 0);
         assert_eq!(recs[0].host_ip, "127.0.0.1");
         let err =
-            reserve_all(&[binding("127.0.0.1", &port.to_string(), 80, "tcp")], false).unwrap_err();
+            reserve_all(&[binding("127.0.0.1", &port.to_string(), 80, "tcp")]).unwrap_err();
         assert_eq!(
             err,
             format!("Bind for 127.0.0.1:{port} failed: port is already allocated")
@@ -249,23 +264,45 @@ mod tests {
                 80,
                 "tcp",
             )],
-            false,
         )
         .unwrap();
         assert!(recs2[0].host_port > port);
         drop(held);
         // Released: the port can be bound again.
         let (_, again) =
-            reserve_all(&[binding("127.0.0.1", &port.to_string(), 80, "tcp")], false).unwrap();
+            reserve_all(&[binding("127.0.0.1", &port.to_string(), 80, "tcp")]).unwrap();
         assert_eq!(again.len(), 1);
     }
 
     #[test]
     fn udp_ports_are_reserved_too() {
-        let (recs, held) = reserve_all(&[binding("127.0.0.1", "", 53, "udp")], false).unwrap();
+        let (recs, held) = reserve_all(&[binding("127.0.0.1", "", 53, "udp")]).unwrap();
         assert_eq!(recs[0].protocol, Protocol::Udp);
         let port = recs[0].host_port;
         assert!(std::net::UdpSocket::bind(("127.0.0.1", port)).is_err());
         drop(held);
+    }
+}
+
+#[cfg(test)]
+mod wildcard_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_binding_takes_both_wildcards_on_one_port() {
+        let b = PortBinding {
+            container_port: 80,
+            protocol: "tcp".into(),
+            host_ip: String::new(),
+            host_port: String::new(),
+        };
+        let (recs, held) = reserve_all(&[b]).unwrap();
+        assert_eq!(held.len(), recs.len());
+        assert_eq!(recs[0].host_ip, "0.0.0.0");
+        if recs.len() == 2 {
+            assert_eq!(recs[1].host_ip, "::");
+            assert_eq!(recs[1].host_port, recs[0].host_port);
+        }
+        assert_eq!(host_addresses("[::1]").unwrap(), ["::1".parse::<IpAddr>().unwrap()]);
     }
 }

@@ -501,11 +501,24 @@ impl Supervisor {
         }
         // SAFETY: a fresh descriptor from pidfd_open.
         self.adopted = Some(unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) });
-        if let NetNs::Own(_) = &self.netns {
-            // The dead shim's port reservations closed with it: take them again.
-            self.net = Some(network::Attached {
-                held: network::ports::reserve_again(&self.status.ports),
-                ports: self.status.ports.clone(),
+        if let NetNs::Own(ns) = &self.netns {
+            // The dead shim's port reservations (and relays) closed with it: take them again.
+            let ns = ns.clone();
+            let held = network::ports::reserve_again(&self.status.ports);
+            let ports = self.status.ports.clone();
+            // A port taken meanwhile was skipped: relay only what is held again.
+            self.net = Some(if held.len() == ports.len() {
+                network::Attached::new(&self.state, &self.rec, &ns, ports, held)
+                    .unwrap_or_else(|e| {
+                        tracing::warn!("port relays: {e}");
+                        network::Attached::default()
+                    })
+            } else {
+                network::Attached {
+                    ports,
+                    held,
+                    proxies: Vec::new(),
+                }
             });
         }
         self.fifos = Some((out, err));

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use self::firewall::Op;
 use self::netlink::Netlink;
 use super::store::NetworkRecord;
-use super::{NetworkDriver, SetupRequest};
+use super::{published_address, NetworkDriver, SetupRequest};
 use crate::engine::embedded::state::FileLock;
 
 /// What an internal-only container's DNS forwards to: an address whose sends fail at once
@@ -223,23 +223,6 @@ impl NetworkDriver for Native {
         let _lock = self.locked()?;
         self.teardown_locked(req)
     }
-}
-
-/// The container address published ports forward to: its first IPv4 address on a network
-/// with egress (or on any network).
-fn published_address(req: &SetupRequest) -> Option<IpAddr> {
-    if req.ports.is_empty() {
-        return None;
-    }
-    let v4 = |internal: Option<bool>| {
-        req.networks
-            .iter()
-            .filter(|(n, _)| internal.is_none_or(|i| n.internal == i))
-            .flat_map(|(_, e)| e.addresses.iter())
-            .find(|a| a.is_ipv4())
-            .copied()
-    };
-    v4(Some(false)).or_else(|| v4(None))
 }
 
 fn mtu(net: &NetworkRecord) -> Option<u32> {
