@@ -260,6 +260,84 @@ fn ipv6_loopback_and_both_wildcards_are_bound_and_reachable() {
     assert!(std::net::TcpListener::bind(("::", any_port)).is_ok());
 }
 
+/// The host's `ip6tables-save` output.
+fn ip6_rules() -> String {
+    let out = std::process::Command::new("ip6tables-save")
+        .output()
+        .expect("ip6tables-save");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// IPv6 networks: addresses usable at once (no duplicate address detection), names
+/// resolving to them, the networks isolated from each other over IPv6 as over IPv4 (the
+/// host forwards IPv6 once such a network is up), and their ip6tables rules gone after
+/// `down`.
+#[test]
+fn ipv6_networks_are_usable_at_once_and_isolated() {
+    let compose = format!(
+        "services:
+  a:
+    image: $IMAGE
+    command: {IDLE}
+    networks: [v6a]
+  b:
+    image: $IMAGE
+    command: {IDLE}
+    networks: [v6a]
+  c:
+    image: $IMAGE
+    command: {IDLE}
+    networks: [v6b]
+networks:
+  v6a:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: fd00:5ee:a::/64
+  v6b:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: fd00:5ee:b::/64
+"
+    );
+    let (p, root) = project("net-v6nets", &compose);
+    p.ok(&["up", "-d"]);
+    let b6 = p.ok(&[
+        "exec",
+        "-T",
+        "b",
+        "sh",
+        "-c",
+        "ip -6 -o addr show eth0 scope global | awk '{print $4}' | cut -d/ -f1",
+    ]);
+    let b6 = b6.trim().to_string();
+    assert!(b6.starts_with("fd00:5ee:a::"), "{b6}");
+    // The first packet goes through: the address is not tentative.
+    let ping = |from: &str, to: &str| {
+        p.rcompose(&["exec", "-T", from, "ping", "-6", "-c", "1", "-W", "2", to])
+            .status
+            .success()
+    };
+    assert!(ping("a", &b6), "a cannot reach b at {b6} over IPv6");
+    let flags = p.ok(&[
+        "exec", "-T", "b", "ip", "-6", "addr", "show", "eth0", "scope", "global",
+    ]);
+    assert!(!flags.contains("tentative"), "{flags}");
+    assert!(!ping("c", &b6), "another network reached {b6}");
+    let rules = ip6_rules();
+    assert!(
+        rules.contains("RCOMPOSE-FWD") && rules.contains("-s fd00:5ee:a::/64"),
+        "{rules}"
+    );
+    down_and_check_clean(&p, &root);
+    let rules = ip6_rules();
+    assert!(
+        !rules.contains("fd00:5ee:a::/64") && !rules.contains("fd00:5ee:b::/64"),
+        "{rules}"
+    );
+}
+
 #[test]
 fn a_busy_host_port_fails_only_its_service() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -13,6 +13,10 @@
 //!
 //! Every rule carries a comment naming its network or container, and is removed by
 //! replaying it with `-D`.
+//!
+//! A network with IPv6 subnets gets the same filter rules and its masquerade in
+//! `ip6tables` too (isolation must hold for both families once the host forwards IPv6).
+//! Published ports on IPv6 host addresses go through the userland relay, not DNAT.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -31,11 +35,30 @@ pub enum Op {
     Delete,
 }
 
-/// Rules of one table, as `iptables-restore` lines without the `-A`/`-D`.
+/// Rules of each table, as `iptables-restore` lines without the `-A`/`-D`; the `6` ones
+/// for `ip6tables-restore`.
 #[derive(Default, Debug, PartialEq)]
 pub struct Rules {
     pub filter: Vec<String>,
     pub nat: Vec<String>,
+    pub filter6: Vec<String>,
+    pub nat6: Vec<String>,
+}
+
+/// Which `iptables` a rule set is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn tool(self, what: &str) -> String {
+        match self {
+            Family::V4 => format!("iptables-{what}"),
+            Family::V6 => format!("ip6tables-{what}"),
+        }
+    }
 }
 
 fn net_comment(net: &NetworkRecord) -> String {
@@ -47,11 +70,15 @@ pub fn network_rules(net: &NetworkRecord) -> Rules {
     let br = &net.bridge;
     let c = net_comment(net);
     let mut r = Rules::default();
+    let v6 = net.subnets.iter().any(|s| s.subnet.addr().is_ipv6());
     r.filter
         .push(format!("{FWD} -i {br} -o {br} {c} -j ACCEPT"));
     if net.internal {
         r.filter.push(format!("{FWD} -i {br} {c} -j DROP"));
         r.filter.push(format!("{FWD} -o {br} {c} -j DROP"));
+        if v6 {
+            r.filter6 = r.filter.clone();
+        }
         return r;
     }
     r.filter.push(format!("{FWD} -i {br} -o rc-+ {c} -j DROP"));
@@ -73,6 +100,15 @@ pub fn network_rules(net: &NetworkRecord) -> Rules {
     r.nat.push(format!(
         "{POST} -o {br} -m addrtype --src-type LOCAL {c} -j MASQUERADE"
     ));
+    if v6 {
+        r.filter6 = r.filter.clone();
+        for s in net.subnets.iter().filter(|s| s.subnet.addr().is_ipv6()) {
+            r.nat6.push(format!(
+                "{POST} -s {0} ! -d {0} ! -o {br} {c} -j MASQUERADE",
+                s.subnet
+            ));
+        }
+    }
     r
 }
 
@@ -106,14 +142,28 @@ pub fn port_rules(id: &str, ip: IpAddr, ports: &[PortRecord]) -> Rules {
     r
 }
 
-/// The `iptables-restore` input that adds or deletes `rules`.
+/// The tables of `rules` for `family`.
+fn tables(rules: &Rules, family: Family) -> [(&'static str, &Vec<String>); 2] {
+    match family {
+        Family::V4 => [("filter", &rules.filter), ("nat", &rules.nat)],
+        Family::V6 => [("filter", &rules.filter6), ("nat", &rules.nat6)],
+    }
+}
+
+/// The `iptables-restore` input that adds or deletes `rules` (the IPv4 ones).
 pub fn restore_text(rules: &Rules, op: Op) -> String {
+    restore_text_for(rules, op, Family::V4)
+}
+
+/// The `iptables-restore` (or `ip6tables-restore`) input that adds or deletes the rules of
+/// `family`.
+pub fn restore_text_for(rules: &Rules, op: Op, family: Family) -> String {
     let flag = match op {
         Op::Add => "-A",
         Op::Delete => "-D",
     };
     let mut s = String::new();
-    for (table, lines) in [("filter", &rules.filter), ("nat", &rules.nat)] {
+    for (table, lines) in tables(rules, family) {
         if lines.is_empty() {
             continue;
         }
@@ -131,31 +181,32 @@ pub fn restore_text(rules: &Rules, op: Op) -> String {
     s
 }
 
-fn restore(text: &str) -> Result<(), String> {
+fn restore(text: &str, family: Family) -> Result<(), String> {
     if text.is_empty() {
         return Ok(());
     }
-    let mut child = Command::new("iptables-restore")
+    let tool = family.tool("restore");
+    let mut child = Command::new(&tool)
         .args(["-w", "--noflush"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run iptables-restore: {e}"))?;
+        .map_err(|e| format!("cannot run {tool}: {e}"))?;
     child
         .stdin
         .take()
         .expect("piped stdin")
         .write_all(text.as_bytes())
-        .map_err(|e| format!("iptables-restore: {e}"))?;
+        .map_err(|e| format!("{tool}: {e}"))?;
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("iptables-restore: {e}"))?;
+        .map_err(|e| format!("{tool}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "iptables-restore: {}",
+            "{tool}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
@@ -164,18 +215,30 @@ fn restore(text: &str) -> Result<(), String> {
 /// Applies `rules`. Deleting is best effort rule by rule (a rule already gone is fine), so
 /// that one missing rule never leaves the others behind.
 pub fn apply(rules: &Rules, op: Op) -> Result<(), String> {
-    match op {
-        Op::Add => restore(&restore_text(rules, op)),
-        Op::Delete => {
-            if restore(&restore_text(rules, op)).is_ok() {
-                return Ok(());
-            }
-            for (table, lines) in [("filter", &rules.filter), ("nat", &rules.nat)] {
-                for l in lines.iter().rev() {
-                    let _ = restore(&format!("*{table}\n-D {l}\nCOMMIT\n"));
+    for family in [Family::V4, Family::V6] {
+        match op {
+            Op::Add => {
+                if let Err(e) = restore(&restore_text_for(rules, op, family), family) {
+                    if family == Family::V6 {
+                        // The IPv4 half is in: take it out again.
+                        let _ = apply_family(rules, Op::Delete, Family::V4);
+                    }
+                    return Err(e);
                 }
             }
-            Ok(())
+            Op::Delete => apply_family(rules, op, family),
+        }
+    }
+    Ok(())
+}
+
+fn apply_family(rules: &Rules, op: Op, family: Family) {
+    if restore(&restore_text_for(rules, op, family), family).is_ok() {
+        return;
+    }
+    for (table, lines) in tables(rules, family) {
+        for l in lines.iter().rev() {
+            let _ = restore(&format!("*{table}\n-D {l}\nCOMMIT\n"), family);
         }
     }
 }
@@ -183,13 +246,14 @@ pub fn apply(rules: &Rules, op: Op) -> Result<(), String> {
 /// Makes our chains and their jumps when missing (one `iptables-save` to look; under the
 /// caller's firewall lock, so two processes never declare a chain twice: a declaration
 /// flushes it).
-pub fn ensure_chains() -> Result<(), String> {
-    let out = Command::new("iptables-save")
+pub fn ensure_chains(family: Family) -> Result<(), String> {
+    let tool = family.tool("save");
+    let out = Command::new(&tool)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run iptables-save: {e}"))?;
+        .map_err(|e| format!("cannot run {tool}: {e}"))?;
     let saved = String::from_utf8_lossy(&out.stdout).into_owned();
-    restore(&bootstrap_text(&saved))
+    restore(&bootstrap_text(&saved), family)
 }
 
 fn bootstrap_text(saved: &str) -> String {
@@ -322,6 +386,29 @@ mod tests {
         let del = restore_text(&r, Op::Delete);
         assert!(add.starts_with("*nat\n-A RCOMPOSE-DNAT -d 127.0.0.1/32"));
         assert!(del.lines().nth(1).unwrap().starts_with("-D RCOMPOSE-POST"));
+    }
+
+    #[test]
+    fn ipv6_networks_get_the_same_filter_rules_and_their_masquerade() {
+        let mut n = net(false);
+        n.ipv6 = true;
+        n.subnets
+            .push(parse_subnet("fd00:1:2::/64", None, None).unwrap());
+        let r = network_rules(&n);
+        assert_eq!(r.filter6, r.filter);
+        assert_eq!(r.nat6.len(), 1);
+        assert!(r.nat6[0].contains("-s fd00:1:2::/64 ! -d fd00:1:2::/64"));
+        assert!(r.nat.iter().all(|l| !l.contains("fd00")));
+        let v6 = restore_text_for(&r, Op::Add, Family::V6);
+        assert!(v6.starts_with("*filter\n-A RCOMPOSE-FWD -i rc-0123456789ab -o rc-0123456789ab"));
+        let mut i = net(true);
+        i.subnets
+            .push(parse_subnet("fd00:1:2::/64", None, None).unwrap());
+        let r = network_rules(&i);
+        assert_eq!(r.filter6, r.filter);
+        assert!(r.nat6.is_empty(), "internal: no egress");
+        // An IPv4-only network has no IPv6 rules at all.
+        assert_eq!(network_rules(&net(false)).filter6, Vec::<String>::new());
     }
 
     #[test]

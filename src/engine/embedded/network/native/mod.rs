@@ -68,7 +68,11 @@ impl Native {
             return Ok(i);
         }
         let fail = |e: std::io::Error| format!("bridge {}: {e}", net.bridge);
-        firewall::ensure_chains()?;
+        let v6 = net.subnets.iter().any(|s| s.subnet.addr().is_ipv6());
+        firewall::ensure_chains(firewall::Family::V4)?;
+        if v6 {
+            firewall::ensure_chains(firewall::Family::V6)?;
+        }
         tracing::debug!("network: firewall chains present");
         let idx = host.add_bridge(&net.bridge, mtu(net)).map_err(fail)?;
         for s in &net.subnets {
@@ -77,6 +81,11 @@ impl Native {
         }
         host.set_up(idx, None).map_err(fail)?;
         sysctl("net/ipv4/ip_forward", "1")?;
+        if v6 {
+            // Egress for the IPv6 subnets (Docker does the same with ip6tables on); our
+            // ip6tables rules keep the networks isolated.
+            sysctl("net/ipv6/conf/all/forwarding", "1")?;
+        }
         // Published ports on 127.0.0.1 are forwarded into the bridge.
         sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
         tracing::debug!("network: bridge {} up", net.bridge);

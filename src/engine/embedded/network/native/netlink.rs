@@ -12,7 +12,7 @@ use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
     NLM_F_REQUEST,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
@@ -192,6 +192,11 @@ impl Netlink {
                 u32::from(v4) | ((1u32 << host_bits) - 1)
             };
             m.attributes.push(AddressAttribute::Broadcast(bcast.into()));
+        } else {
+            // No duplicate address detection (as Docker): the address is ours by allocation,
+            // and a tentative one would drop traffic for the first second or two.
+            m.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         match self.call(
             RouteNetlinkMessage::NewAddress(m),
