@@ -221,7 +221,7 @@ pub fn apply(rules: &Rules, op: Op) -> Result<(), String> {
                 if let Err(e) = restore(&restore_text_for(rules, op, family), family) {
                     if family == Family::V6 {
                         // The IPv4 half is in: take it out again.
-                        let _ = apply_family(rules, Op::Delete, Family::V4);
+                        apply_family(rules, Op::Delete, Family::V4);
                     }
                     return Err(e);
                 }
