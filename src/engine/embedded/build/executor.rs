@@ -73,7 +73,12 @@ impl Builder<'_> {
             let stage = &plan.stages[i];
             step += 1;
             self.say(format!("Step {step}/{total} : {}\n", stage.from)).await;
-            let mut img = self.base(plan, stage.index, &stage.base, &stage.from).await?;
+            let mut img = match plan.stage_named(&stage.base, stage.index, false) {
+                Some(dep) => built.get(&dep).cloned().ok_or_else(|| {
+                    BuildError::Internal(format!("stage {dep} is used before it was built"))
+                })?,
+                None => self.base(&stage.base, &stage.from).await?,
+            };
             let mut vars = StageVars {
                 args: Vars::new(),
                 cmd_set: false,
@@ -126,15 +131,9 @@ impl Builder<'_> {
         Ok(rec.id)
     }
 
-    /// The image a `FROM` starts from: `scratch`, an earlier stage, or an image (pulled when
+    /// The image a `FROM` starts from: `scratch`, or an image (pulled when
     /// missing or when the build asks to pull).
-    async fn base(
-        &self,
-        plan: &Plan,
-        index: usize,
-        base: &str,
-        from: &Instruction,
-    ) -> Result<StageImage, BuildError> {
+    async fn base(&self, base: &str, from: &Instruction) -> Result<StageImage, BuildError> {
         for (k, v) in &from.flags {
             match k.as_str() {
                 "platform" => {
@@ -154,11 +153,6 @@ impl Builder<'_> {
                 config: ImageConfig::scratch(),
                 layers: Layers::default(),
             });
-        }
-        if let Some(dep) = plan.stage_named(base, index, false) {
-            return Err(BuildError::Internal(format!(
-                "stage {dep} is used before it was built"
-            )));
         }
         self.image(base, from).await
     }

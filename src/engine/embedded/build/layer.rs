@@ -189,6 +189,32 @@ fn skipped_mount_points(upper: &Path, lowers: &[PathBuf]) -> io::Result<Vec<Path
         }
         out.push(PathBuf::from(rel));
     }
+    // A directory copied up only to hold skipped mount points (`/etc` for `/etc/hosts`) goes
+    // too, when a lower layer has it.
+    let mut parents: Vec<PathBuf> = out.iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect();
+    parents.retain(|p| !p.as_os_str().is_empty());
+    parents.dedup();
+    'parent: for parent in parents {
+        let dir = upper.join(&parent);
+        if is_opaque(&dir) {
+            continue;
+        }
+        for e in std::fs::read_dir(&dir)? {
+            if !out.contains(&parent.join(e?.file_name())) {
+                continue 'parent;
+            }
+        }
+        let comps: Vec<CString> = parent
+            .iter()
+            .map(|c| CString::new(c.as_bytes()).map_err(io::Error::other))
+            .collect::<io::Result<_>>()?;
+        for lower in lowers {
+            if fsat::walk(&fsat::open_path_dir(lower)?, &comps)?.is_some() {
+                out.push(parent);
+                continue 'parent;
+            }
+        }
+    }
     Ok(out)
 }
 
