@@ -13,7 +13,8 @@
 //! need a destination ending in `/`; a destination ending in `/`, or an existing directory,
 //! receives a file under its own name, else the file is written as the destination; missing
 //! destination directories are made (0755, owned like the copied files); files are owned by
-//! root unless `--chown`, keep their mode unless `--chmod`.
+//! root unless `--chown`, keep their mode unless `--chmod`. `ADD` of a local tar (plain or
+//! gzip) unpacks it into the destination directory; other archive formats are refused.
 
 use std::fs::File;
 use std::io;
@@ -141,6 +142,36 @@ fn copy_all(
                 (format!("/{}", parent.join("/")), Some(last.clone()))
             }
         };
+        if req.keyword == "ADD" && !is_dir {
+            match archive_kind(src, rel).map_err(|e| format!("{rel}: {e}"))? {
+                Archive::NotOne => {}
+                Archive::Unsupported(kind) => {
+                    return Err(format!(
+                        "ADD of the {kind} archive {rel} is not supported by the embedded engine's builder (plain and gzip tars are); use COPY and RUN, or --engine docker"
+                    ))
+                }
+                kind @ (Archive::Tar | Archive::Gzip) => {
+                    // A local archive is unpacked into the destination directory.
+                    make_dirs(root, &dest_path, uid, gid).map_err(|e| format!("{dest_path}: {e}"))?;
+                    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+                    let f = File::from(
+                        open_in_root(src, rel.as_bytes(), flags).map_err(|e| format!("{rel}: {e}"))?,
+                    );
+                    let r = io::BufReader::new(f);
+                    let unpacked = match kind {
+                        Archive::Gzip => copy::extract(
+                            root,
+                            &dest_path,
+                            flate2::read::MultiGzDecoder::new(r),
+                            Ownership::Preserve,
+                        ),
+                        _ => copy::extract(root, &dest_path, r, Ownership::Preserve),
+                    };
+                    unpacked.map_err(|e| format!("ADD failed: {rel}: {e}"))?;
+                    continue;
+                }
+            }
+        }
         let what = if is_dir { format!("{rel}/.") } else { rel.clone() };
         let f = File::create(&packed).map_err(|e| e.to_string())?;
         copy::archive(src, &what, f).map_err(|e| format!("{rel}: {e}"))?;
@@ -154,6 +185,35 @@ fn copy_all(
         let _ = std::fs::remove_file(&renamed);
     }
     Ok(())
+}
+
+/// What a file given to `ADD` is.
+enum Archive {
+    NotOne,
+    Tar,
+    Gzip,
+    Unsupported(&'static str),
+}
+
+/// Docker's archive detection for `ADD`: by magic number (a tar by its `ustar` header).
+fn archive_kind(src: &OwnedFd, rel: &str) -> io::Result<Archive> {
+    use std::io::Read;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let fd = match open_in_root(src, rel.as_bytes(), flags) {
+        Ok(fd) => fd,
+        Err(e) if fsat::errno(&e) == libc::ELOOP => return Ok(Archive::NotOne), // a symlink
+        Err(e) => return Err(e),
+    };
+    let mut head = Vec::with_capacity(512);
+    File::from(fd).take(512).read_to_end(&mut head)?;
+    Ok(match head.as_slice() {
+        [0x1f, 0x8b, ..] => Archive::Gzip,
+        [b'B', b'Z', b'h', ..] => Archive::Unsupported("bzip2"),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Archive::Unsupported("xz"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Archive::Unsupported("zstd"),
+        h if h.len() >= 262 && &h[257..262] == b"ustar" => Archive::Tar,
+        _ => Archive::NotOne,
+    })
 }
 
 /// `--chown=user[:group]`: numbers, or names looked up in the stage's `/etc/passwd` and

@@ -13,7 +13,7 @@
 //! its layers unreferenced; the next collection removes them.
 //!
 //! Not supported (refused with the Dockerfile line): `ONBUILD`, BuildKit flags (`RUN
-//! --mount`, `COPY --link`...), `ADD` of URLs and the auto-extraction of local archives.
+//! --mount`, `COPY --link`...), `ADD` of URLs and of archives other than tar and tar.gz.
 //! There is no build cache: every step runs every time.
 
 pub mod context;
