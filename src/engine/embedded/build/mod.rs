@@ -109,6 +109,8 @@ async fn run(
             .await
             .map_err(|e| BuildError::Internal(e.to_string()))?
             .map_err(|e| BuildError::io("the image store lock", e))?;
+        run_step::remove_stale(state).await;
+        remove_stale_dirs(&state.root().join("build"));
         let ctx = context::receive(upload, ctx_dir).await?;
         let text = read_dockerfile(&ctx, &spec.dockerfile)?;
         let (instructions, escape) = dockerfile::parse_with_escape(&text)?;
@@ -128,6 +130,25 @@ async fn run(
     let w = work.clone();
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(w)).await;
     result
+}
+
+/// Scratch directories of interrupted builds (untouched for an hour: no build running now
+/// uses them; their mounts were private to threads that are gone).
+fn remove_stale_dirs(dir: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        if old {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// The Dockerfile's text, looked up inside the context.

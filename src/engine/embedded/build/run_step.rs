@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 
 use super::super::containers as ct;
-use super::super::record::{ContainerPaths, ContainerRecord};
+use super::super::record::{ContainerPaths, ContainerRecord, RunState};
 use super::super::rootfs::RootfsPaths;
 use super::super::state::{random_id, StateRoot};
 use super::image::RunConfig;
@@ -48,7 +48,7 @@ pub async fn run(
     out: &Sender<EngineResult<BuildOutput>>,
 ) -> Result<Finished, BuildError> {
     let spec = ContainerSpec {
-        name: format!("rcompose-build-{}", &random_id()[..12]),
+        name: format!("{PREFIX}{}", &random_id()[..12]),
         image: String::new(),
         command: Some(req.argv),
         entrypoint: Some(Vec::new()),
@@ -122,7 +122,33 @@ pub async fn run(
     Ok(Finished { id, upper, code })
 }
 
-/// Removes a step's container (best effort: a leftover is an ordinary stopped container).
+/// The name prefix of the steps' containers.
+const PREFIX: &str = "rcompose-build-";
+
+/// Removes the step containers an interrupted build left behind (stopped, and older than ten
+/// minutes, so that a step of a build running now, created and not yet started, is not
+/// taken): they name no project, so nothing else would ever remove them, and their lower
+/// dirs would keep the build's layers from being collected.
+pub async fn remove_stale(st: &StateRoot) {
+    let st = st.clone();
+    let _ = blocking(move || {
+        let now = super::super::events::now_nanos() / 1_000_000_000;
+        for (rec, status) in ct::all(&st)? {
+            let stopped = !matches!(
+                status.state,
+                RunState::Running | RunState::Paused | RunState::Restarting
+            );
+            if rec.name.starts_with(PREFIX) && stopped && now - rec.created > 600 {
+                let _ = ct::remove(&st, &rec.id, true);
+            }
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// Removes a step's container (best effort: a leftover is an ordinary stopped container,
+/// see [`remove_stale`]).
 pub async fn remove(st: &StateRoot, id: &str) {
     let (st, id) = (st.clone(), id.to_string());
     let _ = blocking(move || ct::remove(&st, &id, true)).await;
