@@ -353,7 +353,14 @@ services:
     );
 
     p.ok(&["up", "-d"]);
-    let cat = p.ok(&["exec", "-T", "app", "sh", "-c", "cat /f /x; test -e /a || echo gone"]);
+    let cat = p.ok(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "cat /f /x; test -e /a || echo gone",
+    ]);
     assert_eq!(cat, "from the context\nx\ngone\n");
     p.ok(&["down", "--rmi", "local"]);
     assert_eq!(

@@ -24,11 +24,12 @@ pub struct Context {
 /// Unpacks `upload` into the (existing, empty) directory `dir`.
 pub async fn receive(mut upload: TarUpload, dir: PathBuf) -> Result<Context, BuildError> {
     let fd = copy::open_dir(&dir).map_err(|e| BuildError::io("the build context directory", e))?;
-    let root = fd.try_clone().map_err(|e| BuildError::io("the build context directory", e))?;
+    let root = fd
+        .try_clone()
+        .map_err(|e| BuildError::io("the build context directory", e))?;
     let (tx, reader) = ChannelReader::<std::io::Error>::new();
-    let extract = tokio::task::spawn_blocking(move || {
-        copy::extract(&root, "/", reader, Ownership::Preserve)
-    });
+    let extract =
+        tokio::task::spawn_blocking(move || copy::extract(&root, "/", reader, Ownership::Preserve));
     let forward = async move {
         while let Some(chunk) = upload.next().await {
             let failed = chunk.is_err();
@@ -55,12 +56,14 @@ pub fn expand(root: &OwnedFd, pattern: &str) -> std::io::Result<Vec<String>> {
     let comps = clean_components(pattern);
     if !has_wildcards(pattern) {
         let joined = comps.join("/");
-        return Ok(
-            match copy::lstat_in_root(root, joined.as_bytes())? {
-                Some(_) => vec![if joined.is_empty() { ".".into() } else { joined }],
-                None => Vec::new(),
-            },
-        );
+        return Ok(match copy::lstat_in_root(root, joined.as_bytes())? {
+            Some(_) => vec![if joined.is_empty() {
+                ".".into()
+            } else {
+                joined
+            }],
+            None => Vec::new(),
+        });
     }
     let mut found: Vec<String> = vec![String::new()];
     for comp in &comps {

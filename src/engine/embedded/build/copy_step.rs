@@ -45,7 +45,10 @@ pub enum SourceRoot {
     Context(OwnedFd),
     /// Another stage or an image: an overlay of these layer dirs (top first), mounted
     /// beside the destination at `paths`.
-    Layers { paths: RootfsPaths, lowers: Vec<PathBuf> },
+    Layers {
+        paths: RootfsPaths,
+        lowers: Vec<PathBuf>,
+    },
 }
 
 /// Runs `req` on a thread of its own: the destination overlay (`dest` over `lowers`) and
@@ -112,10 +115,7 @@ fn copy_all(
         matched.extend(found);
     }
     let dest_dir_form = req.dest.ends_with('/') || req.dest.ends_with("/.");
-    if (req.sources.len() > 1 || matched.len() > 1 || req.sources.iter().any(|s| has_wildcards(s)))
-        && !dest_dir_form
-        && matched.len() > 1
-    {
+    if (req.sources.len() > 1 || matched.len() > 1) && !dest_dir_form {
         return Err(format!(
             "When using {} with more than one source file, the destination must be a directory and end with a /",
             req.keyword
@@ -172,7 +172,11 @@ fn copy_all(
                 }
             }
         }
-        let what = if is_dir { format!("{rel}/.") } else { rel.clone() };
+        let what = if is_dir {
+            format!("{rel}/.")
+        } else {
+            rel.clone()
+        };
         let f = File::create(&packed).map_err(|e| e.to_string())?;
         copy::archive(src, &what, f).map_err(|e| format!("{rel}: {e}"))?;
         retag(&packed, &renamed, rename.as_deref(), uid, gid, req.chmod)

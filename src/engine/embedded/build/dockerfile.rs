@@ -81,7 +81,9 @@ pub fn parse_with_escape(text: &str) -> Result<(Vec<Instruction>, char), ParseEr
                     other => {
                         return Err(ParseError {
                             line: i + 1,
-                            message: format!("invalid escape token '{other}' does not match ` or \\"),
+                            message: format!(
+                                "invalid escape token '{other}' does not match ` or \\"
+                            ),
                         })
                     }
                 }
@@ -148,8 +150,23 @@ fn instruction(line: usize, text: &str) -> Result<Instruction, ParseError> {
     };
     let keyword = word.to_ascii_uppercase();
     const KNOWN: &[&str] = &[
-        "FROM", "ARG", "ENV", "LABEL", "RUN", "COPY", "ADD", "WORKDIR", "CMD", "ENTRYPOINT",
-        "USER", "EXPOSE", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "SHELL", "ONBUILD",
+        "FROM",
+        "ARG",
+        "ENV",
+        "LABEL",
+        "RUN",
+        "COPY",
+        "ADD",
+        "WORKDIR",
+        "CMD",
+        "ENTRYPOINT",
+        "USER",
+        "EXPOSE",
+        "VOLUME",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+        "ONBUILD",
         "MAINTAINER",
     ];
     if !KNOWN.contains(&keyword.as_str()) {
@@ -214,7 +231,11 @@ pub fn json_list(args: &str) -> Option<Vec<String>> {
 /// `parseNameVal` does: words separated by unquoted whitespace, quotes kept for the later
 /// substitution to remove. The legacy form `NAME value with spaces` (one pair, no `=` in the
 /// first word) gives one pair with the rest of the line as its value.
-pub fn name_values(args: &str, line: usize, keyword: &str) -> Result<Vec<(String, String)>, ParseError> {
+pub fn name_values(
+    args: &str,
+    line: usize,
+    keyword: &str,
+) -> Result<Vec<(String, String)>, ParseError> {
     let words = split_words(args);
     let Some(first) = words.first() else {
         return Err(ParseError {
@@ -305,7 +326,10 @@ mod tests {
         assert_eq!(got[2].line, 8);
         assert_eq!(
             got[2].flags,
-            vec![("chown".into(), "1:2".into()), ("from".into(), "base".into())]
+            vec![
+                ("chown".into(), "1:2".into()),
+                ("from".into(), "base".into())
+            ]
         );
         assert_eq!(got[2].args, "a b");
     }
@@ -320,7 +344,10 @@ mod tests {
     fn errors_name_the_line() {
         let e = parse("FROM x\n\nFOO bar\n").unwrap_err();
         assert_eq!(e.line, 3);
-        assert_eq!(e.to_string(), "Dockerfile parse error line 3: unknown instruction: FOO");
+        assert_eq!(
+            e.to_string(),
+            "Dockerfile parse error line 3: unknown instruction: FOO"
+        );
         let e = parse("FROM x\nWORKDIR\n").unwrap_err();
         assert_eq!(e.line, 2);
     }
@@ -331,8 +358,14 @@ mod tests {
             command_form(r#"["sh", "-c", "x"]"#),
             CommandForm::Exec(vec!["sh".into(), "-c".into(), "x".into()])
         );
-        assert_eq!(command_form("[not json"), CommandForm::Shell("[not json".into()));
-        assert_eq!(command_form("echo hi"), CommandForm::Shell("echo hi".into()));
+        assert_eq!(
+            command_form("[not json"),
+            CommandForm::Shell("[not json".into())
+        );
+        assert_eq!(
+            command_form("echo hi"),
+            CommandForm::Shell("echo hi".into())
+        );
     }
 
     #[test]

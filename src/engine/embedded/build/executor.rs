@@ -14,7 +14,9 @@ use super::super::state::{make_private_dir, random_id, StateRoot};
 use super::super::store::images::{familiar_name, normalize_reference, ImageStore};
 use super::context::Context;
 use super::copy_step::{self, CopyRequest, SourceRoot};
-use super::dockerfile::{command_form, json_list, name_values, split_words, CommandForm, Instruction};
+use super::dockerfile::{
+    command_form, json_list, name_values, split_words, CommandForm, Instruction,
+};
 use super::image::{self, History, ImageConfig, Layers};
 use super::layer::{commit_upper, MountPoints};
 use super::run_step::{self, RunRequest};
@@ -72,7 +74,8 @@ impl Builder<'_> {
         for &i in &plan.needed {
             let stage = &plan.stages[i];
             step += 1;
-            self.say(format!("Step {step}/{total} : {}\n", stage.from)).await;
+            self.say(format!("Step {step}/{total} : {}\n", stage.from))
+                .await;
             let mut img = match plan.stage_named(&stage.base, stage.index, false) {
                 Some(dep) => built.get(&dep).cloned().ok_or_else(|| {
                     BuildError::Internal(format!("stage {dep} is used before it was built"))
@@ -87,8 +90,16 @@ impl Builder<'_> {
             for ins in &stage.body {
                 step += 1;
                 self.say(format!("Step {step}/{total} : {ins}\n")).await;
-                self.instruction(plan, stage.index, ins, &mut img, &mut vars, &mut used, &built)
-                    .await?;
+                self.instruction(
+                    plan,
+                    stage.index,
+                    ins,
+                    &mut img,
+                    &mut vars,
+                    &mut used,
+                    &built,
+                )
+                .await?;
                 self.say(format!(" ---> {}\n", short(&img))).await;
             }
             built.insert(i, img.clone());
@@ -115,13 +126,17 @@ impl Builder<'_> {
         img.config.created = Some(now_rfc3339());
         img.config.rootfs.diff_ids = img.layers.diff_ids.clone();
         let tag = normalize_reference(&self.spec.tag).ok_or_else(|| {
-            BuildError::Context(format!("invalid tag {:?}: invalid reference format", self.spec.tag))
+            BuildError::Context(format!(
+                "invalid tag {:?}: invalid reference format",
+                self.spec.tag
+            ))
         })?;
         let (images, cfg, layers) = (self.images.clone(), img.config.clone(), img.layers.clone());
-        let rec = tokio::task::spawn_blocking(move || image::commit(&images, &cfg, &layers, &[tag]))
-            .await
-            .map_err(|e| BuildError::Internal(e.to_string()))?
-            .map_err(|e| BuildError::io("the image store", e))?;
+        let rec =
+            tokio::task::spawn_blocking(move || image::commit(&images, &cfg, &layers, &[tag]))
+                .await
+                .map_err(|e| BuildError::Internal(e.to_string()))?
+                .map_err(|e| BuildError::io("the image store", e))?;
         self.say(format!("Successfully built {}\n", short_id(&rec.id)))
             .await;
         let shown = normalize_reference(&self.spec.tag)
@@ -159,9 +174,8 @@ impl Builder<'_> {
 
     /// A stored image (pulled when missing, or always with `pull`).
     async fn image(&self, reference: &str, ins: &Instruction) -> Result<StageImage, BuildError> {
-        let full = normalize_reference(reference).ok_or_else(|| {
-            step_err(ins, format!("invalid reference format: {reference}"))
-        })?;
+        let full = normalize_reference(reference)
+            .ok_or_else(|| step_err(ins, format!("invalid reference format: {reference}")))?;
         let images = self.images.clone();
         let f2 = full.clone();
         let mut rec = tokio::task::spawn_blocking(move || images.resolve(&f2))
@@ -207,7 +221,9 @@ impl Builder<'_> {
             substitute::words(s, &scope, self.escape)
                 .map_err(|e| step_err(ins, format!("{}: {e}", ins.keyword)))
         };
-        if !ins.flags.is_empty() && !matches!(ins.keyword.as_str(), "COPY" | "ADD" | "RUN" | "HEALTHCHECK") {
+        if !ins.flags.is_empty()
+            && !matches!(ins.keyword.as_str(), "COPY" | "ADD" | "RUN" | "HEALTHCHECK")
+        {
             return Err(step_err(ins, format!("{} takes no flags", ins.keyword)));
         }
         let cfg = &mut img.config.config;
@@ -248,15 +264,27 @@ impl Builder<'_> {
                 let joined = if w.starts_with('/') {
                     w
                 } else {
-                    format!("{}/{w}", if cfg.working_dir.is_empty() { "/" } else { &cfg.working_dir })
+                    format!(
+                        "{}/{w}",
+                        if cfg.working_dir.is_empty() {
+                            "/"
+                        } else {
+                            &cfg.working_dir
+                        }
+                    )
                 };
-                cfg.working_dir = format!("/{}", super::context::clean_components(&joined).join("/"));
+                cfg.working_dir =
+                    format!("/{}", super::context::clean_components(&joined).join("/"));
             }
             "USER" => cfg.user = word(&ins.args)?,
             "STOPSIGNAL" => cfg.stop_signal = Some(word(&ins.args)?),
             "EXPOSE" => {
                 for p in words(&ins.args)? {
-                    let p = if p.contains('/') { p.to_ascii_lowercase() } else { format!("{p}/tcp") };
+                    let p = if p.contains('/') {
+                        p.to_ascii_lowercase()
+                    } else {
+                        format!("{p}/tcp")
+                    };
                     cfg.exposed_ports.insert(p, serde_json::json!({}));
                 }
             }
@@ -281,24 +309,28 @@ impl Builder<'_> {
             }
             "SHELL" => {
                 let Some(list) = json_list(&ins.args).filter(|l| !l.is_empty()) else {
-                    return Err(step_err(ins, "SHELL requires the arguments to be in JSON form".into()));
+                    return Err(step_err(
+                        ins,
+                        "SHELL requires the arguments to be in JSON form".into(),
+                    ));
                 };
                 cfg.shell = Some(list);
             }
             "HEALTHCHECK" => cfg.healthcheck = Some(healthcheck(ins)?),
-            "ONBUILD" => {
-                return Err(step_err(
-                    ins,
-                    "ONBUILD is not supported by the embedded engine's builder; use --engine docker".into(),
-                ))
-            }
+            "ONBUILD" => return Err(step_err(
+                ins,
+                "ONBUILD is not supported by the embedded engine's builder; use --engine docker"
+                    .into(),
+            )),
             "RUN" => {
                 nop = false;
                 self.run_instruction(ins, img, vars).await?;
             }
             "COPY" | "ADD" => {
                 nop = false;
-                let req = self.copy_request(ins, img, &word, plan, index, built).await?;
+                let req = self
+                    .copy_request(ins, img, &word, plan, index, built)
+                    .await?;
                 self.copy_instruction(ins, img, req).await?;
             }
             other => return Err(step_err(ins, format!("unknown instruction: {other}"))),
@@ -351,7 +383,9 @@ impl Builder<'_> {
         if let Some((k, _)) = ins.flags.first() {
             return Err(step_err(
                 ins,
-                format!("RUN --{k} is a BuildKit feature the embedded engine's builder does not have"),
+                format!(
+                    "RUN --{k} is a BuildKit feature the embedded engine's builder does not have"
+                ),
             ));
         }
         if ins.args.trim().is_empty() {
@@ -361,12 +395,12 @@ impl Builder<'_> {
         let network = match self.spec.network.as_deref() {
             None | Some("" | "default" | "none") => "none",
             Some("host") => "host",
-            Some(other) => {
-                return Err(step_err(
-                    ins,
-                    format!("build network {other:?} is not supported by the embedded engine (none, host)"),
-                ))
-            }
+            Some(other) => return Err(step_err(
+                ins,
+                format!(
+                    "build network {other:?} is not supported by the embedded engine (none, host)"
+                ),
+            )),
         };
         // The build arguments are in the command's environment, below the stage's ENV.
         let mut config = img.config.config.clone();
@@ -393,13 +427,15 @@ impl Builder<'_> {
                 code: done.code,
             });
         }
-        let (images, upper, mut layers) = (self.images.clone(), done.upper.clone(), img.layers.clone());
+        let (images, upper, mut layers) =
+            (self.images.clone(), done.upper.clone(), img.layers.clone());
         let committed = tokio::task::spawn_blocking(move || {
             commit_upper(&images, &upper, &mut layers, MountPoints::Skip).map(|()| layers)
         })
         .await
         .map_err(|e| BuildError::Internal(e.to_string()));
-        self.say(format!("Removing intermediate container {short_ctr}\n")).await;
+        self.say(format!("Removing intermediate container {short_ctr}\n"))
+            .await;
         run_step::remove(self.state, &done.id).await;
         img.layers = committed?.map_err(|e| BuildError::io("the new layer", e))?;
         Ok(())
@@ -409,7 +445,8 @@ impl Builder<'_> {
     fn lowers(&self, layers: &Layers) -> Result<Vec<PathBuf>, BuildError> {
         if layers.chain_ids.is_empty() {
             let empty = self.work.join("empty");
-            std::fs::create_dir_all(&empty).map_err(|e| BuildError::io("the build directory", e))?;
+            std::fs::create_dir_all(&empty)
+                .map_err(|e| BuildError::io("the build directory", e))?;
             return Ok(vec![empty]);
         }
         Ok(layers
@@ -436,15 +473,19 @@ impl Builder<'_> {
             match k.as_str() {
                 "chown" => chown = Some(word(v)?),
                 "chmod" => {
-                    chmod = Some(copy_step::parse_chmod(&word(v)?).ok_or_else(|| {
-                        step_err(ins, format!("--chmod={v}: not an octal mode"))
-                    })?)
+                    chmod =
+                        Some(copy_step::parse_chmod(&word(v)?).ok_or_else(|| {
+                            step_err(ins, format!("--chmod={v}: not an octal mode"))
+                        })?)
                 }
                 "from" if ins.keyword == "COPY" => from = Some(word(v)?),
                 other => {
                     return Err(step_err(
                         ins,
-                        format!("{} --{other} is not supported by the embedded engine's builder", ins.keyword),
+                        format!(
+                            "{} --{other} is not supported by the embedded engine's builder",
+                            ins.keyword
+                        ),
                     ))
                 }
             }
@@ -458,11 +499,17 @@ impl Builder<'_> {
             all.push(word(w)?);
         }
         if all.len() < 2 {
-            return Err(step_err(ins, format!("{} requires at least two arguments", ins.keyword)));
+            return Err(step_err(
+                ins,
+                format!("{} requires at least two arguments", ins.keyword),
+            ));
         }
         let dest_raw = all.pop().expect("two at least");
         if ins.keyword == "ADD" {
-            if let Some(url) = all.iter().find(|s| s.contains("://") || s.starts_with("git@")) {
+            if let Some(url) = all
+                .iter()
+                .find(|s| s.contains("://") || s.starts_with("git@"))
+            {
                 return Err(step_err(
                     ins,
                     format!("ADD of a URL ({url}) is not supported by the embedded engine's builder; use RUN wget/curl or --engine docker"),
@@ -523,14 +570,16 @@ impl Builder<'_> {
         let lowers = self.lowers(&img.layers)?;
         let scratch = dir.clone();
         let p2 = paths.clone();
-        let copied = tokio::task::spawn_blocking(move || copy_step::run(p2, lowers, source, req, scratch))
-            .await
-            .map_err(|e| BuildError::Internal(e.to_string()))?;
+        let copied =
+            tokio::task::spawn_blocking(move || copy_step::run(p2, lowers, source, req, scratch))
+                .await
+                .map_err(|e| BuildError::Internal(e.to_string()))?;
         if let Err(message) = copied {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(step_err(ins, message));
         }
-        let (images, upper, mut layers) = (self.images.clone(), paths.upper.clone(), img.layers.clone());
+        let (images, upper, mut layers) =
+            (self.images.clone(), paths.upper.clone(), img.layers.clone());
         let committed = tokio::task::spawn_blocking(move || {
             commit_upper(&images, &upper, &mut layers, MountPoints::Keep).map(|()| layers)
         })
@@ -589,7 +638,12 @@ fn healthcheck(ins: &Instruction) -> Result<serde_json::Value, BuildError> {
                 hc.insert("Retries", serde_json::json!(n));
                 continue;
             }
-            other => return Err(step_err(ins, format!("HEALTHCHECK: unknown flag --{other}"))),
+            other => {
+                return Err(step_err(
+                    ins,
+                    format!("HEALTHCHECK: unknown flag --{other}"),
+                ))
+            }
         };
         let d = crate::spec::units::parse_duration(v)
             .map_err(|e| step_err(ins, format!("--{k}={v}: {e}")))?;

@@ -191,7 +191,10 @@ fn skipped_mount_points(upper: &Path, lowers: &[PathBuf]) -> io::Result<Vec<Path
     }
     // A directory copied up only to hold skipped mount points (`/etc` for `/etc/hosts`) goes
     // too, when a lower layer has it.
-    let mut parents: Vec<PathBuf> = out.iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect();
+    let mut parents: Vec<PathBuf> = out
+        .iter()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
     parents.retain(|p| !p.as_os_str().is_empty());
     parents.dedup();
     'parent: for parent in parents {
@@ -256,7 +259,7 @@ impl<W: Write> Packer<'_, W> {
         for name in names {
             let host_path = host.join(&name);
             let rel_path = rel.join(&name);
-            if self.skip.iter().any(|s| *s == rel_path) {
+            if self.skip.contains(&rel_path) {
                 continue;
             }
             let md = std::fs::symlink_metadata(&host_path)?;

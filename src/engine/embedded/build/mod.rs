@@ -155,9 +155,7 @@ fn remove_stale_dirs(dir: &std::path::Path) {
 fn read_dockerfile(ctx: &context::Context, name: &str) -> Result<String, BuildError> {
     let fd = super::copy::open_in_root(&ctx.fd, name.as_bytes(), libc::O_RDONLY | libc::O_CLOEXEC)
         .map_err(|e| {
-            BuildError::Context(format!(
-                "Cannot locate specified Dockerfile: {name} ({e})"
-            ))
+            BuildError::Context(format!("Cannot locate specified Dockerfile: {name} ({e})"))
         })?;
     let mut text = String::new();
     use std::io::Read;

@@ -115,12 +115,14 @@ pub fn plan(
                 for (k, v) in name_values(&ins.args, ins.line, "ARG")? {
                     let value = match build_args.get(&k) {
                         Some(v) => Some(v.clone()),
-                        None if ins.args.contains('=') => Some(
-                            substitute::word(&v, &meta_args, escape).map_err(|e| ParseError {
-                                line: ins.line,
-                                message: format!("ARG: {e}"),
-                            })?,
-                        ),
+                        None if ins.args.contains('=') => {
+                            Some(substitute::word(&v, &meta_args, escape).map_err(|e| {
+                                ParseError {
+                                    line: ins.line,
+                                    message: format!("ARG: {e}"),
+                                }
+                            })?)
+                        }
                         None => None,
                     };
                     if let Some(v) = value {
@@ -132,7 +134,10 @@ pub fn plan(
             None => {
                 return Err(ParseError {
                     line: ins.line,
-                    message: format!("{} before the first FROM (only ARG may come first)", ins.keyword),
+                    message: format!(
+                        "{} before the first FROM (only ARG may come first)",
+                        ins.keyword
+                    ),
                 })
             }
         }
@@ -191,7 +196,9 @@ mod tests {
     use super::*;
 
     fn args(kv: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -202,7 +209,13 @@ mod tests {
         assert_eq!(p.needed, vec![0, 1]);
         assert_eq!(p.stages[0].base, "busybox");
         assert_eq!(p.total_steps(), 1 + 2 + 3);
-        let p = plan(parse(text).unwrap(), None, &args(&[("BASE", "alpine")]), '\\').unwrap();
+        let p = plan(
+            parse(text).unwrap(),
+            None,
+            &args(&[("BASE", "alpine")]),
+            '\\',
+        )
+        .unwrap();
         assert_eq!(p.needed, vec![0, 2]);
         assert_eq!(p.stages[0].base, "alpine");
     }

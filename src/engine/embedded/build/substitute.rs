@@ -158,7 +158,9 @@ impl<'a> Lexer<'a> {
                 match self.next() {
                     Some('}') => Ok(value.cloned().unwrap_or_default()),
                     Some(':') => {
-                        let op = self.next().ok_or_else(|| SubstError::Brace(self.input.into()))?;
+                        let op = self
+                            .next()
+                            .ok_or_else(|| SubstError::Brace(self.input.into()))?;
                         let w = self.braced_word()?;
                         let set = value.is_some_and(|v| !v.is_empty());
                         self.apply(op, &name, value, set, w)
@@ -188,7 +190,11 @@ impl<'a> Lexer<'a> {
         word: String,
     ) -> Result<String, SubstError> {
         match op {
-            '-' => Ok(if set { value.cloned().unwrap_or_default() } else { word }),
+            '-' => Ok(if set {
+                value.cloned().unwrap_or_default()
+            } else {
+                word
+            }),
             '+' => Ok(if set { word } else { String::new() }),
             '?' if set => Ok(value.cloned().unwrap_or_default()),
             '?' => Err(SubstError::Required {
