@@ -59,6 +59,12 @@ impl Builder<'_> {
 
     /// Runs the plan; returns the image id.
     pub async fn run(&self, plan: &Plan) -> Result<String, BuildError> {
+        let tag = normalize_reference(&self.spec.tag).ok_or_else(|| {
+            BuildError::Context(format!(
+                "invalid tag {:?}: invalid reference format",
+                self.spec.tag
+            ))
+        })?;
         let total = plan.total_steps();
         let mut step = 0;
         let mut used: BTreeSet<String> = BTreeSet::new();
@@ -125,12 +131,6 @@ impl Builder<'_> {
         }
         img.config.created = Some(now_rfc3339());
         img.config.rootfs.diff_ids = img.layers.diff_ids.clone();
-        let tag = normalize_reference(&self.spec.tag).ok_or_else(|| {
-            BuildError::Context(format!(
-                "invalid tag {:?}: invalid reference format",
-                self.spec.tag
-            ))
-        })?;
         let (images, cfg, layers) = (self.images.clone(), img.config.clone(), img.layers.clone());
         let rec =
             tokio::task::spawn_blocking(move || image::commit(&images, &cfg, &layers, &[tag]))

@@ -383,4 +383,34 @@ mod tests {
         assert_eq!(ar.entries().unwrap().count(), 4);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn runtime_mount_points_are_left_out_with_their_copied_up_parent() {
+        let base = std::env::temp_dir().join(format!("rcompose-mp-{}", &random_id()[..12]));
+        let (upper, lower) = (base.join("upper"), base.join("lower"));
+        std::fs::create_dir_all(upper.join("etc")).unwrap();
+        std::fs::create_dir_all(upper.join("proc")).unwrap();
+        std::fs::create_dir_all(lower.join("etc")).unwrap();
+        std::fs::write(upper.join("etc/hosts"), "").unwrap();
+        std::fs::write(upper.join("etc/resolv.conf"), "").unwrap();
+        let got = skipped_mount_points(&upper, std::slice::from_ref(&lower)).unwrap();
+        let want: Vec<PathBuf> = ["etc/hosts", "etc/resolv.conf", "proc", "etc"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(got, want);
+        // A real change in /etc keeps the directory; a non-empty file is the command's.
+        std::fs::write(upper.join("etc/profile"), "x").unwrap();
+        std::fs::write(upper.join("etc/hostname"), "mine\n").unwrap();
+        let got = skipped_mount_points(&upper, &[lower]).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                PathBuf::from("etc/hosts"),
+                PathBuf::from("etc/resolv.conf"),
+                PathBuf::from("proc")
+            ]
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
