@@ -1,7 +1,8 @@
 //! A build step's filesystem change as an image layer: the overlay upper directory the step
 //! wrote into is packed as an OCI layer tar (whiteouts as `.wh.<name>`, opaque directories
 //! as `.wh..wh..opq`), written deterministically (entries sorted by name, no user or group
-//! names, whole-second mtimes, overlay's own xattrs left out) so that the same change gives
+//! names, whole-second mtimes, xattrs of files and directories as sorted PAX records,
+//! overlay's own left out) so that the same change gives
 //! the same `diff_id`. The tar is kept as the layer's blob and unpacked into the store's layer
 //! directory by the store's own applier ([`apply_layer`]), so a built layer is laid out
 //! exactly as a pulled one, keyed by its chain id.
@@ -251,6 +252,22 @@ fn header(md: &std::fs::Metadata, kind: tar::EntryType) -> tar::Header {
 }
 
 impl<W: Write> Packer<'_, W> {
+    /// The file's xattrs (`security.capability`, ...; overlayfs' own left out) as a PAX
+    /// record before its entry, sorted by name.
+    fn xattrs(&mut self, file: &File) -> io::Result<()> {
+        let mut found = fsat::list_xattrs(file)?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        found.sort();
+        let records: Vec<(String, Vec<u8>)> = found
+            .into_iter()
+            .map(|(k, v)| (format!("SCHILY.xattr.{}", k.to_string_lossy()), v))
+            .collect();
+        self.tar
+            .append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+    }
+
     fn dir(&mut self, host: &Path, rel: &Path) -> io::Result<()> {
         let mut names: Vec<_> = std::fs::read_dir(host)?
             .map(|e| e.map(|e| e.file_name()))
@@ -265,6 +282,11 @@ impl<W: Write> Packer<'_, W> {
             let md = std::fs::symlink_metadata(&host_path)?;
             let ft = md.file_type();
             if ft.is_dir() {
+                let dir = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+                    .open(&host_path)?;
+                self.xattrs(&dir)?;
                 let mut h = header(&md, tar::EntryType::Directory);
                 self.tar
                     .append_data(&mut h, dir_name(&rel_path), io::empty())?;
@@ -299,6 +321,7 @@ impl<W: Write> Packer<'_, W> {
                     .read(true)
                     .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
                     .open(&host_path)?;
+                self.xattrs(&file)?;
                 let mut h = header(&md, tar::EntryType::Regular);
                 h.set_size(md.len());
                 use std::io::Read;
@@ -377,6 +400,30 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a", "b/", "b/c/", "b/c/f", "l"]);
+        // An xattr travels as a PAX record (user.* needs a filesystem that has them).
+        let c = CString::new(dir.join("a").as_os_str().as_bytes()).unwrap();
+        // SAFETY: setxattr with NUL-terminated strings and a 1-byte value.
+        let set =
+            unsafe { libc::setxattr(c.as_ptr(), c"user.k".as_ptr(), b"v".as_ptr().cast(), 1, 0) };
+        if set == 0 {
+            let mut v = Vec::new();
+            pack(&dir, &mut v, &[]).unwrap();
+            let mut ar = tar::Archive::new(&v[..]);
+            let mut e = ar.entries().unwrap().next().unwrap().unwrap();
+            let pax: Vec<(String, Vec<u8>)> = e
+                .pax_extensions()
+                .unwrap()
+                .unwrap()
+                .map(|x| {
+                    let x = x.unwrap();
+                    (x.key().unwrap().to_string(), x.value_bytes().to_vec())
+                })
+                .collect();
+            assert_eq!(
+                pax,
+                vec![("SCHILY.xattr.user.k".to_string(), b"v".to_vec())]
+            );
+        }
         let mut v = Vec::new();
         pack(&dir, &mut v, &[PathBuf::from("a")]).unwrap();
         let mut ar = tar::Archive::new(&v[..]);
