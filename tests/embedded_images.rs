@@ -313,3 +313,62 @@ services:
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_dir_all(&p.dir);
 }
+
+/// A built image is a store image like a pulled one: its layers (a `COPY`, and a `RUN` that
+/// deletes a file of the base, stored as a whiteout) stay while it is named, no container
+/// of the build is left behind, and `down --rmi local` removes it and collects exactly its
+/// own layers, keeping the base's.
+#[test]
+fn a_built_image_is_collected_like_a_pulled_one() {
+    let (p, root) = project(
+        "built",
+        "
+services:
+  app:
+    build: ./ctx
+    command: sleep 300
+    stop_signal: SIGKILL
+",
+    );
+    let ctx = p.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {A}\nCOPY f /f\nRUN rm /a && echo x > /x\n"),
+    )
+    .unwrap();
+    std::fs::write(ctx.join("f"), "from the context\n").unwrap();
+    let out = p.ok(&["build"]);
+    assert!(out.contains("Step 3/3 : RUN rm /a"), "{out}");
+    let built = format!("docker.io/library/{}-app:latest", p.name);
+    let base = image_layers(&root, "127.0.0.1:5000/img-test/a:1");
+    let layers = image_layers(&root, &built);
+    assert_eq!(layers.len(), base.len() + 2, "one layer per COPY and RUN");
+    assert_eq!(layers[..base.len()], base[..]);
+    assert_eq!(assert_store_exact(&root).len(), layers.len());
+    assert_eq!(
+        names(&root.join("containers")).len(),
+        0,
+        "no build container left"
+    );
+
+    p.ok(&["up", "-d"]);
+    let cat = p.ok(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "cat /f /x; test -e /a || echo gone",
+    ]);
+    assert_eq!(cat, "from the context\nx\ngone\n");
+    p.ok(&["down", "--rmi", "local"]);
+    assert_eq!(
+        assert_store_exact(&root),
+        base.iter().cloned().collect::<BTreeSet<_>>(),
+        "the base's layers stay, the built ones go"
+    );
+    check_clean(&root);
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&p.dir);
+}

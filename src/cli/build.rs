@@ -191,6 +191,14 @@ fn context_upload(context: PathBuf, file: Dockerfile) -> io::Result<crate::engin
             let mut h = tar::Header::new_gnu();
             h.set_mode(0o644);
             h.set_size(bytes.len() as u64);
+            // Every numeric field set: a strict reader (the embedded engine's) refuses blanks.
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            );
             tar.append_data(&mut h, name, &bytes[..])?;
         }
         tar.finish()

@@ -99,7 +99,7 @@ fn match_segments(pattern: &[String], path: &[String]) -> bool {
 }
 
 /// Go's `filepath.Match` for one segment.
-fn glob(p: &[u8], s: &[u8]) -> bool {
+pub(crate) fn glob(p: &[u8], s: &[u8]) -> bool {
     match p.split_first() {
         None => s.is_empty(),
         Some((b'*', rest)) => {

@@ -212,8 +212,25 @@ fn private_overlay<T>(
     job: impl FnOnce(&Root) -> EngineResult<T>,
     backend: impl Fn(io::Error) -> EngineError,
 ) -> EngineResult<T> {
+    let lowers = rec.lowers.clone();
+    private_overlays(&[(paths, &lowers)], move |fds| {
+        let fd = fds.into_iter().next().expect("one overlay");
+        let mounts = Mounts::Absent;
+        job(&Root { fd, rec, mounts })
+    })
+    .map_err(backend)?
+}
+
+/// Mounts each overlay (its paths and lower dirs, top first) in a new mount namespace of the
+/// calling thread, runs `job` on directory fds of their roots, then unmounts them. The
+/// mounts never show on the host; the thread keeps the namespace, so call it on a thread of
+/// its own (the build's `COPY` does too).
+pub(crate) fn private_overlays<T>(
+    overlays: &[(&RootfsPaths, &[std::path::PathBuf])],
+    job: impl FnOnce(Vec<OwnedFd>) -> T,
+) -> io::Result<T> {
     use nix::mount::{mount, umount2, MntFlags, MsFlags};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| backend(e.into()))?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(io::Error::from)?;
     mount(
         None::<&str>,
         "/",
@@ -221,24 +238,44 @@ fn private_overlay<T>(
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| backend(e.into()))?;
-    rootfs::mount(paths, &rec.lowers).map_err(&backend)?;
-    let result = match open_dir(&paths.merged) {
-        Ok(fd) => {
-            let mounts = Mounts::Absent;
-            let root = Root { fd, rec, mounts };
-            job(&root)
+    .map_err(io::Error::from)?;
+    let mut mounted = Vec::new();
+    let mut fds = Vec::new();
+    let mut failed = None;
+    for (paths, lowers) in overlays {
+        if let Err(e) = rootfs::mount(paths, lowers) {
+            failed = Some(e);
+            break;
         }
-        Err(e) => Err(backend(e)),
+        mounted.push(paths.merged.clone());
+        match open_dir(&paths.merged) {
+            Ok(fd) => fds.push(fd),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let result = match failed {
+        None => Ok(job(fds)),
+        Some(e) => {
+            drop(fds);
+            Err(e)
+        }
     };
-    // The root fd is closed: unmounted synchronously, before the lock goes.
-    let unmounted = umount2(&paths.merged, MntFlags::empty()).map_err(|e| backend(e.into()));
+    // The root fds are closed: unmounted synchronously.
+    let mut unmounted = Ok(());
+    for m in mounted.iter().rev() {
+        if let Err(e) = umount2(m, MntFlags::empty()) {
+            unmounted = Err(io::Error::from(e));
+        }
+    }
     let value = result?;
     unmounted?;
     Ok(value)
 }
 
-fn open_dir(path: impl AsRef<std::path::Path>) -> io::Result<OwnedFd> {
+pub(crate) fn open_dir(path: impl AsRef<std::path::Path>) -> io::Result<OwnedFd> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)

@@ -2,8 +2,8 @@
 //! blocking job on tokio's blocking pool over the state directory and the shims' sockets
 //! (see [`super::containers`]); logs and events are files followed by polling.
 //!
-//! Not yet on this engine (each returns a clear error): `build`, network drivers other than
-//! `bridge`.
+//! Not yet on this engine (each returns a clear error): network drivers other than `bridge`.
+//! `build` is the classic builder of [`super::build`].
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -30,12 +30,6 @@ use crate::engine::*;
 pub struct EmbeddedEngine {
     state: StateRoot,
     images: ImageStore,
-}
-
-fn unsupported(what: &str) -> EngineError {
-    EngineError::Backend {
-        message: format!("{what} is not supported by the embedded engine yet; use --engine docker"),
-    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -815,9 +809,7 @@ impl Engine for EmbeddedEngine {
         ))
     }
 
-    fn build_image<'a>(&'a self, _spec: &BuildSpec, _context: TarUpload) -> BuildEvents<'a> {
-        Box::pin(futures_util::stream::once(async {
-            Err(unsupported("build"))
-        }))
+    fn build_image<'a>(&'a self, spec: &BuildSpec, context: TarUpload) -> BuildEvents<'a> {
+        super::build::build(self.images.clone(), self.st(), spec.clone(), context)
     }
 }

@@ -12,8 +12,11 @@
 //! - [`shim`]: the per-container supervisor process (rcompose re-executing itself) that owns
 //!   the container's init, its logs, restarts and healthchecks, and answers on a unix socket;
 //! - [`record`], [`events`], [`state`]: what the state directory holds and how it is written;
-//! - [`files`]: secrets and configs, written beside the record and bind-mounted read-only.
+//! - [`files`]: secrets and configs, written beside the record and bind-mounted read-only;
+//! - [`build`]: the classic Dockerfile builder (`RUN` in a container of this engine, layers
+//!   packed from overlay upper directories into the store).
 
+pub mod build;
 pub mod cgroup_warm;
 pub mod containers;
 pub mod copy;

@@ -18,7 +18,7 @@
 mod capabilities;
 mod limits;
 pub mod mounts;
-mod user;
+pub(crate) mod user;
 
 #[cfg(test)]
 mod tests;

@@ -264,7 +264,7 @@ pub(super) fn set_opaque(dir: &OwnedFd) -> io::Result<()> {
     cvt(unsafe { libc::fsetxattr(dir.as_raw_fd(), name.as_ptr(), b"y".as_ptr().cast(), 1, 0) })
 }
 
-pub(super) fn open_path_dir(path: &Path) -> io::Result<OwnedFd> {
+pub(crate) fn open_path_dir(path: &Path) -> io::Result<OwnedFd> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY)

@@ -1,0 +1,181 @@
+//! `build` on the embedded engine, as root, through the `rcompose` binary: what a Dockerfile
+//! makes of an image (multi-stage `COPY --from`, `ADD` of a local tar.gz, `--chown`/`--chmod`,
+//! a file of the base deleted by `RUN`, `ENV`/`ARG` substitution, the config fields), and
+//! the errors of Dockerfiles it cannot build, each naming its line, with nothing of the
+//! failed build left behind (no step container, no mount). Each test has its own state
+//! directory; the base image comes from the local registry of scripts/docker-env.sh.
+
+mod support;
+
+use std::path::Path;
+
+use support::embedded::{check_clean, down_volumes_and_check_clean, project, IMAGE};
+use support::project::Project;
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+fn sh(p: &Project, script: &str) -> String {
+    p.ok(&["exec", "-T", "t", "sh", "-c", script])
+}
+
+#[test]
+fn dockerfile_instructions_make_the_image() {
+    let (p, root) = project(
+        "bfeat",
+        "services:\n  t:\n    build:\n      context: ./ctx\n      args:\n        WHO: arg\n    stop_signal: SIGKILL\n",
+    );
+    let ctx = p.dir.join("ctx");
+    write(
+        &ctx,
+        &[
+            ("a.txt", "a\n"),
+            ("b.txt", "b\n"),
+            ("sub/s.txt", "s\n"),
+            (
+                "Dockerfile",
+                &format!(
+                    "# syntax=docker/dockerfile:1\n\
+                     ARG BASE={IMAGE}\n\
+                     FROM ${{BASE}} AS base\n\
+                     ARG WHO=nobody\n\
+                     ENV A=1 B=\"two words\"\n\
+                     ENV LEGACY some value\n\
+                     LABEL x.y=\"${{B}}\" who=$WHO\n\
+                     WORKDIR /app\n\
+                     WORKDIR sub\n\
+                     COPY *.txt ./\n\
+                     COPY --chown=1000:1000 --chmod=600 sub/s.txt /owned/\n\
+                     ADD arch.tar.gz /extracted/\n\
+                     RUN rm /bin/vi && echo \"$A $WHO\" > /run.txt\n\
+                     EXPOSE 80 53/udp\n\
+                     STOPSIGNAL SIGINT\n\
+                     CMD [\"sleep\", \"300\"]\n\
+                     FROM scratch AS mini\n\
+                     COPY --from=base /app/sub/a.txt /a\n\
+                     FROM base\n\
+                     COPY --from=mini /a /from-mini\n"
+                ),
+            ),
+        ],
+    );
+    let tarsrc = p.dir.join("tarsrc");
+    write(&tarsrc, &[("in/t.txt", "in a tar\n")]);
+    let st = std::process::Command::new("tar")
+        .args(["czf", ctx.join("arch.tar.gz").to_str().unwrap(), "-C"])
+        .arg(&tarsrc)
+        .arg("in")
+        .status()
+        .unwrap();
+    assert!(st.success());
+
+    let out = p.ok(&["build"]);
+    assert!(
+        out.contains("Step 19/19 : COPY --from=mini /a /from-mini"),
+        "{out}"
+    );
+    assert!(out.contains("Successfully tagged"), "{out}");
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        sh(&p, "cat /app/sub/a.txt /app/sub/b.txt /run.txt"),
+        "a\nb\n1 arg\n"
+    );
+    assert_eq!(
+        sh(&p, "stat -c '%u:%g %a' /owned /owned/s.txt"),
+        "1000:1000 755\n1000:1000 600\n"
+    );
+    assert_eq!(
+        sh(&p, "cat /extracted/in/t.txt /from-mini"),
+        "in a tar\na\n"
+    );
+    assert_eq!(sh(&p, "test -e /bin/vi || echo gone"), "gone\n");
+    assert_eq!(sh(&p, "echo \"$B|$LEGACY\""), "two words|some value\n");
+
+    let refs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("images/refs.json")).unwrap()).unwrap();
+    let id = refs[format!("docker.io/library/{}-t:latest", p.name)]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("blobs/sha256").join(&id)).unwrap())
+            .unwrap();
+    let c = &config["config"];
+    assert_eq!(c["WorkingDir"], "/app/sub");
+    assert_eq!(c["Labels"]["x.y"], "two words");
+    assert_eq!(c["Labels"]["who"], "arg");
+    assert_eq!(c["StopSignal"], "SIGINT");
+    assert_eq!(c["Cmd"], serde_json::json!(["sleep", "300"]));
+    assert!(c["ExposedPorts"]["53/udp"].is_object() && c["ExposedPorts"]["80/tcp"].is_object());
+    assert_eq!(
+        config["rootfs"]["diff_ids"].as_array().unwrap().len(),
+        1 + 5,
+        "the base's layer, then COPY, COPY, ADD, RUN, COPY"
+    );
+    down_volumes_and_check_clean(&p, &root);
+}
+
+#[test]
+fn dockerfiles_it_cannot_build_fail_naming_the_line() {
+    let (p, root) = project("bbad", "services: {}\n");
+    let cases = [
+        (
+            "FROM {I}\n\nFOO bar\n",
+            "Dockerfile parse error line 3: unknown instruction: FOO",
+        ),
+        (
+            "FROM {I}\nONBUILD RUN x\n",
+            "Dockerfile line 2: ONBUILD is not supported",
+        ),
+        (
+            "FROM {I}\nRUN --mount=type=cache,target=/x true\n",
+            "Dockerfile line 2: RUN --mount",
+        ),
+        (
+            "FROM {I}\nADD http://example.com/x /x\n",
+            "Dockerfile line 2: ADD of a URL",
+        ),
+        (
+            "FROM {I}\nCOPY nope /x\n",
+            "Dockerfile line 2: COPY failed: file not found",
+        ),
+        (
+            "FROM {I}\nENV A=\"open\n",
+            "Dockerfile line 2: ENV: unterminated quote",
+        ),
+        (
+            "RUN true\n",
+            "Dockerfile parse error line 1: RUN before the first FROM",
+        ),
+        (
+            "FROM {I}\nRUN echo out && exit 4\n",
+            "The command '/bin/sh -c echo out && exit 4' returned a non-zero code: 4",
+        ),
+    ];
+    for (i, (dockerfile, expected)) in cases.iter().enumerate() {
+        let text = dockerfile.replace("{I}", IMAGE);
+        let inline: String = text.lines().map(|l| format!("        {l}\n")).collect();
+        std::fs::write(
+            p.dir.join("compose.yaml"),
+            format!("services:\n  t{i}:\n    build:\n      context: .\n      dockerfile_inline: |\n{inline}"),
+        )
+        .unwrap();
+        let out = p.rcompose(&["build"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}: {err}");
+        assert!(
+            err.contains(expected),
+            "{text}: expected {expected:?} in {err}"
+        );
+    }
+    // The failing RUN's container went with it.
+    check_clean(&root);
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&p.dir);
+}
