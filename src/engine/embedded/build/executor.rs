@@ -183,7 +183,7 @@ impl Builder<'_> {
             .map_err(|e| BuildError::Internal(e.to_string()))?
             .map_err(|e| BuildError::io("the image store", e))?;
         if rec.is_none() || self.spec.pull {
-            match super::super::pull::pull(self.images, &full, |_| {}).await {
+            match super::super::pull::pull(self.images, &full, &|_| {}).await {
                 Ok(r) => rec = Some(r),
                 Err(e) if rec.is_none() => return Err(step_err(ins, e.to_string())),
                 Err(_) => {} // `pull`: keep the stored one when the registry fails
