@@ -244,9 +244,12 @@ async fn pull_reports_each_layer_step() {
     assert!(!fetched.is_empty(), "{phases:?}");
     assert!(fetched.iter().all(|l| l.layer.len() == 12), "{fetched:?}");
     assert_eq!(fetched.last().unwrap().phase.text(), "Pull complete");
+    // dockerd throttles `Downloading` (a small layer may show none); its counts are bytes.
+    assert!(phases.contains(&"Download complete"), "{phases:?}");
     assert!(fetched
         .iter()
-        .any(|l| l.phase.text() == "Downloading" && l.total > 0 && l.current == l.total));
+        .filter(|l| l.phase.text() == "Downloading")
+        .all(|l| l.total > 0 && l.current <= l.total));
 }
 
 #[tokio::test(flavor = "current_thread")]
