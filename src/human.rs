@@ -49,6 +49,13 @@ pub fn size(bytes: f64) -> String {
     custom_size(bytes, 1000.0, &UNITS, 3)
 }
 
+/// Decimal units, 4 significant digits: `3.623MB`, `32.77kB`, `266B` (`HumanSize`, as in
+/// Docker's progress bars).
+pub fn size4(bytes: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    custom_size(bytes, 1000.0, &UNITS, 4)
+}
+
 /// Binary units, 4 significant digits: `592KiB`, `23.54GiB` (`BytesSize`).
 pub fn bytes_size(bytes: f64) -> String {
     const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];

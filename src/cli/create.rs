@@ -8,18 +8,8 @@ use super::GlobalArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
-    /// Build images before starting containers
-    #[arg(long, conflicts_with = "no_build")]
-    pub build: bool,
-    /// Don't build an image, even if it's policy
-    #[arg(long = "no-build")]
-    pub no_build: bool,
-    /// Pull image before running ("always"|"missing"|"never"|"build")
-    #[arg(long = "pull", default_value = "policy")]
-    pub pull: String,
-    /// Pull without printing progress information
-    #[arg(long = "quiet-pull")]
-    pub quiet_pull: bool,
+    #[command(flatten)]
+    pub images: super::up::ImageFlags,
     /// Recreate containers even if their configuration and image haven't changed
     #[arg(long = "force-recreate", conflicts_with = "no_recreate")]
     pub force_recreate: bool,
@@ -46,10 +36,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> ExitCode {
         remove_orphans: args.remove_orphans,
         scale: args.scale.clone(),
         services: args.services.clone(),
-        build: args.build,
-        no_build: args.no_build,
-        pull: args.pull.clone(),
-        quiet_pull: args.quiet_pull,
+        images: args.images.clone(),
         ..Default::default()
     };
     super::up::run(global, &up)

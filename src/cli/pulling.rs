@@ -170,34 +170,9 @@ pub fn progress_text(current: u64, total: u64, width: usize) -> String {
     bar + &numbers
 }
 
-/// go-units' `HumanSize`: decimal units, four significant digits (`%.4g`).
+/// go-units' `HumanSize` (four significant digits, decimal units).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut i = 0;
-    while size >= 1000.0 && i < UNITS.len() - 1 {
-        size /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", go_g4(size), UNITS[i])
-}
-
-/// Go's `%.4g` for a value in [0, 1000].
-fn go_g4(x: f64) -> String {
-    let sci = format!("{x:.3e}");
-    let exp: i32 = sci
-        .split_once('e')
-        .and_then(|(_, e)| e.parse().ok())
-        .unwrap_or(0);
-    if !(-4..4).contains(&exp) {
-        return sci;
-    }
-    let fixed = format!("{x:.*}", (3 - exp) as usize);
-    if fixed.contains('.') {
-        fixed.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        fixed
-    }
+    crate::human::size4(bytes as f64)
 }
 
 /// Pulls `targets`, at most `parallel` at once (0: no limit), with their progress lines.
@@ -260,7 +235,7 @@ pub async fn pull_for_up(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let mut targets = Vec::new();
+    let mut wanted = Vec::new();
     for name in selected {
         let Some(svc) = project.services.get(name) else {
             continue;
@@ -274,18 +249,42 @@ pub async fn pull_for_up(
                 ExitCode::from(1)
             },
         )?;
-        let local = match policy {
-            PullPolicy::Never | PullPolicy::Build | PullPolicy::Always => None,
-            PullPolicy::Missing | PullPolicy::Refresh(_) => engine
-                .inspect_image(&svc.image)
-                .await
-                .map_err(super::targets::engine_error)?,
-        };
-        let needed = match policy {
-            PullPolicy::Always => true,
-            _ => must_pull(&svc.image, policy, local.as_ref(), now),
-        };
-        if needed {
+        wanted.push((name, svc, policy));
+    }
+    // The local images the policies look at, each once and all at once (a converged
+    // project's `up` pays one round trip here, not one per service).
+    let mut lookups: Vec<(&str, bool)> = Vec::new();
+    for (_, svc, policy) in &wanted {
+        let refresh = matches!(policy, PullPolicy::Refresh(_));
+        if matches!(policy, PullPolicy::Missing | PullPolicy::Refresh(_))
+            && !lookups.contains(&(svc.image.as_str(), refresh))
+        {
+            lookups.push((svc.image.as_str(), refresh));
+        }
+    }
+    let found = futures_util::future::try_join_all(lookups.iter().map(|&(image, refresh)| {
+        async move {
+            // Only a refresh window needs the tag time; presence is an id lookup.
+            if refresh {
+                engine.inspect_image(image).await
+            } else {
+                Ok(engine.image_id(image).await?.map(|id| crate::engine::ImageInfo {
+                    id,
+                    ..Default::default()
+                }))
+            }
+        }
+    }))
+    .await
+    .map_err(super::targets::engine_error)?;
+    let mut targets = Vec::new();
+    for (name, svc, policy) in wanted {
+        let refresh = matches!(policy, PullPolicy::Refresh(_));
+        let local = lookups
+            .iter()
+            .position(|&l| l == (svc.image.as_str(), refresh))
+            .and_then(|i| found[i].as_ref());
+        if must_pull(&svc.image, policy, local, now) {
             // Compose: buildable when this service or another with the same image has a
             // `build:` section.
             let buildable = project

@@ -75,6 +75,15 @@ pub struct UpArgs {
     /// Produce monochrome output
     #[arg(long = "no-color")]
     pub no_color: bool,
+    #[command(flatten)]
+    pub images: ImageFlags,
+    /// Services to start (default: all)
+    pub services: Vec<String>,
+}
+
+/// The image flags of `up` and `create`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ImageFlags {
     /// Build images before starting containers
     #[arg(long, conflicts_with = "no_build")]
     pub build: bool,
@@ -87,8 +96,6 @@ pub struct UpArgs {
     /// Pull without printing progress information
     #[arg(long = "quiet-pull")]
     pub quiet_pull: bool,
-    /// Services to start (default: all)
-    pub services: Vec<String>,
 }
 
 /// Compose's `ensureImagesExists`: the pull phase, then the builds (`--build` builds every
@@ -98,7 +105,7 @@ pub async fn prepare_images(
     session: &lifecycle::Session,
     selected: &[String],
     pull_override: Option<&str>,
-    args: &UpArgs,
+    args: &ImageFlags,
     parallel: usize,
 ) -> Result<(), ExitCode> {
     let project = &session.project;
@@ -129,6 +136,7 @@ pub async fn prepare_images(
 }
 
 pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
+    let flags = &args.images;
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
@@ -147,7 +155,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
             }
         }
     }
-    let pull_override = match args.pull.as_str() {
+    let pull_override = match flags.pull.as_str() {
         "policy" | "" => None,
         p if PULL_FLAG_VALUES.contains(&p) => Some(p),
         p => {
@@ -203,7 +211,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
                 &session,
                 &selected,
                 pull_override,
-                args,
+                flags,
                 lifecycle::parallel(global),
             )
             .await
