@@ -749,6 +749,23 @@ fn pull_from_a_local_registry_and_up_pulls_what_is_missing() {
     assert_eq!(e().status(&p.container("a")), "running");
 }
 
+/// `exec` and the healthcheck run as the container's user in its working directory when
+/// none is asked for (Docker's defaults), `-u`/`-w` override them.
+#[test]
+fn exec_and_healthchecks_take_the_containers_user_and_working_dir() {
+    require_engine();
+    let p = Project::new(
+        "execid",
+        "services:\n  app:\n    image: $IMAGE\n    user: \"1234:2345\"\n    working_dir: /tmp\n    command: sleep 3600\n    healthcheck:\n      test: [\"CMD-SHELL\", \"[ $$(id -u) = 1234 ] && [ $$(pwd) = /tmp ]\"]\n      interval: 200ms\n      retries: 50\n",
+    );
+    p.ok(&["up", "-d", "--wait"]);
+    assert_eq!(e().health(&p.container("app")), "healthy");
+    let out = p.ok(&["exec", "-T", "app", "sh", "-c", "id -u; id -g; pwd"]);
+    assert!(out.contains("1234\n2345\n/tmp\n"), "{out}");
+    let out = p.ok(&["exec", "-T", "-u", "0", "-w", "/", "app", "sh", "-c", "id -u; pwd"]);
+    assert!(out.contains("0\n/\n"), "{out}");
+}
+
 /// The test image under a tag only [`pull_policies_and_the_pull_flag`] removes.
 const POLICY_IMAGE: &str = "127.0.0.1:5000/rcompose-test/busybox:policy";
 

@@ -917,6 +917,43 @@ impl Supervisor {
         crate::engine::embedded::prepare::signal_number(&name)
     }
 
+    /// The working directory and user of an exec'd process or a probe: the ones asked
+    /// for, else the container's own (the service's, else the image's), as Docker's exec
+    /// and healthchecks have them.
+    fn exec_identity(
+        &self,
+        user: Option<&str>,
+        working_dir: Option<&str>,
+    ) -> Result<(Option<PathBuf>, Option<u32>, Option<u32>), String> {
+        fn nonempty(v: Option<&str>) -> Option<&str> {
+            v.filter(|s| !s.is_empty())
+        }
+        let spec = &self.rec.spec;
+        let image = &self.rec.image_config;
+        let dir = nonempty(working_dir)
+            .or(nonempty(spec.working_dir.as_deref()))
+            .or(nonempty(Some(image.working_dir.as_str())));
+        let cwd = match dir {
+            Some(w) => Some(
+                crate::engine::embedded::runtime_spec::checked_working_dir(w)
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        let user = nonempty(user)
+            .or(nonempty(spec.user.as_deref()))
+            .or(nonempty(Some(image.user.as_str())));
+        let (uid, gid) = match user {
+            Some(u) => {
+                let rootfs = self.paths.dir.join("rootfs");
+                let (uid, gid, _) = crate::engine::embedded::prepare::resolve_user(&rootfs, u)?;
+                (Some(uid), Some(gid))
+            }
+            None => (None, None),
+        };
+        Ok((cwd, uid, gid))
+    }
+
     /// Starts an exec'd process: its pid, and the master of its new terminal for
     /// [`ExecStdio::Terminal`].
     fn exec(
@@ -961,21 +998,7 @@ impl Supervisor {
                 )
             }
         };
-        let cwd = match e.working_dir.as_deref().filter(|w| !w.is_empty()) {
-            Some(w) => Some(
-                crate::engine::embedded::runtime_spec::checked_working_dir(w)
-                    .map_err(|e| e.to_string())?,
-            ),
-            None => None,
-        };
-        let rootfs = self.paths.dir.join("rootfs");
-        let (uid, gid) = match &e.user {
-            Some(u) if !u.is_empty() => {
-                let (uid, gid, _) = crate::engine::embedded::prepare::resolve_user(&rootfs, u)?;
-                (Some(uid), Some(gid))
-            }
-            _ => (None, None),
-        };
+        let (cwd, uid, gid) = self.exec_identity(e.user.as_deref(), e.working_dir.as_deref())?;
         let pid = runtime::exec(
             &self.runtime_root,
             &self.rec.id,
@@ -1171,15 +1194,16 @@ impl Supervisor {
             .map_err(|e| e.to_string())?;
             let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
             let w2 = w.try_clone().map_err(|e| e.to_string())?;
+            let (cwd, uid, gid) = self.exec_identity(None, None)?;
             let pid = runtime::exec(
                 &self.runtime_root,
                 &self.rec.id,
                 ExecProcess {
                     args: probe.command.clone(),
                     env: Vec::new(),
-                    cwd: None,
-                    uid: None,
-                    gid: None,
+                    cwd,
+                    uid,
+                    gid,
                     extra_caps: Vec::new(),
                 },
                 Stdio {
