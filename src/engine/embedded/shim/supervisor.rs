@@ -189,6 +189,13 @@ struct RunningProbe {
     timed_out: bool,
 }
 
+/// Where and as whom an exec'd process or a probe runs (`None`: the runtime's default).
+struct ExecIdentity {
+    cwd: Option<PathBuf>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+}
+
 /// The network namespace a container runs in.
 enum NetNs {
     /// The host's (`network_mode: host`).
@@ -924,7 +931,7 @@ impl Supervisor {
         &self,
         user: Option<&str>,
         working_dir: Option<&str>,
-    ) -> Result<(Option<PathBuf>, Option<u32>, Option<u32>), String> {
+    ) -> Result<ExecIdentity, String> {
         fn nonempty(v: Option<&str>) -> Option<&str> {
             v.filter(|s| !s.is_empty())
         }
@@ -951,7 +958,7 @@ impl Supervisor {
             }
             None => (None, None),
         };
-        Ok((cwd, uid, gid))
+        Ok(ExecIdentity { cwd, uid, gid })
     }
 
     /// Starts an exec'd process: its pid, and the master of its new terminal for
@@ -998,7 +1005,8 @@ impl Supervisor {
                 )
             }
         };
-        let (cwd, uid, gid) = self.exec_identity(e.user.as_deref(), e.working_dir.as_deref())?;
+        let ExecIdentity { cwd, uid, gid } =
+            self.exec_identity(e.user.as_deref(), e.working_dir.as_deref())?;
         let pid = runtime::exec(
             &self.runtime_root,
             &self.rec.id,
@@ -1194,7 +1202,7 @@ impl Supervisor {
             .map_err(|e| e.to_string())?;
             let devnull = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
             let w2 = w.try_clone().map_err(|e| e.to_string())?;
-            let (cwd, uid, gid) = self.exec_identity(None, None)?;
+            let ExecIdentity { cwd, uid, gid } = self.exec_identity(None, None)?;
             let pid = runtime::exec(
                 &self.runtime_root,
                 &self.rec.id,
