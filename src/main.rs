@@ -28,7 +28,8 @@ fn main() -> ExitCode {
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
     // A published port's userland relay (see engine::embedded::network::proxy).
-    if args.get(1).map(String::as_str) == Some(rcompose::engine::embedded::network::proxy::PROXY_ARG)
+    if args.get(1).map(String::as_str)
+        == Some(rcompose::engine::embedded::network::proxy::PROXY_ARG)
     {
         let code = rcompose::engine::embedded::network::proxy::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);

@@ -193,7 +193,10 @@ async fn pull_from_unreachable_registry_is_an_error_not_a_hang() {
     let e = engine().await;
     let res = tokio::time::timeout(
         Duration::from_secs(90),
-        e.pull_image("127.0.0.1:1/none:latest", &rcompose::engine::no_pull_progress),
+        e.pull_image(
+            "127.0.0.1:1/none:latest",
+            &rcompose::engine::no_pull_progress,
+        ),
     )
     .await
     .expect("pull_image hung for 90 s");
@@ -234,7 +237,9 @@ async fn pull_reports_each_layer_step() {
         .await
         .expect("pull");
     let steps = steps.into_inner().unwrap();
-    let _ = std::process::Command::new("docker").args(["rmi", &name]).output();
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", &name])
+        .output();
     let phases: Vec<&str> = steps.iter().map(|l| l.phase.text()).collect();
     assert!(phases.contains(&"Already exists"), "{phases:?}");
     let fetched: Vec<_> = steps

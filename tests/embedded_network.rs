@@ -174,8 +174,13 @@ fn relays(shim: i64) -> Vec<i64> {
 /// Whether none of `pids` runs any more (zombies count as gone).
 fn all_gone(pids: &[i64]) -> bool {
     pids.iter().all(|p| {
-        std::fs::read_to_string(format!("/proc/{p}/stat"))
-            .map_or(true, |s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
     })
 }
 
@@ -203,7 +208,10 @@ fn ipv6_loopback_and_both_wildcards_are_bound_and_reachable() {
     let ls = listening();
     assert!(ls.contains(&format!("[::1]:{v6_port}")), "{ls:?}");
     for other in ["0.0.0.0", "127.0.0.1", "[::]"] {
-        assert!(!ls.contains(&format!("{other}:{v6_port}")), "{other}: {ls:?}");
+        assert!(
+            !ls.contains(&format!("{other}:{v6_port}")),
+            "{other}: {ls:?}"
+        );
     }
     assert!(ls.contains(&format!("0.0.0.0:{any_port}")), "{ls:?}");
     assert!(ls.contains(&format!("[::]:{any_port}")), "{ls:?}");
@@ -214,7 +222,9 @@ fn ipv6_loopback_and_both_wildcards_are_bound_and_reachable() {
     });
     for addr in [format!("[::1]:{any_port}"), format!("127.0.0.1:{any_port}")] {
         assert!(
-            http_get(&addr).unwrap_or_default().contains("hello-from-web6"),
+            http_get(&addr)
+                .unwrap_or_default()
+                .contains("hello-from-web6"),
             "{addr}"
         );
     }
@@ -240,9 +250,11 @@ fn ipv6_loopback_and_both_wildcards_are_bound_and_reachable() {
     // A shim killed: its relays die with it; the shim that takes over starts them again.
     // SAFETY: kill on a pid read from our own state record.
     unsafe { libc::kill(shim as i32, libc::SIGKILL) };
-    wait_for("relays gone with their shim", Duration::from_secs(5), || {
-        all_gone(&first)
-    });
+    wait_for(
+        "relays gone with their shim",
+        Duration::from_secs(5),
+        || all_gone(&first),
+    );
     p.ok(&["ps"]);
     let new_shim = shim_of();
     assert_ne!(new_shim, shim);

@@ -10,10 +10,12 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use rcompose::engine::embedded::pull::{host_architecture, pull, short_layer_id, PullError, PullEvent};
-use rcompose::engine::types::{LayerPhase, LayerProgress};
+use rcompose::engine::embedded::pull::{
+    host_architecture, pull, short_layer_id, PullError, PullEvent,
+};
 use rcompose::engine::embedded::state::StateRoot;
 use rcompose::engine::embedded::store::images::{hex, ImageStore};
+use rcompose::engine::types::{LayerPhase, LayerProgress};
 use sha2::{Digest, Sha256};
 
 fn must_be_root() {

@@ -762,7 +762,18 @@ fn exec_and_healthchecks_take_the_containers_user_and_working_dir() {
     assert_eq!(e().health(&p.container("app")), "healthy");
     let out = p.ok(&["exec", "-T", "app", "sh", "-c", "id -u; id -g; pwd"]);
     assert!(out.contains("1234\n2345\n/tmp\n"), "{out}");
-    let out = p.ok(&["exec", "-T", "-u", "0", "-w", "/", "app", "sh", "-c", "id -u; pwd"]);
+    let out = p.ok(&[
+        "exec",
+        "-T",
+        "-u",
+        "0",
+        "-w",
+        "/",
+        "app",
+        "sh",
+        "-c",
+        "id -u; pwd",
+    ]);
     assert!(out.contains("0\n/\n"), "{out}");
 }
 
@@ -796,9 +807,20 @@ fn pull_policies_and_the_pull_flag() {
     assert!(!out.contains(" b Pulling"), "missing does not: {out}");
     let out = p.ok(&["--progress", "plain", "up", "-d", "--pull", "never"]);
     assert!(!out.contains("Pulling"), "{out}");
-    let out = p.ok(&["--progress", "plain", "up", "-d", "--quiet-pull", "--pull", "always"]);
+    let out = p.ok(&[
+        "--progress",
+        "plain",
+        "up",
+        "-d",
+        "--quiet-pull",
+        "--pull",
+        "always",
+    ]);
     assert!(out.contains(" b Pulled"), "{out}");
-    assert!(!out.contains("Downloading"), "--quiet-pull hides the layers: {out}");
+    assert!(
+        !out.contains("Downloading"),
+        "--quiet-pull hides the layers: {out}"
+    );
     let out = p.ok(&["--progress", "plain", "pull", "--policy", "missing", "b"]);
     assert!(
         out.contains(" b Skipped - Image is already present locally"),
@@ -817,7 +839,10 @@ fn pull_policies_and_the_pull_flag() {
     let out = p.rcompose(&["--progress", "plain", "up", "-d", "--pull", "never", "b"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(!err.contains("Pulling") && err.contains("not found"), "{err}");
+    assert!(
+        !err.contains("Pulling") && err.contains("not found"),
+        "{err}"
+    );
     // The JSON mode: Compose's fields.
     let out = p.ok(&["--progress", "json", "pull", "b"]);
     assert!(out.contains(r#"{"id":"b","text":"Pulling"}"#), "{out}");

@@ -243,12 +243,11 @@ pub async fn pull_for_up(
         if svc.image.is_empty() {
             continue;
         }
-        let policy = PullPolicy::parse(override_policy.unwrap_or(&svc.pull_policy)).map_err(
-            |e| {
+        let policy =
+            PullPolicy::parse(override_policy.unwrap_or(&svc.pull_policy)).map_err(|e| {
                 eprintln!("{e}");
                 ExitCode::from(1)
-            },
-        )?;
+            })?;
         wanted.push((name, svc, policy));
     }
     // The local images the policies look at, each once and all at once (a converged
@@ -268,10 +267,13 @@ pub async fn pull_for_up(
             if refresh {
                 engine.inspect_image(image).await
             } else {
-                Ok(engine.image_id(image).await?.map(|id| crate::engine::ImageInfo {
-                    id,
-                    ..Default::default()
-                }))
+                Ok(engine
+                    .image_id(image)
+                    .await?
+                    .map(|id| crate::engine::ImageInfo {
+                        id,
+                        ..Default::default()
+                    }))
             }
         }
     }))

@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn policies_read_as_compose_go_reads_them() {
         assert_eq!(PullPolicy::parse("").unwrap(), PullPolicy::Missing);
-        assert_eq!(PullPolicy::parse("if_not_present").unwrap(), PullPolicy::Missing);
+        assert_eq!(
+            PullPolicy::parse("if_not_present").unwrap(),
+            PullPolicy::Missing
+        );
         assert_eq!(PullPolicy::parse("refresh").unwrap(), PullPolicy::Missing);
         assert_eq!(PullPolicy::parse("always").unwrap(), PullPolicy::Always);
         assert_eq!(
@@ -192,8 +195,14 @@ mod tests {
             skip("Skipped - Image is already present locally")
         );
         // A moving tag is refreshed; an unset policy always pulls.
-        assert_eq!(d("a", "missing", false, false, true, None), PullDecision::Pull);
-        assert_eq!(d("a:latest", "missing", false, false, true, None), PullDecision::Pull);
+        assert_eq!(
+            d("a", "missing", false, false, true, None),
+            PullDecision::Pull
+        );
+        assert_eq!(
+            d("a:latest", "missing", false, false, true, None),
+            PullDecision::Pull
+        );
         assert_eq!(d("a:1", "", false, false, true, None), PullDecision::Pull);
         assert_eq!(
             d("a:1", "", true, true, false, None),

@@ -19,10 +19,10 @@ use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
 
 use super::runtime_spec::ImageRuntimeConfig;
-use crate::engine::types::{LayerPhase, LayerProgress};
 use super::state::{make_private_dir, random_id};
 use super::store::images::{chain_ids, hex, normalize_reference, ImageRecord, ImageStore};
 use super::store::unpack::{apply_layer, Compression, UnpackLimits};
+use crate::engine::types::{LayerPhase, LayerProgress};
 
 /// Size caps on what a registry sends before it is parsed (reliability-plan c.3 item 6).
 pub const MAX_MANIFEST: usize = 4 << 20;
@@ -453,7 +453,10 @@ async fn pull_from(
 
     // Missing layers: download (concurrently), then unpack bottom up.
     let state = store.state();
-    let missing: Vec<bool> = chains.iter().map(|c| !store.layer_dir(c).is_dir()).collect();
+    let missing: Vec<bool> = chains
+        .iter()
+        .map(|c| !store.layer_dir(c).is_dir())
+        .collect();
     // An image already in the store is "up to date" for dockerd: no layer lines at all.
     let up_to_date = !missing.contains(&true)
         && store

@@ -395,12 +395,14 @@ impl Builder<'_> {
         let network = match self.spec.network.as_deref() {
             None | Some("" | "default" | "none") => "none",
             Some("host") => "host",
-            Some(other) => return Err(step_err(
-                ins,
-                format!(
+            Some(other) => {
+                return Err(step_err(
+                    ins,
+                    format!(
                     "build network {other:?} is not supported by the embedded engine (none, host)"
                 ),
-            )),
+                ))
+            }
         };
         // The build arguments are in the command's environment, below the stage's ENV.
         let mut config = img.config.config.clone();

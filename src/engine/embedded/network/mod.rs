@@ -87,7 +87,12 @@ impl Attached {
     ) -> Result<Attached, String> {
         let mut proxies = Vec::new();
         let v6: Vec<usize> = (0..ports.len())
-            .filter(|&i| ports[i].host_ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6()))
+            .filter(|&i| {
+                ports[i]
+                    .host_ip
+                    .parse::<IpAddr>()
+                    .is_ok_and(|a| a.is_ipv6())
+            })
             .collect();
         if !v6.is_empty() {
             let req = request(st, rec, netns, ports.clone())?;

@@ -250,21 +250,18 @@ mod tests {
         let port = recs[0].host_port;
         assert!(port > 0);
         assert_eq!(recs[0].host_ip, "127.0.0.1");
-        let err =
-            reserve_all(&[binding("127.0.0.1", &port.to_string(), 80, "tcp")]).unwrap_err();
+        let err = reserve_all(&[binding("127.0.0.1", &port.to_string(), 80, "tcp")]).unwrap_err();
         assert_eq!(
             err,
             format!("Bind for 127.0.0.1:{port} failed: port is already allocated")
         );
         // A range moves on to the next free port.
-        let (recs2, _held2) = reserve_all(
-            &[binding(
-                "127.0.0.1",
-                &format!("{port}-{}", port + 50),
-                80,
-                "tcp",
-            )],
-        )
+        let (recs2, _held2) = reserve_all(&[binding(
+            "127.0.0.1",
+            &format!("{port}-{}", port + 50),
+            80,
+            "tcp",
+        )])
         .unwrap();
         assert!(recs2[0].host_port > port);
         drop(held);
@@ -303,6 +300,9 @@ mod wildcard_tests {
             assert_eq!(recs[1].host_ip, "::");
             assert_eq!(recs[1].host_port, recs[0].host_port);
         }
-        assert_eq!(host_addresses("[::1]").unwrap(), ["::1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            host_addresses("[::1]").unwrap(),
+            ["::1".parse::<IpAddr>().unwrap()]
+        );
     }
 }

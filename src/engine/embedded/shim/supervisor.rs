@@ -515,11 +515,12 @@ impl Supervisor {
             let ports = self.status.ports.clone();
             // A port taken meanwhile was skipped: relay only what is held again.
             self.net = Some(if held.len() == ports.len() {
-                network::Attached::new(&self.state, &self.rec, &ns, ports, held)
-                    .unwrap_or_else(|e| {
+                network::Attached::new(&self.state, &self.rec, &ns, ports, held).unwrap_or_else(
+                    |e| {
                         tracing::warn!("port relays: {e}");
                         network::Attached::default()
-                    })
+                    },
+                )
             } else {
                 network::Attached {
                     ports,
@@ -1019,7 +1020,9 @@ impl Supervisor {
                 // Docker's `exec --privileged`: every capability, under the container's
                 // seccomp filter still.
                 extra_caps: if e.privileged {
-                    use crate::engine::embedded::runtime_spec::{capability_names, own_bounding_set};
+                    use crate::engine::embedded::runtime_spec::{
+                        capability_names, own_bounding_set,
+                    };
                     capability_names(own_bounding_set())
                 } else {
                     Vec::new()
