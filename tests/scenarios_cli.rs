@@ -855,6 +855,98 @@ fn build_then_up_and_rebuild() {
     assert!(stdout.is_empty(), "{stdout}");
 }
 
+/// What dockerd takes from an image's config, on both engines: its `HEALTHCHECK` gates
+/// `service_healthy` (merged field by field with the service's, off with `disable: true`),
+/// and each `VOLUME` gets an anonymous volume filled from the image, which a recreate keeps
+/// (Compose passes the old container's volume on).
+#[test]
+fn image_healthcheck_and_volumes_apply_and_survive_a_recreate() {
+    let mut p = Project::new(
+        "imgdefaults",
+        r#"
+services:
+  app:
+    image: $NAME-app
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM rcompose-test/busybox:1
+        RUN mkdir -p /data && echo seeded > /data/seed
+        VOLUME /data
+        HEALTHCHECK --interval=1s --timeout=3s --retries=30 CMD test -f /tmp/ready
+    command: sh -c 'sleep 1; touch /tmp/ready; exec sleep 300'
+    init: true
+  tuned:
+    image: $NAME-app
+    healthcheck:
+      retries: 40
+    command: sh -c 'touch /tmp/ready; exec sleep 300'
+    init: true
+  off:
+    image: $NAME-app
+    healthcheck:
+      disable: true
+    command: sleep 300
+    init: true
+  gated:
+    image: $IMAGE
+    command: sleep 300
+    init: true
+    depends_on:
+      app:
+        condition: service_healthy
+      tuned:
+        condition: service_healthy
+"#,
+    );
+    std::fs::write(
+        p.dir.join("compose.yaml"),
+        std::fs::read_to_string(p.dir.join("compose.yaml"))
+            .unwrap()
+            .replace("$NAME", &p.name),
+    )
+    .unwrap();
+    p.built = vec![format!("{}-app", p.name)];
+    p.ok(&["build"]);
+    p.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    let (ps, _) = p.ok(&["ps", "-a"]);
+    let line = |svc: &str| {
+        ps.lines()
+            .find(|l| l.starts_with(&p.container(svc)))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("app").contains("(healthy)"), "{ps}");
+    assert!(line("tuned").contains("(healthy)"), "{ps}");
+    assert!(
+        line("off").contains("Up") && !line("off").contains("health"),
+        "{ps}"
+    );
+    assert!(line("gated").contains("Up"), "{ps}");
+
+    // /data is a volume of its own, filled from the image.
+    let app = p.container("app");
+    assert_eq!(docker_exec(&app, &["cat", "/data/seed"]), "seeded\n");
+    assert!(
+        docker_exec(&app, &["cat", "/proc/mounts"])
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("/data")),
+        "no mount at /data"
+    );
+    docker_exec(&app, &["sh", "-c", "echo kept > /data/mine"]);
+    // A recreate keeps it.
+    p.ok(&[
+        "up",
+        "-d",
+        "--force-recreate",
+        "--wait",
+        "--wait-timeout",
+        "60",
+        "app",
+    ]);
+    assert_eq!(docker_exec(&app, &["cat", "/data/mine"]), "kept\n");
+}
+
 #[test]
 fn up_builds_missing_image_and_no_build_does_not() {
     let p = build_project("upbuild");

@@ -531,6 +531,9 @@ pub struct ImageInfo {
     pub os: String,
     pub architecture: String,
     pub variant: String,
+    /// The paths its config declares as volumes (`VOLUME`), which a recreated container
+    /// takes over from the one it replaces (Compose).
+    pub volumes: Vec<String>,
 }
 
 /// A layer's phase during a pull, in dockerd's words (Compose prints them under the service).

@@ -293,18 +293,38 @@ pub fn container_spec(
 }
 
 /// Docker Compose's recreate: an anonymous volume of the service (no source) takes the volume
-/// the replaced container had at the same target, so its data survives the recreate.
-pub fn inherit_anonymous_volumes(spec: &mut ContainerSpec, old: &[MountSummary]) {
+/// the replaced container had at the same target, and so does every path the image declares
+/// as a volume (`image_volumes`) that the service does not mount, so that their data survives
+/// the recreate.
+pub fn inherit_anonymous_volumes(
+    spec: &mut ContainerSpec,
+    old: &[MountSummary],
+    image_volumes: &[String],
+) {
     let clean = |t: &str| t.trim_end_matches('/').to_string();
+    let old_volume = |target: &str| {
+        old.iter()
+            .find(|o| o.volume && !o.name.is_empty() && clean(&o.target) == clean(target))
+    };
     for m in &mut spec.mounts {
         if m.kind != MountKind::Volume || !m.source.is_empty() {
             continue;
         }
-        if let Some(o) = old
-            .iter()
-            .find(|o| o.volume && !o.name.is_empty() && clean(&o.target) == clean(&m.target))
-        {
+        if let Some(o) = old_volume(&m.target) {
             m.source = o.name.clone();
+        }
+    }
+    for path in image_volumes {
+        if spec.mounts.iter().any(|m| clean(&m.target) == clean(path)) {
+            continue;
+        }
+        if let Some(o) = old_volume(path) {
+            spec.mounts.push(Mount {
+                kind: MountKind::Volume,
+                source: o.name.clone(),
+                target: clean(path),
+                ..Default::default()
+            });
         }
     }
 }
@@ -425,4 +445,69 @@ pub fn volume_spec(project: &Project, key: &str) -> VolumeSpec {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, target: &str, volume: bool) -> MountSummary {
+        MountSummary {
+            name: name.into(),
+            local_volume: volume,
+            target: target.into(),
+            volume,
+        }
+    }
+
+    fn mount(kind: MountKind, source: &str, target: &str) -> Mount {
+        Mount {
+            kind,
+            source: source.into(),
+            target: target.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_recreate_keeps_the_anonymous_and_image_declared_volumes() {
+        let mut spec = ContainerSpec {
+            mounts: vec![
+                mount(MountKind::Volume, "", "/anon"),
+                mount(MountKind::Volume, "named", "/named"),
+                mount(MountKind::Bind, "/srv/conf", "/etc/app"),
+            ],
+            ..Default::default()
+        };
+        let old = [
+            summary("0123abc", "/anon/", true),
+            summary("named", "/named", true),
+            summary("4567def", "/var/lib/db", true),
+            summary("89abcde", "/etc/app", true),
+            summary("/srv/logs", "/logs", false),
+        ];
+        let image_volumes = [
+            "/var/lib/db/".to_string(),
+            "/etc/app".to_string(),
+            "/logs".to_string(),
+            "/fresh".to_string(),
+        ];
+        inherit_anonymous_volumes(&mut spec, &old, &image_volumes);
+        let got: Vec<(MountKind, &str, &str)> = spec
+            .mounts
+            .iter()
+            .map(|m| (m.kind.clone(), m.source.as_str(), m.target.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (MountKind::Volume, "0123abc", "/anon"),
+                (MountKind::Volume, "named", "/named"),
+                // The service's own mount wins over the image's declaration.
+                (MountKind::Bind, "/srv/conf", "/etc/app"),
+                // Taken over: the old container's volume at a declared path.
+                (MountKind::Volume, "4567def", "/var/lib/db"),
+            ]
+        );
+    }
 }

@@ -448,7 +448,16 @@ impl<E: Engine> Ctx<'_, E> {
         for w in &warnings {
             crate::cli::warn(w, false);
         }
-        cs::inherit_anonymous_volumes(&mut spec, inherit);
+        if !inherit.is_empty() {
+            let image_volumes = match self.engine.inspect_image(&image).await {
+                Ok(info) => info.map(|i| i.volumes).unwrap_or_default(),
+                Err(e) => {
+                    self.progress.event("Container", &name, "Error");
+                    return Err(engine_err(format!("inspecting the image of {name}"))(e));
+                }
+            };
+            cs::inherit_anonymous_volumes(&mut spec, inherit, &image_volumes);
+        }
         let id = self
             .engine
             .create_container(&spec)

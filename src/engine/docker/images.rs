@@ -22,6 +22,7 @@ impl DockerEngine {
                 os: i.os.unwrap_or_default(),
                 architecture: i.architecture.unwrap_or_default(),
                 variant: i.variant.unwrap_or_default(),
+                volumes: i.config.and_then(|c| c.volumes).unwrap_or_default(),
             })),
             Err(e) => match map_error(e, Subject::Image(reference), &self.socket) {
                 EngineError::ImageNotFound { .. } => Ok(None),

@@ -15,6 +15,7 @@ use super::containers::{self as ct, backend};
 use super::copy;
 use super::copy_up;
 use super::events;
+use super::image_defaults;
 use super::logs_reader;
 use super::objects;
 use super::record::{ContainerRecord, RunState};
@@ -314,10 +315,25 @@ impl Engine for EmbeddedEngine {
                 .map(|c| images.layer_dir(c))
                 .collect();
             let mut spec = spec;
-            let mut mount_sources = objects::mount_sources(&st, &spec)?;
-            let populate = objects::volumes_to_populate(&spec, &mount_sources)?;
+            // What dockerd takes from the image's config: its healthcheck and volumes.
+            let doc = super::build::image::ImageConfig::of_base(&images, &image);
+            spec.healthcheck = image_defaults::merge_healthcheck(
+                spec.healthcheck.take(),
+                doc.config
+                    .healthcheck
+                    .as_ref()
+                    .and_then(image_defaults::image_healthcheck),
+            );
+            let mut mount_sources = objects::mount_sources(&st, &spec.mounts)?;
+            let mut populate = objects::volumes_to_populate(&spec.mounts, &mount_sources)?;
             let (inherited, sources) = objects::volumes_from(&st, &spec)?;
             spec.mounts.extend(inherited);
+            mount_sources.extend(sources);
+            let declared =
+                image_defaults::image_volume_mounts(doc.config.volumes.keys(), &spec.mounts);
+            let sources = objects::mount_sources(&st, &declared)?;
+            populate.extend(objects::volumes_to_populate(&declared, &sources)?);
+            spec.mounts.extend(declared);
             mount_sources.extend(sources);
             let lowers_for_copy = lowers.clone();
             let rec = ContainerRecord {
@@ -696,6 +712,11 @@ impl Engine for EmbeddedEngine {
                 last_tag_unix: None,
                 os: rec.os.clone(),
                 architecture: rec.architecture.clone(),
+                volumes: super::build::image::ImageConfig::of_base(&images, &rec)
+                    .config
+                    .volumes
+                    .into_keys()
+                    .collect(),
                 ..Default::default()
             }))
         })

@@ -25,6 +25,7 @@ pub mod engine;
 pub mod events;
 pub mod files;
 pub mod follow;
+pub mod image_defaults;
 pub mod logs_reader;
 pub mod netns;
 pub mod network;

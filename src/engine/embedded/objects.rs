@@ -147,9 +147,9 @@ pub fn remove_volume(st: &StateRoot, name: &str) -> EngineResult<()> {
 
 /// Host sources for a service's mounts, creating named (and anonymous) volumes on first use
 /// and bind sources when `create_host_path` allows.
-pub fn mount_sources(st: &StateRoot, spec: &ContainerSpec) -> EngineResult<Vec<PathBuf>> {
+pub fn mount_sources(st: &StateRoot, mounts: &[Mount]) -> EngineResult<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for m in &spec.mounts {
+    for m in mounts {
         let p = match m.kind {
             MountKind::Volume => {
                 let (name, labels) = if m.source.is_empty() {
@@ -258,13 +258,13 @@ pub fn volume_name_of(data: &Path) -> Option<String> {
 }
 
 /// The volumes to fill from the image when the container is created (Docker's copy-up): the
-/// service's own volume mounts without `nocopy` whose data directory is empty.
+/// volume mounts without `nocopy` whose data directory is empty.
 pub fn volumes_to_populate(
-    spec: &ContainerSpec,
+    mounts: &[Mount],
     sources: &[PathBuf],
 ) -> EngineResult<Vec<super::copy_up::Populate>> {
     let mut out = Vec::new();
-    for (m, data) in spec.mounts.iter().zip(sources) {
+    for (m, data) in mounts.iter().zip(sources) {
         if m.kind != MountKind::Volume || m.no_copy {
             continue;
         }
