@@ -47,6 +47,7 @@ fn dockerfile_instructions_make_the_image() {
                      ENV A=1 B=\"two words\"\n\
                      ENV LEGACY some value\n\
                      LABEL x.y=\"${{B}}\" who=$WHO\n\
+                     WORKDIR /made/by/workdir\n\
                      WORKDIR /app\n\
                      WORKDIR sub\n\
                      COPY *.txt ./\n\
@@ -76,7 +77,7 @@ fn dockerfile_instructions_make_the_image() {
 
     let out = p.ok(&["build"]);
     assert!(
-        out.contains("Step 19/19 : COPY --from=mini /a /from-mini"),
+        out.contains("Step 20/20 : COPY --from=mini /a /from-mini"),
         "{out}"
     );
     assert!(out.contains("Successfully tagged"), "{out}");
@@ -94,6 +95,8 @@ fn dockerfile_instructions_make_the_image() {
         "in a tar\na\n"
     );
     assert_eq!(sh(&p, "test -e /bin/vi || echo gone"), "gone\n");
+    // WORKDIR makes its directory (root's, 0755) even when nothing is put in it.
+    assert_eq!(sh(&p, "stat -c '%u %a' /made/by/workdir"), "0 755\n");
     assert_eq!(sh(&p, "echo \"$B|$LEGACY\""), "two words|some value\n");
 
     let refs: serde_json::Value =
@@ -115,8 +118,8 @@ fn dockerfile_instructions_make_the_image() {
     assert!(c["ExposedPorts"]["53/udp"].is_object() && c["ExposedPorts"]["80/tcp"].is_object());
     assert_eq!(
         config["rootfs"]["diff_ids"].as_array().unwrap().len(),
-        1 + 5,
-        "the base's layer, then COPY, COPY, ADD, RUN, COPY"
+        1 + 3 + 5,
+        "the base's layer, the three WORKDIRs' directories, then COPY, COPY, ADD, RUN, COPY"
     );
     down_volumes_and_check_clean(&p, &root);
 }

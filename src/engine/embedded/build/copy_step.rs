@@ -88,6 +88,26 @@ pub fn run(
     .map_err(|_| "the copy thread panicked".to_string())?
 }
 
+/// `WORKDIR`: makes `dir` (root's, 0755, as dockerd's `ContainerCreateWorkdir`) in an overlay
+/// of the stage's layers, on a thread of its own. Returns whether anything was made (when the
+/// directory exists already the step leaves no layer).
+pub fn make_workdir(dest: RootfsPaths, lowers: Vec<PathBuf>, dir: String) -> Result<bool, String> {
+    std::thread::spawn(move || -> Result<bool, String> {
+        let overlays = [(&dest, lowers.as_slice())];
+        copy::private_overlays(&overlays, |fds| {
+            let root = fds.into_iter().next().expect("one overlay");
+            if open_in_root(&root, dir.as_bytes(), DIR_PATH).is_ok() {
+                return Ok(false);
+            }
+            make_dirs(&root, &dir, 0, 0).map_err(|e| format!("mkdir {dir}: {e}"))?;
+            Ok(true)
+        })
+        .map_err(|e| format!("cannot mount the build root: {e}"))?
+    })
+    .join()
+    .map_err(|_| "the workdir thread panicked".to_string())?
+}
+
 fn copy_all(
     src: &OwnedFd,
     root: &OwnedFd,

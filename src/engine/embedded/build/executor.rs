@@ -228,6 +228,7 @@ impl Builder<'_> {
         }
         let cfg = &mut img.config.config;
         let mut nop = true;
+        let mut made_layer = false;
         match ins.keyword.as_str() {
             "ARG" => {
                 for (k, v) in name_values(&ins.args, ins.line, "ARG")? {
@@ -275,6 +276,12 @@ impl Builder<'_> {
                 };
                 cfg.working_dir =
                     format!("/{}", super::context::clean_components(&joined).join("/"));
+                let dir = cfg.working_dir.clone();
+                // The directory is made now, as dockerd does; the step stays a `#(nop)` in
+                // the history either way.
+                if self.workdir_instruction(ins, img, dir).await? {
+                    made_layer = true;
+                }
             }
             "USER" => cfg.user = word(&ins.args)?,
             "STOPSIGNAL" => cfg.stop_signal = Some(word(&ins.args)?),
@@ -342,7 +349,7 @@ impl Builder<'_> {
             } else {
                 ins.original.clone()
             },
-            empty_layer: nop,
+            empty_layer: nop && !made_layer,
         });
         img.config.rootfs.diff_ids = img.layers.diff_ids.clone();
         Ok(())
@@ -560,6 +567,37 @@ impl Builder<'_> {
         ))
     }
 
+    /// `WORKDIR`'s directory, made in a layer of its own when the stage lacks it. Returns
+    /// whether a layer was made.
+    async fn workdir_instruction(
+        &self,
+        ins: &Instruction,
+        img: &mut StageImage,
+        dir: String,
+    ) -> Result<bool, BuildError> {
+        let step = self.work.join(format!("step-{}", &random_id()[..12]));
+        make_private_dir(&step).map_err(|e| BuildError::io("the build directory", e))?;
+        let paths = RootfsPaths::in_container_dir(&step);
+        let lowers = self.lowers(&img.layers)?;
+        let p2 = paths.clone();
+        let made = tokio::task::spawn_blocking(move || copy_step::make_workdir(p2, lowers, dir))
+            .await
+            .map_err(|e| BuildError::Internal(e.to_string()))?;
+        let made = match made {
+            Ok(made) => made,
+            Err(message) => {
+                let _ = std::fs::remove_dir_all(&step);
+                return Err(step_err(ins, message));
+            }
+        };
+        let committed = match made {
+            true => self.commit_step(&paths, img).await,
+            false => Ok(()),
+        };
+        let _ = std::fs::remove_dir_all(&step);
+        committed.map(|()| made)
+    }
+
     async fn copy_instruction(
         &self,
         ins: &Instruction,
@@ -580,6 +618,17 @@ impl Builder<'_> {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(step_err(ins, message));
         }
+        let committed = self.commit_step(&paths, img).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        committed
+    }
+
+    /// A step's upper directory, stored as the stage's new top layer.
+    async fn commit_step(
+        &self,
+        paths: &RootfsPaths,
+        img: &mut StageImage,
+    ) -> Result<(), BuildError> {
         let (images, upper, mut layers) =
             (self.images.clone(), paths.upper.clone(), img.layers.clone());
         let committed = tokio::task::spawn_blocking(move || {
@@ -587,7 +636,6 @@ impl Builder<'_> {
         })
         .await
         .map_err(|e| BuildError::Internal(e.to_string()))?;
-        let _ = std::fs::remove_dir_all(&dir);
         img.layers = committed.map_err(|e| BuildError::io("the new layer", e))?;
         Ok(())
     }
