@@ -167,10 +167,14 @@ fn cp_with_a_stopped_container() {
     let (p, root) = project(
         "cpstop",
         "services:\n  app:\n    image: $IMAGE\n    command: [\"sleep\", \"1000\"]\n    \
-         volumes:\n      - data:/data\nvolumes:\n  data:\n",
+         volumes:\n      - data:/data\n    tmpfs:\n      - /scratch\nvolumes:\n  data:\n",
     );
     p.ok(&["up", "-d"]);
-    sh(&p, "app", "echo before > /srv.txt");
+    sh(
+        &p,
+        "app",
+        "echo before > /srv.txt; echo kept > /data/kept.txt",
+    );
     p.ok(&["stop", "-t", "0", "app"]);
     std::fs::write(p.dir.join("in.txt"), "while stopped\n").unwrap();
     p.ok(&["cp", "./in.txt", "app:/tmp/in.txt"]);
@@ -180,16 +184,18 @@ fn cp_with_a_stopped_container() {
         std::fs::read_to_string(p.dir.join("out/srv.txt")).unwrap(),
         "before\n"
     );
-    // Its volume is not mounted while it is stopped: refused, not copied under the mount.
+    // Its volume is mounted for the copy, as Docker does: in and out of it.
+    sh_stopped_volume(&p);
+    // A tmpfs has no content while it is stopped: refused, not copied under the mount.
     for args in [
-        ["cp", "./in.txt", "app:/data/"],
-        ["cp", "app:/data/x", "./out/"],
+        ["cp", "./in.txt", "app:/scratch/"],
+        ["cp", "app:/scratch/x", "./out/"],
     ] {
         let o = p.rcompose(&args);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("/data is a mount of the container"),
+            stderr.contains("/scratch is a mount of the container"),
             "{args:?}: {stderr}"
         );
     }
@@ -202,7 +208,31 @@ fn cp_with_a_stopped_container() {
     // It starts as before, with the copied file.
     p.ok(&["start", "app"]);
     assert_eq!(sh(&p, "app", "cat /tmp/in.txt"), "while stopped\n");
+    assert_eq!(sh(&p, "app", "cat /data/in.txt"), "while stopped\n");
+    // Nothing went to the rootfs directory under the volume.
+    p.ok(&["stop", "-t", "0", "app"]);
+    let uppers: Vec<PathBuf> = std::fs::read_dir(root.join("containers"))
+        .unwrap()
+        .flatten()
+        .map(|c| c.path().join("upper"))
+        .filter(|u| u.join("tmp/in.txt").exists())
+        .collect();
+    assert_eq!(uppers.len(), 1, "the container's upper directory");
+    assert!(
+        !uppers[0].join("data/in.txt").exists(),
+        "the copy went under the volume's mount point"
+    );
     down_volumes_and_check_clean(&p, &root);
+}
+
+/// `cp` into and out of the named volume of the stopped `app`.
+fn sh_stopped_volume(p: &Project) {
+    p.ok(&["cp", "./in.txt", "app:/data/"]);
+    p.ok(&["cp", "app:/data/kept.txt", "./out/kept.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(p.dir.join("out/kept.txt")).unwrap(),
+        "kept\n"
+    );
 }
 
 #[test]

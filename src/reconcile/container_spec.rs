@@ -496,7 +496,7 @@ mod tests {
         let got: Vec<(MountKind, &str, &str)> = spec
             .mounts
             .iter()
-            .map(|m| (m.kind.clone(), m.source.as_str(), m.target.as_str()))
+            .map(|m| (m.kind, m.source.as_str(), m.target.as_str()))
             .collect();
         assert_eq!(
             got,

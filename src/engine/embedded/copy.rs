@@ -17,9 +17,9 @@
 //! container that is not running: its overlay, mounted in a private mount namespace of a
 //! short-lived thread (it never shows on the host and goes away with the thread) while the
 //! rootfs lock is held, so that a start waits rather than mount a second overlay on the same
-//! upper directory. Its volumes are not mounted there (Docker mounts them), so a path below
-//! a mount target is refused there ([`check_reachable`]) rather than copied from or into the
-//! rootfs directory the mount hides.
+//! upper directory. Its volumes and binds are mounted there too, as Docker mounts them; a
+//! path below a mount that cannot be there (a tmpfs, a target the rootfs lacks) is refused
+//! ([`check_reachable`]) rather than copied from or into the rootfs directory it hides.
 
 use std::ffi::CString;
 use std::io;
@@ -106,12 +106,14 @@ pub struct Root {
 }
 
 /// Whether the container's mounts (volumes, binds, tmpfs) are in its root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mounts {
     /// A running container's root, as its processes see it.
     Present,
-    /// The overlay of a container that is not running: its rootfs alone.
-    Absent,
+    /// The overlay of a container that is not running, with its volumes and binds mounted
+    /// at the `bound` targets (as Docker mounts them for a `cp`); its other mounts (tmpfs, a
+    /// target the rootfs lacks) are absent.
+    Absent { bound: Vec<String> },
 }
 
 /// Runs `job` on the root of the container `id` (see the module header for which root), on a
@@ -152,7 +154,7 @@ fn in_root<T>(
         if rootfs::is_mounted(&paths.merged) {
             // Its shim has it mounted (starting, or just stopped): that very overlay.
             let fd = open_dir(&paths.merged).map_err(backend)?;
-            let mounts = Mounts::Absent;
+            let mounts = Mounts::Absent { bound: Vec::new() };
             return job(&Root { fd, rec, mounts });
         }
         return private_overlay(&paths, rec, job, backend);
@@ -215,10 +217,65 @@ fn private_overlay<T>(
     let lowers = rec.lowers.clone();
     private_overlays(&[(paths, &lowers)], move |fds| {
         let fd = fds.into_iter().next().expect("one overlay");
-        let mounts = Mounts::Absent;
+        let bound = bind_mounts(&fd, &rec);
+        let mounts = Mounts::Absent { bound };
         job(&Root { fd, rec, mounts })
     })
     .map_err(backend)?
+}
+
+/// Mounts the volumes and bind sources of a stopped container over their targets in `root`
+/// (its overlay, in this thread's private mount namespace), parents first, as Docker does
+/// for `cp`. Both ends are opened first (the target resolved inside the root) and mounted
+/// through their `/proc/self/fd` links, so a symlink in the rootfs never places a mount
+/// outside it. A target the rootfs lacks (a container never started) is left out. Returns
+/// the targets mounted.
+fn bind_mounts(root: &OwnedFd, rec: &ContainerRecord) -> Vec<String> {
+    use nix::mount::{mount, MsFlags};
+    let mut mounts: Vec<(&Mount, &std::path::PathBuf)> = rec
+        .spec
+        .mounts
+        .iter()
+        .zip(&rec.mount_sources)
+        .filter(|(m, _)| {
+            matches!(
+                m.kind,
+                crate::engine::MountKind::Volume | crate::engine::MountKind::Bind
+            )
+        })
+        .collect();
+    mounts.sort_by_key(|(m, _)| m.target.trim_end_matches('/').matches('/').count());
+    let mut bound = Vec::new();
+    for (m, source) in mounts {
+        let flags = libc::O_PATH | libc::O_CLOEXEC;
+        let Ok(src) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(source)
+        else {
+            continue;
+        };
+        let Ok(dst) = open_in_root(root, m.target.as_bytes(), flags) else {
+            continue;
+        };
+        let (s, d) = (
+            format!("/proc/self/fd/{}", src.as_raw_fd()),
+            format!("/proc/self/fd/{}", dst.as_raw_fd()),
+        );
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
+        if mount(
+            Some(s.as_str()),
+            d.as_str(),
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+        .is_ok()
+        {
+            bound.push(m.target.clone());
+        }
+    }
+    bound
 }
 
 /// Mounts each overlay (its paths and lower dirs, top first) in a new mount namespace of the
@@ -263,10 +320,11 @@ pub(crate) fn private_overlays<T>(
             Err(e)
         }
     };
-    // The root fds are closed: unmounted synchronously.
+    // The root fds are closed: unmounted at once, with whatever `cp` mounted below (the
+    // volumes of a stopped container).
     let mut unmounted = Ok(());
     for m in mounted.iter().rev() {
-        if let Err(e) = umount2(m, MntFlags::empty()) {
+        if let Err(e) = umount2(m, MntFlags::MNT_DETACH) {
             unmounted = Err(io::Error::from(e));
         }
     }
@@ -450,10 +508,12 @@ fn mount_of<'a>(root: &'a Root, path: &str) -> Result<Option<&'a Mount>, CopyErr
 /// Refuses a path below a mount target of a container that is not running: its root there
 /// is the rootfs's own directory, hidden under the mount, not the mount's content.
 pub fn check_reachable(root: &Root, path: &str) -> Result<(), CopyError> {
-    if root.mounts == Mounts::Present {
-        return Ok(());
-    }
+    let bound = match &root.mounts {
+        Mounts::Present => return Ok(()),
+        Mounts::Absent { bound } => bound,
+    };
     match mount_of(root, path)? {
+        Some(m) if bound.contains(&m.target) => Ok(()),
         Some(m) => Err(CopyError::MountNotRunning {
             target: m.target.clone(),
         }),
