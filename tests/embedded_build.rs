@@ -247,5 +247,10 @@ fn unchanged_run_steps_come_from_the_cache() {
     assert_ne!(built(&fresh), built(&copied));
     p.ok(&["up", "-d"]);
     assert_eq!(sh(&p, "cat /in.txt /v"), "second\none\n");
+    // A rebuild from the cache gives the image the container has: nothing is recreated.
+    let rebuilt = p.rcompose(&["up", "-d", "--build"]);
+    let err = String::from_utf8_lossy(&rebuilt.stderr);
+    assert!(rebuilt.status.success(), "{err}");
+    assert!(err.contains("Built") && !err.contains("Recreate"), "{err}");
     down_volumes_and_check_clean(&p, &root);
 }
