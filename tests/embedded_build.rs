@@ -182,3 +182,75 @@ fn dockerfiles_it_cannot_build_fail_naming_the_line() {
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_dir_all(&p.dir);
 }
+
+/// The `RUN` cache: a rebuild of an unchanged Dockerfile reruns nothing and makes the same
+/// image; a changed build argument, a changed file copied before the step, and
+/// `--no-cache` each run it again.
+#[test]
+fn unchanged_run_steps_come_from_the_cache() {
+    let (p, root) = project(
+        "bcache",
+        "services:\n  t:\n    build:\n      context: ./ctx\n      args:\n        V: one\n    \
+         command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n",
+    );
+    let ctx = p.dir.join("ctx");
+    write(
+        &ctx,
+        &[
+            ("in.txt", "first\n"),
+            (
+                "Dockerfile",
+                &format!(
+                    "FROM {IMAGE}\n\
+                     ARG V\n\
+                     RUN cat /proc/sys/kernel/random/uuid > /stamp\n\
+                     COPY in.txt /in.txt\n\
+                     RUN cat /proc/sys/kernel/random/uuid > /stamp2 && echo $V > /v\n"
+                ),
+            ),
+        ],
+    );
+    let built = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("Successfully built "))
+            .unwrap_or_else(|| panic!("no image id in: {out}"))
+            .to_string()
+    };
+    let hits = |out: &str| out.matches(" ---> Using cache").count();
+
+    // The body's four steps: ARG, RUN, COPY, RUN.
+    let first = p.ok(&["build"]);
+    assert_eq!(hits(&first), 0, "{first}");
+    let again = p.ok(&["build"]);
+    assert_eq!(hits(&again), 4, "{again}");
+    assert!(!again.contains("Running in"), "{again}");
+    // The same image: `up --build` would recreate nothing.
+    assert_eq!(built(&again), built(&first));
+
+    // A changed argument (in the RUNs' environment, as Docker's): only the ARG step, which
+    // does not change the image, is cached.
+    let arg = p.ok(&["build", "--build-arg", "V=two"]);
+    assert_eq!(hits(&arg), 1, "{arg}");
+    assert_ne!(built(&arg), built(&first));
+    // Back to the first argument: all from the cache again, the first image.
+    let back = p.ok(&["build"]);
+    assert_eq!(hits(&back), 4, "{back}");
+    assert_eq!(built(&back), built(&first));
+    // A changed file copied before the second RUN: ARG and the first RUN are cached.
+    write(&ctx, &[("in.txt", "second\n")]);
+    let copied = p.ok(&["build"]);
+    assert_eq!(hits(&copied), 2, "{copied}");
+    // --no-cache: every step runs.
+    let fresh = p.ok(&["build", "--no-cache"]);
+    assert_eq!(hits(&fresh), 0, "{fresh}");
+    assert!(fresh.matches("Running in").count() >= 2, "{fresh}");
+    assert_ne!(built(&fresh), built(&copied));
+    p.ok(&["up", "-d"]);
+    assert_eq!(sh(&p, "cat /in.txt /v"), "second\none\n");
+    // A rebuild from the cache gives the image the container has: nothing is recreated.
+    let rebuilt = p.rcompose(&["up", "-d", "--build"]);
+    let err = String::from_utf8_lossy(&rebuilt.stderr);
+    assert!(rebuilt.status.success(), "{err}");
+    assert!(err.contains("Built") && !err.contains("Recreate"), "{err}");
+    down_volumes_and_check_clean(&p, &root);
+}

@@ -12,6 +12,7 @@ use super::super::record::now_rfc3339;
 use super::super::rootfs::RootfsPaths;
 use super::super::state::{make_private_dir, random_id, StateRoot};
 use super::super::store::images::{familiar_name, normalize_reference, ImageStore};
+use super::cache;
 use super::context::Context;
 use super::copy_step::{self, CopyRequest, SourceRoot};
 use super::dockerfile::{
@@ -129,7 +130,14 @@ impl Builder<'_> {
         for (k, v) in &self.spec.labels {
             img.config.config.labels.insert(k.clone(), v.clone());
         }
-        img.config.created = Some(now_rfc3339());
+        // Dated by its last step, as the classic builder's image is its last step's.
+        img.config.created = Some(
+            img.config
+                .history
+                .last()
+                .and_then(|h| h.created.clone())
+                .unwrap_or_else(now_rfc3339),
+        );
         img.config.rootfs.diff_ids = img.layers.diff_ids.clone();
         let (images, cfg, layers) = (self.images.clone(), img.config.clone(), img.layers.clone());
         let rec =
@@ -226,6 +234,7 @@ impl Builder<'_> {
         {
             return Err(step_err(ins, format!("{} takes no flags", ins.keyword)));
         }
+        let before = full_digest(img);
         let cfg = &mut img.config.config;
         let mut nop = true;
         let mut made_layer = false;
@@ -342,8 +351,17 @@ impl Builder<'_> {
             }
             other => return Err(step_err(ins, format!("unknown instruction: {other}"))),
         }
+        let key = cache::step_key(&before, &ins.original, &img.config.config, &img.layers);
+        let now = now_rfc3339();
+        let created = match cache::step_time(self.images, &key, &now, self.spec.no_cache) {
+            Some(then) => {
+                self.say(" ---> Using cache\n".into()).await;
+                then
+            }
+            None => now,
+        };
         img.config.history.push(History {
-            created: Some(now_rfc3339()),
+            created: Some(created),
             created_by: if nop {
                 format!("/bin/sh -c #(nop)  {}", ins.original)
             } else {
@@ -418,6 +436,20 @@ impl Builder<'_> {
                 config.env.push(format!("{k}={v}"));
             }
         }
+        let parent = img.layers.clone();
+        let cached_config = config.clone();
+        let key = cache::RunKey {
+            parent: &parent,
+            config: &cached_config,
+            argv: &argv,
+            network,
+        };
+        if !self.spec.no_cache {
+            if let Some(entry) = cache::lookup(self.images, &key) {
+                img.layers = cache::apply(&parent, &entry);
+                return Ok(());
+            }
+        }
         let lowers = self.lowers(&img.layers)?;
         let req = RunRequest {
             argv: argv.clone(),
@@ -447,6 +479,10 @@ impl Builder<'_> {
             .await;
         run_step::remove(self.state, &done.id).await;
         img.layers = committed?.map_err(|e| BuildError::io("the new layer", e))?;
+        if let Err(e) = cache::store(self.images, &key, &img.layers) {
+            // The build stands; the next one runs the step again.
+            tracing::warn!("build cache: cannot record the step: {e}");
+        }
         Ok(())
     }
 
@@ -650,9 +686,14 @@ fn has_value(args: &str, name: &str) -> bool {
 
 /// The 12-hex short id of the stage's config as it is now.
 fn short(img: &StageImage) -> String {
+    short_id(&full_digest(img))
+}
+
+/// The digest of the stage's image as it stands (config, history and layers).
+fn full_digest(img: &StageImage) -> String {
     let mut c = img.config.clone();
     c.rootfs.diff_ids = img.layers.diff_ids.clone();
-    short_id(&c.digest().1)
+    c.digest().1
 }
 
 fn short_id(id: &str) -> String {

@@ -12,10 +12,12 @@
 //! collect the layers it has made before its record names them. A build that fails leaves
 //! its layers unreferenced; the next collection removes them.
 //!
+//! `RUN` steps are cached ([`cache`]): an unchanged step takes the layer of its earlier run.
+//!
 //! Not supported (refused with the Dockerfile line): `ONBUILD`, BuildKit flags (`RUN
 //! --mount`, `COPY --link`...), `ADD` of URLs and of archives other than tar and tar.gz.
-//! There is no build cache: every step runs every time.
 
+pub mod cache;
 pub mod context;
 pub mod copy_step;
 pub mod dockerfile;
