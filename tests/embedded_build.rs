@@ -252,5 +252,15 @@ fn unchanged_run_steps_come_from_the_cache() {
     let err = String::from_utf8_lossy(&rebuilt.stderr);
     assert!(rebuilt.status.success(), "{err}");
     assert!(err.contains("Built") && !err.contains("Recreate"), "{err}");
+    // Once the images are pruned, their layers' cache entries go with them.
+    let run_entries = || {
+        std::fs::read_dir(root.join("build-cache/run"))
+            .unwrap()
+            .count()
+    };
+    assert!(run_entries() >= 4, "the runs of the builds above");
+    p.ok(&["down", "-t", "0"]);
+    p.ok(&["image", "prune", "-a", "-f"]);
+    assert_eq!(run_entries(), 0);
     down_volumes_and_check_clean(&p, &root);
 }

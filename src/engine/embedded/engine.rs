@@ -674,7 +674,10 @@ impl Engine for EmbeddedEngine {
         blocking(move || {
             let gc = images.gc_exclusive().map_err(backend)?;
             let users = image_users(&st)?;
-            images.prune(&gc, which, &users).map_err(backend)
+            let report = images.prune(&gc, which, &users).map_err(backend)?;
+            // Build cache entries of the layers just collected would only ever miss.
+            super::build::cache::forget_missing(&images);
+            Ok(report)
         })
         .await
     }

@@ -139,6 +139,24 @@ pub fn store(images: &ImageStore, key: &RunKey<'_>, after: &Layers) -> std::io::
     )
 }
 
+/// Removes the `RUN` entries whose layer the store no longer has (after an image prune),
+/// so that the cache does not grow with dead entries. Best effort: an entry left is a miss.
+pub fn forget_missing(images: &ImageStore) {
+    let dir = images.state().root().join("build-cache").join("run");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let live = std::fs::read(e.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Entry>(&b).ok())
+            .is_some_and(|entry| images.layer_dir(&entry.chain_id).is_dir());
+        if !live {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// `parent` with the cached layer on top.
 pub fn apply(parent: &Layers, entry: &Entry) -> Layers {
     let mut l = parent.clone();
