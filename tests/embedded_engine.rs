@@ -268,6 +268,16 @@ fn an_oom_kill_is_recorded() {
     down_and_check_clean(&p, &root);
 }
 
+/// Whether the running kernel is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
+
 fn shim_pid(p: &Project, root: &Path, service: &str) -> i32 {
     status(p, root, service)["shim_pid"].as_i64().unwrap() as i32
 }
@@ -303,6 +313,18 @@ fn killing_the_shim_leaves_the_container_running_and_the_next_command_adopts_it(
     );
     let out = p.rcompose(&["exec", "-T", "app", "sh", "-c", "exit 5"]);
     assert_eq!(out.status.code(), Some(5));
+    // Its exit code, though the new shim is not its parent: the kernel keeps it for the
+    // pidfd since Linux 6.15 once the host's init has reaped the orphan (sh as pid 1
+    // ignores SIGTERM: killed, 137); else 255.
+    p.ok(&["stop", "-t", "1"]);
+    let ps = p.ok(&["ps", "-a"]);
+    let reaped = !Path::new(&format!("/proc/{init}")).exists();
+    let expected = if kernel_at_least(6, 15) && reaped {
+        "Exited (137)"
+    } else {
+        "Exited (255)"
+    };
+    assert!(ps.contains(expected), "{expected}: {ps}");
     down_and_check_clean(&p, &root);
     let gone = !Path::new(&format!("/proc/{init}/cmdline")).exists()
         || std::fs::read_to_string(format!("/proc/{init}/stat"))

@@ -23,6 +23,7 @@
 
 pub mod health;
 pub mod logs;
+mod pidfd_exit;
 pub mod protocol;
 pub mod restart;
 mod supervisor;

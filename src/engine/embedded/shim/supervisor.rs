@@ -247,8 +247,8 @@ struct Supervisor {
     probe: Option<Probe>,
     next_probe: Option<Instant>,
     running_probe: Option<RunningProbe>,
-    /// The adopted container's init is not our child: its exit is seen through a pidfd
-    /// (and its exit code is lost: recorded as 255).
+    /// The adopted container's init is not our child: its exit is seen through a pidfd,
+    /// and its code read from it ([`super::pidfd_exit`]; 255 where the kernel cannot say).
     adopted: Option<OwnedFd>,
     /// The container's seccomp filter, applied to exec'd processes and probes too.
     seccomp: Option<crate::engine::embedded::seccomp_bpf::CompiledFilter>,
@@ -689,9 +689,14 @@ impl Supervisor {
                 Slot::Out(s) => self.pump(s),
                 Slot::Probe => self.read_probe_output(),
                 Slot::Adopted => {
-                    self.adopted = None;
+                    // The kernel's record of its exit (Linux 6.15+), else 255 as Docker.
+                    let code = self
+                        .adopted
+                        .take()
+                        .and_then(|fd| super::pidfd_exit::exit_code(fd.as_fd()))
+                        .unwrap_or(255);
                     if self.init.is_some() {
-                        self.init_exited(255);
+                        self.init_exited(i64::from(code));
                     }
                 }
                 Slot::Client(i) => self.serve(i),
