@@ -9,7 +9,6 @@
 //! forever and a database image's data goes to the container's writable layer. The full
 //! config is read from the config blob the store keeps (pulled and built images alike).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::engine::{Healthcheck, Mount, MountKind};
@@ -76,9 +75,7 @@ pub fn image_volume_mounts<'a>(
     declared: impl IntoIterator<Item = &'a String>,
     mounted: &[Mount],
 ) -> Vec<Mount> {
-    let clean = |t: &str| -> PathBuf {
-        super::runtime_spec::mounts::clean_container_path(t).unwrap_or_else(|| PathBuf::from(t))
-    };
+    use super::objects::clean;
     let mut out: Vec<Mount> = Vec::new();
     for path in declared {
         let target = clean(path);

@@ -245,7 +245,8 @@ pub fn volumes_from(
     Ok((mounts, sources))
 }
 
-fn clean(target: &str) -> PathBuf {
+/// A mount target as a clean container path (targets compare equal whatever their slashes).
+pub(super) fn clean(target: &str) -> PathBuf {
     super::runtime_spec::mounts::clean_container_path(target)
         .unwrap_or_else(|| PathBuf::from(target))
 }
